@@ -1,0 +1,120 @@
+"""Stochastic optimisers and the L-BFGS driver (plain numpy and scipy).
+
+The update rules and their floating-point operation order follow scikit-learn's
+``SGDOptimizer`` and ``AdamOptimizer``, so trajectories agree to rounding; the
+updates are done in place instead of through lists of temporaries.
+"""
+
+import numpy as np
+import scipy.optimize
+
+
+class SGD:
+    """Stochastic gradient descent with optional (Nesterov) momentum.
+
+    ``v <- momentum * v - lr * g``; the step is ``v`` or, with Nesterov,
+    ``momentum * v - lr * g``. Schedules: ``'constant'``; ``'invscaling'``,
+    ``lr = lr_init / (t + 1) ** power_t`` at the end of each epoch, t counting
+    samples; ``'adaptive'``, divide by 5 when training stalls, stop once
+    ``lr <= 1e-6``.
+    """
+
+    def __init__(self, params, learning_rate_init, schedule, momentum, nesterov, power_t):
+        self.learning_rate_init = learning_rate_init
+        self.learning_rate = float(learning_rate_init)
+        self.schedule = schedule
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.power_t = power_t
+        self.velocities = [np.zeros_like(p) for p in params]
+
+    def step(self, params, grads):
+        """Update ``params`` in place from ``grads`` (lists in the same order)."""
+        lr, mu = self.learning_rate, self.momentum
+        for param, grad, velocity in zip(params, grads, self.velocities):
+            velocity *= mu
+            velocity -= lr * grad
+            if self.nesterov:
+                param += mu * velocity - lr * grad
+            else:
+                param += velocity
+
+    def iteration_ends(self, time_step):
+        if self.schedule == "invscaling":
+            self.learning_rate = float(self.learning_rate_init) / (time_step + 1) ** self.power_t
+
+    def trigger_stopping(self, msg, verbose):
+        """Return True to stop; with the adaptive schedule, shrink lr instead."""
+        if self.schedule != "adaptive":
+            if verbose:
+                print(msg + " Stopping.")
+            return True
+        if self.learning_rate <= 1e-6:
+            if verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        self.learning_rate /= 5.0
+        if verbose:
+            print(msg + " Setting learning rate to %f" % self.learning_rate)
+        return False
+
+
+class Adam:
+    """Adam (Kingma and Ba, 2014); ``t`` counts update steps (minibatches)."""
+
+    def __init__(self, params, learning_rate_init, beta_1, beta_2, epsilon):
+        self.learning_rate_init = learning_rate_init
+        self.learning_rate = float(learning_rate_init)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.t = 0
+        self.ms = [np.zeros_like(p) for p in params]
+        self.vs = [np.zeros_like(p) for p in params]
+
+    def step(self, params, grads):
+        """Update ``params`` in place from ``grads`` (lists in the same order)."""
+        self.t += 1
+        b1, b2 = self.beta_1, self.beta_2
+        self.learning_rate = (
+            self.learning_rate_init * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
+        )
+        neg_lr = -self.learning_rate
+        for param, grad, m, v in zip(params, grads, self.ms, self.vs):
+            m *= b1
+            m += (1 - b1) * grad
+            v *= b2
+            v += (1 - b2) * (grad * grad)
+            denom = np.sqrt(v)
+            denom += self.epsilon
+            update = neg_lr * m
+            update /= denom
+            param += update
+
+    def iteration_ends(self, time_step):
+        pass
+
+    def trigger_stopping(self, msg, verbose):
+        if verbose:
+            print(msg + " Stopping.")
+        return True
+
+
+def minimize_lbfgs(fun, x0, max_iter, max_fun, tol, callback):
+    """Minimise ``fun(x) -> (loss, grad)`` with scipy's L-BFGS-B.
+
+    ``callback(x, loss)`` is called once per iteration with the new iterate.
+    Returns scipy's OptimizeResult.
+    """
+
+    def on_iteration(intermediate_result):
+        callback(intermediate_result.x, intermediate_result.fun)
+
+    return scipy.optimize.minimize(
+        fun,
+        x0,
+        method="L-BFGS-B",
+        jac=True,
+        options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
+        callback=on_iteration,
+    )

@@ -1,0 +1,409 @@
+"""Hidden-layer activation functions and the registry of their names.
+
+An activation is a small object with two vectorised methods, ``value(z)`` and
+``derivative(z, a)``, and a class attribute ``init_factor`` that sets the
+Glorot-uniform initialisation bound ``sqrt(init_factor / (fan_in + fan_out))``.
+Subclassing :class:`Activation` gives ``get_params``/``set_params``, pickling and
+:func:`sklearn.base.clone` for free, so parameters such as ``alpha`` of
+:class:`LeakyReLU` can be grid-searched as ``mlp__activation__alpha``.
+
+:data:`ACTIVATIONS` maps every registered name to its class; parameter
+validation, the documentation and the tests are all built from it.
+"""
+
+import copy
+from abc import ABCMeta, abstractmethod
+
+import numpy as np
+from scipy.special import expit
+from sklearn.base import BaseEstimator, clone
+from sklearn.utils._param_validation import InvalidParameterError
+
+__all__ = [
+    "ACTIVATIONS",
+    "Activation",
+    "CenteredLogistic",
+    "ELU",
+    "Identity",
+    "LeakyReLU",
+    "LeCunTanh",
+    "Logistic",
+    "ReLU",
+    "SELU",
+    "Softplus",
+    "Tanh",
+    "get_activation",
+]
+
+
+class Activation(BaseEstimator, metaclass=ABCMeta):
+    """Base class for hidden-layer activation functions.
+
+    A subclass implements :meth:`value` and :meth:`derivative`, both vectorised
+    over ndarrays and returning new arrays (the inputs must not be modified).
+    Parameters are declared as named arguments of ``__init__`` and stored
+    unchanged, as for any scikit-learn estimator, which makes them visible to
+    ``get_params``/``set_params`` and to :class:`~sklearn.model_selection.GridSearchCV`.
+
+    Attributes
+    ----------
+    init_factor : float
+        Class attribute: factor of the Glorot-uniform initialisation bound
+        ``sqrt(init_factor / (fan_in + fan_out))`` used for every layer of a
+        network with this hidden activation. scikit-learn uses 2 for the
+        logistic sigmoid and 6 otherwise; 6 is the default here.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from centered_nn.activations import Activation
+    >>> class Square(Activation):
+    ...     def value(self, z):
+    ...         return z * z
+    ...     def derivative(self, z, a):
+    ...         return 2 * z
+    >>> Square().value(np.array([-2.0, 3.0]))
+    array([4., 9.])
+    """
+
+    init_factor = 6.0
+
+    @abstractmethod
+    def value(self, z):
+        """Return the activation of pre-activations `z`.
+
+        Parameters
+        ----------
+        z : ndarray
+            Pre-activations; not modified.
+
+        Returns
+        -------
+        a : ndarray of the same shape and dtype as `z`
+        """
+
+    @abstractmethod
+    def derivative(self, z, a):
+        """Return the derivative da/dz, element-wise.
+
+        Parameters
+        ----------
+        z : ndarray
+            Pre-activations; not modified.
+        a : ndarray
+            ``self.value(z)``, passed so derivatives such as ``a * (1 - a)``
+            cost nothing; not modified.
+
+        Returns
+        -------
+        da_dz : ndarray of the same shape and dtype as `z`
+        """
+
+
+class Identity(Activation):
+    r"""Identity, :math:`f(z) = z`; useful for linear bottlenecks.
+
+    .. math:: f(z) = z, \qquad f'(z) = 1
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from centered_nn.activations import Identity
+    >>> Identity().value(np.array([-1.0, 2.0]))
+    array([-1.,  2.])
+    """
+
+    def value(self, z):
+        return z.copy()
+
+    def derivative(self, z, a):
+        return np.ones_like(z)
+
+
+class Logistic(Activation):
+    r"""Logistic sigmoid; its outputs lie in (0, 1), so they are never centred.
+
+    .. math:: \sigma(z) = \frac{1}{1 + e^{-z}}, \qquad \sigma'(z) = \sigma(z)(1 - \sigma(z))
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from centered_nn.activations import Logistic
+    >>> Logistic().value(np.array([0.0]))
+    array([0.5])
+    """
+
+    init_factor = 2.0
+
+    def value(self, z):
+        return expit(z)
+
+    def derivative(self, z, a):
+        return a * (1 - a)
+
+
+class CenteredLogistic(Activation):
+    r"""Logistic sigmoid shifted down by one half: same slope, zero-centred.
+
+    .. math:: f(z) = \sigma(z) - \tfrac12, \qquad
+              f'(z) = \sigma'(z) = \tfrac14 - f(z)^2
+
+    It shares :class:`Logistic`'s initialisation factor, so the two differ only
+    in the mean of what they feed to the next layer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from centered_nn.activations import CenteredLogistic
+    >>> CenteredLogistic().value(np.array([0.0]))
+    array([0.])
+    """
+
+    init_factor = 2.0
+
+    def value(self, z):
+        return expit(z) - 0.5
+
+    def derivative(self, z, a):
+        return 0.25 - a * a
+
+
+class Tanh(Activation):
+    r"""Hyperbolic tangent.
+
+    .. math:: f(z) = \tanh z, \qquad f'(z) = 1 - \tanh^2 z
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from centered_nn.activations import Tanh
+    >>> Tanh().value(np.array([0.0]))
+    array([0.])
+    """
+
+    def value(self, z):
+        return np.tanh(z)
+
+    def derivative(self, z, a):
+        return 1 - a**2
+
+
+class LeCunTanh(Activation):
+    r"""LeCun's scaled hyperbolic tangent (Efficient BackProp, 1998, section 4.4).
+
+    .. math:: f(z) = 1.7159 \tanh\left(\tfrac23 z\right), \qquad
+              f'(z) = \tfrac23 \left(1.7159 - \frac{f(z)^2}{1.7159}\right)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from centered_nn.activations import LeCunTanh
+    >>> LeCunTanh().value(np.array([1.0]))  # f(1) = 1 by design
+    array([1.00...])
+    """
+
+    scale = 1.7159
+
+    def value(self, z):
+        return self.scale * np.tanh(z * (2.0 / 3.0))
+
+    def derivative(self, z, a):
+        return (2.0 / 3.0) * (self.scale - a * a / self.scale)
+
+
+class ReLU(Activation):
+    r"""Rectified linear unit.
+
+    .. math:: f(z) = \max(z, 0), \qquad f'(z) = [z > 0]
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from centered_nn.activations import ReLU
+    >>> ReLU().value(np.array([-1.0, 2.0]))
+    array([0., 2.])
+    """
+
+    def value(self, z):
+        return np.maximum(z, 0)
+
+    def derivative(self, z, a):
+        return (z > 0).astype(z.dtype)
+
+
+class LeakyReLU(Activation):
+    r"""Leaky rectified linear unit.
+
+    .. math:: f(z) = \begin{cases} z & z > 0 \\ \alpha z & z \le 0 \end{cases}
+
+    Parameters
+    ----------
+    alpha : float, default=0.01
+        Slope for negative inputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from centered_nn.activations import LeakyReLU
+    >>> LeakyReLU(alpha=0.1).value(np.array([-1.0, 2.0]))
+    array([-0.1,  2. ])
+    """
+
+    def __init__(self, alpha=0.01):
+        self.alpha = alpha
+
+    def value(self, z):
+        return np.where(z > 0, z, z * self.alpha).astype(z.dtype, copy=False)
+
+    def derivative(self, z, a):
+        return np.where(z > 0, 1.0, self.alpha).astype(z.dtype, copy=False)
+
+
+class ELU(Activation):
+    r"""Exponential linear unit (Clevert et al., 2015).
+
+    .. math:: f(z) = \begin{cases} z & z > 0 \\ \alpha (e^z - 1) & z \le 0 \end{cases}
+              \qquad f'(z) = \begin{cases} 1 & z > 0 \\ f(z) + \alpha & z \le 0 \end{cases}
+
+    Its negative saturation pulls mean activations towards zero, which reduces
+    the bias shift a ReLU layer passes to the next one.
+
+    Parameters
+    ----------
+    alpha : float, default=1.0
+        Value the unit saturates to, as ``-alpha``, for large negative inputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from centered_nn.activations import ELU
+    >>> ELU().value(np.array([-1e6, 0.0, 2.0]))
+    array([-1.,  0.,  2.])
+    """
+
+    def __init__(self, alpha=1.0):
+        self.alpha = alpha
+
+    def value(self, z):
+        negative = np.expm1(np.minimum(z, 0)) * self.alpha
+        return np.where(z > 0, z, negative).astype(z.dtype, copy=False)
+
+    def derivative(self, z, a):
+        return np.where(z > 0, 1.0, a + self.alpha).astype(z.dtype, copy=False)
+
+
+class SELU(Activation):
+    r"""Scaled exponential linear unit (Klambauer et al., 2017).
+
+    .. math:: f(z) = \lambda \begin{cases} z & z > 0 \\ \alpha (e^z - 1) & z \le 0
+              \end{cases}
+
+    with :math:`\lambda = 1.0507009873554805` and
+    :math:`\alpha = 1.6732632423543772`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from centered_nn.activations import SELU
+    >>> SELU().value(np.array([1.0]))
+    array([1.0507...])
+    """
+
+    scale = 1.0507009873554805
+    alpha = 1.6732632423543772
+
+    def value(self, z):
+        negative = np.expm1(np.minimum(z, 0)) * (self.scale * self.alpha)
+        return np.where(z > 0, z * self.scale, negative).astype(z.dtype, copy=False)
+
+    def derivative(self, z, a):
+        slope = np.where(z > 0, self.scale, a + self.scale * self.alpha)
+        return slope.astype(z.dtype, copy=False)
+
+
+class Softplus(Activation):
+    r"""Softplus, a smooth ReLU.
+
+    .. math:: f(z) = \log(1 + e^z), \qquad f'(z) = \sigma(z)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from centered_nn.activations import Softplus
+    >>> Softplus().value(np.array([0.0, 1e6]))
+    array([6.93...e-01, 1.00...e+06])
+    """
+
+    def value(self, z):
+        return np.logaddexp(0, z).astype(z.dtype, copy=False)
+
+    def derivative(self, z, a):
+        return expit(z)
+
+
+#: Registered activation names and their classes: the single list of names.
+ACTIVATIONS = {
+    "identity": Identity,
+    "logistic": Logistic,
+    "tanh": Tanh,
+    "relu": ReLU,
+    "leaky_relu": LeakyReLU,
+    "elu": ELU,
+    "selu": SELU,
+    "softplus": Softplus,
+    "centered_logistic": CenteredLogistic,
+    "lecun_tanh": LeCunTanh,
+}
+
+
+def get_activation(activation):
+    """Resolve an activation name or object into a fresh activation object.
+
+    Parameters
+    ----------
+    activation : str or object
+        A name registered in :data:`ACTIVATIONS`, or an object with ``value``
+        and ``derivative`` methods (typically an :class:`Activation`). Objects
+        are cloned (or deep-copied when they have no ``get_params``), so the
+        caller's object is never changed.
+
+    Returns
+    -------
+    activation : object
+        A new activation object.
+
+    Raises
+    ------
+    InvalidParameterError
+        For an unknown name (the message lists the valid names) or an object
+        lacking ``value`` or ``derivative`` (the message names what is missing).
+        It subclasses both ValueError and TypeError.
+
+    Examples
+    --------
+    >>> from centered_nn.activations import get_activation
+    >>> get_activation("leaky_relu")
+    LeakyReLU()
+    >>> get_activation("swish")
+    Traceback (most recent call last):
+    ...
+    sklearn.utils._param_validation.InvalidParameterError: Unknown activation 'swish'...
+    """
+    if isinstance(activation, str):
+        if activation not in ACTIVATIONS:
+            raise InvalidParameterError(
+                f"Unknown activation {activation!r}. Valid names are: "
+                f"{', '.join(sorted(ACTIVATIONS))}; or pass an Activation instance."
+            )
+        return ACTIVATIONS[activation]()
+    missing = [m for m in ("value", "derivative") if not callable(getattr(activation, m, None))]
+    if missing:
+        raise InvalidParameterError(
+            f"The activation {activation!r} of type {type(activation).__name__} "
+            f"lacks the method(s) {' and '.join(missing)}; an activation must be one "
+            f"of {', '.join(sorted(ACTIVATIONS))} or an object with value(z) and "
+            "derivative(z, a) methods (subclass centered_nn.activations.Activation)."
+        )
+    if hasattr(activation, "get_params"):
+        return clone(activation)
+    return copy.deepcopy(activation)
