@@ -1,0 +1,314 @@
+"""Scorers that read the training diagnostics of a fitted MLP.
+
+Every scorer has the ``scorer(estimator, X, y)`` signature expected by the
+``scoring`` parameter of :class:`~sklearn.model_selection.GridSearchCV` and
+:func:`~sklearn.model_selection.cross_validate`, so diagnostics can be
+reported next to the accuracy of each candidate. They read fitted attributes
+(``gradient_sign_history_``, ``n_iter_``, ``loss_curve_``) and ignore ``X``
+and ``y``; the estimator may be the MLP itself or a
+:class:`~sklearn.pipeline.Pipeline` (nested or not) ending in one.
+
+GridSearchCV maximises the `refit` metric only; use these scorers as extra
+entries of a ``scoring`` dict and refit on a performance metric.
+"""
+
+import math
+from numbers import Integral
+
+import numpy as np
+from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import Pipeline
+
+from .diagnostics import GradientSignRecorder
+
+__all__ = ["final_loss_scorer", "gradient_sign_scorer", "n_iter_scorer"]
+
+_REDUCE_OPTIONS = ("mean", "last")
+
+
+# --- helpers shared with centered_nn.plotting ------------------------------
+
+
+def _find_mlp(estimator):
+    """Return the fitted MLP inside ``estimator``.
+
+    ``estimator`` itself is returned when it has ``loss_curve_``; a Pipeline
+    is searched through its last step, recursively.
+    """
+    found = estimator
+    while not hasattr(found, "loss_curve_"):
+        if isinstance(found, Pipeline) or (
+            hasattr(found, "steps") and hasattr(found, "_final_estimator")
+        ):
+            found = found.steps[-1][1]
+            continue
+        from ._mlp import MLPClassifier
+
+        if isinstance(found, MLPClassifier):
+            raise NotFittedError(
+                "This MLPClassifier instance is not fitted yet. Fit it (or the "
+                "Pipeline holding it) before scoring or plotting its diagnostics."
+            )
+        where = "" if found is estimator else f" at the end of {type(estimator).__name__}"
+        raise TypeError(
+            "Expected a fitted MLP (an estimator with a loss_curve_ attribute, such "
+            "as centered_nn.MLPClassifier) or a Pipeline ending in one; found "
+            f"{type(found).__name__}{where}."
+        )
+    return found
+
+
+def _check_metric(metric):
+    """Validate a gradient-sign metric name and return it."""
+    valid = GradientSignRecorder.METRICS
+    if not isinstance(metric, str) or metric not in valid:
+        raise ValueError(
+            f"metric must be one of {', '.join(map(repr, valid))}; got {metric!r}."
+        )
+    return metric
+
+
+def _check_layer(layer):
+    """Validate a layer index (an int, negative counts from the end)."""
+    if isinstance(layer, (bool, np.bool_)) or not isinstance(layer, Integral):
+        raise ValueError(f"layer must be an int; got {layer!r} of type "
+                         f"{type(layer).__name__}.")
+    return int(layer)
+
+
+def _get_history(mlp):
+    """Return ``gradient_sign_history_`` of a fitted MLP, or raise."""
+    history = getattr(mlp, "gradient_sign_history_", None)
+    if history is None:
+        raise ValueError(
+            f"{type(mlp).__name__} has no gradient-sign history: fit "
+            "centered_nn.MLPClassifier with record_gradient_signs=True."
+        )
+    return history
+
+
+def _history_values(history, metric):
+    """Return the 2-D array (n_records, n_weight_matrices) of one metric."""
+    if metric not in history:
+        raise ValueError(f"The gradient-sign history has no metric {metric!r}; it "
+                         f"holds {', '.join(map(repr, history))}.")
+    values = np.asarray(history[metric], dtype=np.float64)
+    if values.ndim != 2:
+        raise ValueError(f"History arrays must be 2-D (n_records, n_weight_matrices); "
+                         f"got shape {values.shape} for {metric!r}.")
+    return values
+
+
+def _history_column(history, metric, layer):
+    """Return ``(values, layer)``: the metric's column for one weight matrix.
+
+    ``layer`` is returned resolved to a non-negative index.
+    """
+    values = _history_values(history, metric)
+    n_matrices = values.shape[1]
+    if not -n_matrices <= layer < n_matrices:
+        raise ValueError(
+            f"layer={layer} is out of range: the estimator has {n_matrices} weight "
+            f"matrices (coefs_), so layer must be in [{-n_matrices}, {n_matrices - 1}]."
+        )
+    layer %= n_matrices
+    return values[:, layer], layer
+
+
+def _reduce(values, reduce):
+    finite = values[~np.isnan(values)]
+    if finite.size == 0:
+        return math.nan
+    return float(finite.mean() if reduce == "mean" else finite[-1])
+
+
+# --- scorers ---------------------------------------------------------------
+
+
+class _GradientSignScorer:
+    """Picklable scorer built by :func:`gradient_sign_scorer`."""
+
+    def __init__(self, metric, layer, reduce):
+        self.metric = metric
+        self.layer = layer
+        self.reduce = reduce
+
+    def __call__(self, estimator, X=None, y=None):
+        history = _get_history(_find_mlp(estimator))
+        values, _ = _history_column(history, self.metric, self.layer)
+        return _reduce(values, self.reduce)
+
+    def __repr__(self):
+        return (f"gradient_sign_scorer(metric={self.metric!r}, layer={self.layer!r}, "
+                f"reduce={self.reduce!r})")
+
+
+def gradient_sign_scorer(metric="same_sign_fraction", layer=0, reduce="mean"):
+    """Make a scorer reading one gradient-sign metric of a fitted MLP.
+
+    The scorer summarises one column of the estimator's
+    ``gradient_sign_history_`` (one weight matrix) as a single number, so it
+    can sit in the ``scoring`` dict of
+    :class:`~sklearn.model_selection.GridSearchCV` next to the accuracy.
+
+    Parameters
+    ----------
+    metric : {'same_sign_fraction', 'sample_same_sign_fraction', \
+'sign_flip_fraction', 'input_mean', 'positive_input_fraction'}, \
+default='same_sign_fraction'
+        The recorded metric, a key of ``gradient_sign_history_`` (see
+        :attr:`centered_nn.diagnostics.GradientSignRecorder.METRICS`).
+
+    layer : int, default=0
+        The weight matrix ``coefs_[layer]``; 0 is the first layer, whose input
+        is the data. Negative values count from the end (-1 is the output
+        layer). Checked against the estimator when scoring.
+
+    reduce : {'mean', 'last'}, default='mean'
+        How to summarise the records (one per iteration): 'mean' averages
+        them, 'last' takes the last one. Both ignore NaN records (for example
+        `sign_flip_fraction` of the first L-BFGS iteration); the score is NaN
+        when every record is NaN.
+
+    Returns
+    -------
+    scorer : callable
+        A picklable callable ``scorer(estimator, X, y) -> float``. `X` and
+        `y` are ignored: the value comes from the fitted estimator, which may
+        be the MLP or a Pipeline (possibly nested) ending in it. It raises
+        ValueError when the estimator was fitted with
+        ``record_gradient_signs=False`` or has no weight matrix `layer`.
+
+    See Also
+    --------
+    n_iter_scorer : Scorer returning the number of iterations.
+    final_loss_scorer : Scorer returning the final training loss.
+
+    Notes
+    -----
+    These are diagnostics, not performance measures: a higher value is not
+    "better". With GridSearchCV, pass ``refit`` the name of a performance
+    metric.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.exceptions import ConvergenceWarning
+    >>> from sklearn.model_selection import cross_validate
+    >>> from centered_nn import MLPClassifier
+    >>> from centered_nn.metrics import gradient_sign_scorer
+    >>> X, y = make_classification(n_samples=60, random_state=0)
+    >>> X = abs(X)  # all-positive inputs
+    >>> scorer = gradient_sign_scorer("sample_same_sign_fraction", layer=0)
+    >>> scorer
+    gradient_sign_scorer(metric='sample_same_sign_fraction', layer=0, reduce='mean')
+    >>> clf = MLPClassifier(hidden_layer_sizes=(5,), max_iter=5, random_state=0)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", ConvergenceWarning)
+    ...     cv = cross_validate(clf, X, y, cv=3,
+    ...                         scoring={"accuracy": "accuracy", "same_sign": scorer})
+    >>> cv["test_same_sign"]
+    array([1., 1., 1.])
+    """
+    metric = _check_metric(metric)
+    layer = _check_layer(layer)
+    if reduce not in _REDUCE_OPTIONS:
+        raise ValueError(f"reduce must be one of {', '.join(map(repr, _REDUCE_OPTIONS))};"
+                         f" got {reduce!r}.")
+    return _GradientSignScorer(metric, layer, reduce)
+
+
+def n_iter_scorer(estimator, X=None, y=None):
+    """Return the number of iterations the MLP's last fit ran (`n_iter_`).
+
+    A scorer with the ``(estimator, X, y)`` signature for the ``scoring`` dict
+    of :class:`~sklearn.model_selection.GridSearchCV`. The raw count is
+    returned: fewer is better, but GridSearchCV maximises, so use it as an
+    extra diagnostic entry and refit on a performance metric.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        A fitted MLP (an object with ``loss_curve_``) or a Pipeline, possibly
+        nested, ending in one.
+
+    X : object, default=None
+        Ignored; present for the scorer signature.
+
+    y : object, default=None
+        Ignored; present for the scorer signature.
+
+    Returns
+    -------
+    n_iter : float
+        ``float(n_iter_)`` of the MLP.
+
+    See Also
+    --------
+    final_loss_scorer : Scorer returning the final training loss.
+    gradient_sign_scorer : Make a scorer reading gradient-sign diagnostics.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from centered_nn import Centerer, MLPClassifier
+    >>> from centered_nn.metrics import n_iter_scorer
+    >>> X, y = make_classification(n_samples=60, random_state=0)
+    >>> pipe = make_pipeline(Centerer(), MLPClassifier(
+    ...     hidden_layer_sizes=(5,), solver="lbfgs", max_iter=500, random_state=0))
+    >>> pipe = pipe.fit(X, y)
+    >>> n_iter_scorer(pipe, X, y) == pipe[-1].n_iter_
+    True
+    """
+    return float(_find_mlp(estimator).n_iter_)
+
+
+def final_loss_scorer(estimator, X=None, y=None):
+    """Return the MLP's final training loss (``loss_curve_[-1]``).
+
+    A scorer with the ``(estimator, X, y)`` signature for the ``scoring`` dict
+    of :class:`~sklearn.model_selection.GridSearchCV`. The raw loss is
+    returned: lower is better, but GridSearchCV maximises, so use it as an
+    extra diagnostic entry and refit on a performance metric.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        A fitted MLP (an object with ``loss_curve_``) or a Pipeline, possibly
+        nested, ending in one.
+
+    X : object, default=None
+        Ignored: the training loss is read from the fitted estimator, it is
+        not recomputed on `X`.
+
+    y : object, default=None
+        Ignored; present for the scorer signature.
+
+    Returns
+    -------
+    loss : float
+        The last entry of ``loss_curve_`` (including the L2 penalty, as
+        minimised by the solver).
+
+    See Also
+    --------
+    n_iter_scorer : Scorer returning the number of iterations.
+    gradient_sign_scorer : Make a scorer reading gradient-sign diagnostics.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from centered_nn import MLPClassifier
+    >>> from centered_nn.metrics import final_loss_scorer
+    >>> X, y = make_classification(n_samples=60, random_state=0)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(5,), solver="lbfgs",
+    ...                     max_iter=500, random_state=0).fit(X, y)
+    >>> final_loss_scorer(clf, X, y) == clf.loss_curve_[-1]
+    True
+    """
+    loss_curve = _find_mlp(estimator).loss_curve_
+    if len(loss_curve) == 0:
+        raise ValueError("The estimator's loss_curve_ is empty.")
+    return float(loss_curve[-1])

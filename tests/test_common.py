@@ -1,0 +1,33 @@
+"""scikit-learn's estimator checks on every estimator and transformer of the package."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from centered_nn import Centerer, MLPClassifier, SampleCenterer
+from centered_nn.activations import LeakyReLU
+
+# Small networks keep the checks fast; max_iter is high enough for the checks that
+# expect a reasonable fit (they silence ConvergenceWarning themselves).
+_SMALL = dict(hidden_layer_sizes=(32,), max_iter=300)
+
+ESTIMATORS = [
+    MLPClassifier(**_SMALL),
+    MLPClassifier(activation="tanh", solver="sgd", **_SMALL),
+    # A little L2 keeps lbfgs from saturating the sigmoid outputs at exactly 1.0,
+    # which check_classifiers_multilabel_output_format_predict_proba forbids.
+    MLPClassifier(activation=LeakyReLU(alpha=0.1), solver="lbfgs", alpha=1.0, **_SMALL),
+    MLPClassifier(input_bias="learned", **_SMALL),
+    MLPClassifier(input_bias="mean", activation="elu", **_SMALL),
+    MLPClassifier(input_bias="mean", solver="lbfgs", alpha=1.0, **_SMALL),
+    MLPClassifier(input_bias="learned", input_bias_layers="first", solver="sgd",
+                  record_gradient_signs=False, **_SMALL),
+    Centerer(),
+    Centerer(strategy="median"),
+    Centerer(strategy="min", shift=1.0),
+    Centerer(strategy="none"),
+    SampleCenterer(),
+]
+
+
+@parametrize_with_checks(ESTIMATORS)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)

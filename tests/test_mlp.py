@@ -1,0 +1,243 @@
+"""MLPClassifier against scikit-learn's own, trajectory for trajectory."""
+
+import pickle
+import re
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import load_digits, make_multilabel_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier as SkMLP
+from sklearn.utils._param_validation import InvalidParameterError
+
+from centered_nn import MLPClassifier
+
+X_DIGITS, Y_DIGITS = load_digits(return_X_y=True)
+X_DIGITS = X_DIGITS[:600] / 16.0
+Y_DIGITS = Y_DIGITS[:600]
+X_ML, Y_ML = make_multilabel_classification(n_samples=200, n_classes=4, random_state=0)
+SW = np.random.RandomState(0).uniform(0.1, 2.0, size=len(Y_DIGITS))
+
+
+def _fit_both(X, y, fit_params=None, **params):
+    params = {"hidden_layer_sizes": (16,), "random_state": 0, **params}
+    fit_params = fit_params or {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = MLPClassifier(**params).fit(X, y, **fit_params)
+        theirs = SkMLP(**params).fit(X, y, **fit_params)
+    return ours, theirs
+
+
+def _assert_same_model(ours, theirs, X, rtol=1e-6):
+    assert ours.n_iter_ == theirs.n_iter_
+    assert ours.n_layers_ == theirs.n_layers_ and ours.n_outputs_ == theirs.n_outputs_
+    assert ours.out_activation_ == theirs.out_activation_
+    np.testing.assert_array_equal(ours.classes_, theirs.classes_)
+    if hasattr(theirs, "loss_curve_"):
+        np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=rtol)
+        assert ours.t_ == theirs.t_
+    np.testing.assert_allclose(ours.loss_, theirs.loss_, rtol=rtol)
+    for name in ("coefs_", "intercepts_"):
+        for a, b in zip(getattr(ours, name), getattr(theirs, name)):
+            np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max())
+    np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=rtol, atol=rtol)
+    np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(solver="adam", max_iter=20),
+        dict(solver="sgd", learning_rate="invscaling", learning_rate_init=0.5, max_iter=15),
+        dict(solver="sgd", learning_rate="adaptive", momentum=0.0, learning_rate_init=0.5,
+             tol=1e-2, n_iter_no_change=2, max_iter=40),
+        dict(solver="sgd", nesterovs_momentum=False, shuffle=False, max_iter=10),
+        dict(solver="lbfgs", max_iter=30),
+        dict(solver="adam", early_stopping=True, max_iter=40),
+        dict(solver="sgd", activation="logistic", hidden_layer_sizes=(12, 8), batch_size=64, max_iter=10),
+        dict(solver="adam", activation="tanh", alpha=0.1, batch_size=1000, max_iter=5),
+    ],
+    ids=["adam", "sgd-nesterov-invscaling", "sgd-adaptive-nomomentum", "sgd-noshuffle",
+         "lbfgs", "early-stopping", "logistic-deep", "tanh-clipped-batch"],
+)
+def test_parity_multiclass(params):
+    ours, theirs = _fit_both(X_DIGITS, Y_DIGITS, **params)
+    _assert_same_model(ours, theirs, X_DIGITS)
+    if params.get("early_stopping"):
+        np.testing.assert_allclose(ours.validation_scores_, theirs.validation_scores_)
+        assert ours.best_validation_score_ == theirs.best_validation_score_
+        assert ours.best_loss_ is None and theirs.best_loss_ is None
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_parity_sample_weight(solver):
+    ours, theirs = _fit_both(X_DIGITS, Y_DIGITS, {"sample_weight": SW}, solver=solver, max_iter=15)
+    _assert_same_model(ours, theirs, X_DIGITS)
+
+
+def test_parity_sample_weight_early_stopping():
+    ours, theirs = _fit_both(X_DIGITS, Y_DIGITS, {"sample_weight": SW}, early_stopping=True, max_iter=15)
+    _assert_same_model(ours, theirs, X_DIGITS)
+    np.testing.assert_allclose(ours.validation_scores_, theirs.validation_scores_)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "lbfgs"])
+def test_parity_binary(solver):
+    y = np.where(Y_DIGITS > 4, "big", "small")
+    ours, theirs = _fit_both(X_DIGITS, y, solver=solver, max_iter=15)
+    _assert_same_model(ours, theirs, X_DIGITS)
+    assert ours.predict_proba(X_DIGITS).shape == (len(y), 2)
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_parity_multilabel(early_stopping):
+    ours, theirs = _fit_both(X_ML, Y_ML, early_stopping=early_stopping, max_iter=20)
+    _assert_same_model(ours, theirs, X_ML)
+    assert ours.predict(X_ML).shape == Y_ML.shape
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_parity_sparse(fmt, solver):
+    X = sp.random(300, 40, density=0.2, format=fmt, random_state=0)
+    y = np.arange(300) % 3
+    ours, theirs = _fit_both(X, y, solver=solver, max_iter=15)
+    _assert_same_model(ours, theirs, X)
+    dense, _ = _fit_both(X.toarray(), y, solver=solver, max_iter=15)
+    np.testing.assert_allclose(ours.loss_curve_, dense.loss_curve_, rtol=1e-10)
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+def test_float32_stays_float32(solver):
+    X32 = X_DIGITS.astype(np.float32)
+    ours, theirs = _fit_both(X32, Y_DIGITS, solver=solver, max_iter=10)
+    assert ours.coefs_[0].dtype == np.float32 and ours.intercepts_[0].dtype == np.float32
+    assert ours.predict_proba(X32).dtype == np.float32
+    # scikit-learn's lbfgs returns float64 weights: compare values only, to float32 accuracy
+    _assert_same_model(ours, theirs, X32, rtol=1e-3)
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_warm_start_appends_like_scikit_learn(solver):
+    params = dict(hidden_layer_sizes=(16,), random_state=0, warm_start=True, max_iter=4, solver=solver)
+    ours, theirs = MLPClassifier(**params), SkMLP(**params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for _ in range(3):
+            ours.fit(X_DIGITS, Y_DIGITS)
+            theirs.fit(X_DIGITS, Y_DIGITS)
+    assert ours.n_iter_ == theirs.n_iter_ == 4  # reset at each call
+    assert ours.t_ == theirs.t_
+    np.testing.assert_allclose(ours.coefs_[0], theirs.coefs_[0], rtol=1e-6, atol=1e-9)
+    if solver == "adam":
+        np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-6)
+    else:  # scikit-learn keeps no lbfgs curve; ours appends one value per iteration
+        assert len(ours.loss_curve_) == 12
+        np.testing.assert_allclose(ours.loss_curve_[-1], theirs.loss_, rtol=1e-6)
+
+
+def test_partial_fit_parity():
+    ours, theirs = MLPClassifier(hidden_layer_sizes=(16,), random_state=0), SkMLP(hidden_layer_sizes=(16,), random_state=0)
+    classes = np.unique(Y_DIGITS)
+    for chunk in np.array_split(np.arange(len(Y_DIGITS)), 4):
+        ours.partial_fit(X_DIGITS[chunk], Y_DIGITS[chunk], classes=classes)
+        theirs.partial_fit(X_DIGITS[chunk], Y_DIGITS[chunk], classes=classes)
+    assert ours.n_iter_ == theirs.n_iter_ == 1
+    assert ours.t_ == theirs.t_ == len(Y_DIGITS)
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-6)
+    np.testing.assert_allclose(ours.coefs_[1], theirs.coefs_[1], rtol=1e-6, atol=1e-9)
+
+
+def test_partial_fit_errors():
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        MLPClassifier().partial_fit(X_DIGITS, Y_DIGITS)
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping=True"):
+        MLPClassifier(early_stopping=True).partial_fit(X_DIGITS, Y_DIGITS, classes=np.arange(10))
+    assert not hasattr(MLPClassifier(solver="lbfgs"), "partial_fit")
+    clf = MLPClassifier(hidden_layer_sizes=(4,)).partial_fit(X_DIGITS, Y_DIGITS % 3, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match="`y` has classes not in `self.classes_`"):
+        clf.partial_fit(X_DIGITS, Y_DIGITS)
+
+
+def test_warm_start_with_new_classes_is_refused():
+    clf = MLPClassifier(hidden_layer_sizes=(4,), warm_start=True, max_iter=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X_DIGITS, Y_DIGITS % 3)
+        with pytest.raises(ValueError, match="warm_start can only be used where `y` has the same"):
+            clf.fit(X_DIGITS, Y_DIGITS)
+
+
+def test_convergence_warning_and_verbose(capsys):
+    msg = "Stochastic Optimizer: Maximum iterations (3) reached and the optimization hasn't converged yet."
+    with pytest.warns(ConvergenceWarning, match=re.escape(msg)):
+        MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, verbose=True, random_state=0).fit(X_DIGITS, Y_DIGITS)
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split(",")[0] for line in out] == ["Iteration 1", "Iteration 2", "Iteration 3"]
+    assert re.fullmatch(r"Iteration 1, loss = \d\.\d{8}", out[0])
+    with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge after 2 iteration"):
+        MLPClassifier(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=2).fit(X_DIGITS, Y_DIGITS)
+
+
+def test_lbfgs_loss_curve_has_one_value_per_iteration():
+    clf = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=500, random_state=0)
+    clf.fit(X_DIGITS[:200], Y_DIGITS[:200])
+    assert len(clf.loss_curve_) == clf.n_iter_ > 5
+    assert clf.loss_curve_[-1] == pytest.approx(clf.loss_, rel=1e-12)
+    assert all(np.diff(clf.loss_curve_) <= 1e-12)  # L-BFGS decreases the loss monotonically
+
+
+def test_batch_size_clipping_warns():
+    with pytest.warns(UserWarning, match="It is going to be clipped"):
+        MLPClassifier(hidden_layer_sizes=(4,), batch_size=10_000, max_iter=1).fit(X_DIGITS, Y_DIGITS)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(hidden_layer_sizes=(4, 0)), re.escape("hidden_layer_sizes must be > 0, got [4, 0].")),
+        (dict(solver="newton"), "The 'solver' parameter of MLPClassifier must be a str among"),
+        (dict(input_bias="median"), "The 'input_bias' parameter of MLPClassifier must be a str among"),
+        (dict(momentum=1.5), "The 'momentum' parameter of MLPClassifier must be a float in the range"),
+        (dict(input_bias_rate=0.0), "The 'input_bias_rate' parameter"),
+    ],
+)
+def test_bad_parameters(params, match):
+    with pytest.raises(ValueError, match=match):
+        MLPClassifier(**params).fit(X_DIGITS[:20], Y_DIGITS[:20])
+
+
+def test_bad_input_is_rejected_and_never_modified():
+    X = X_DIGITS[:50].copy()
+    X_before, y = X.copy(), Y_DIGITS[:50].copy()
+    sw = SW[:50].copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, input_bias="mean").fit(X, y, sample_weight=sw)
+        clf.predict_proba(X)
+    np.testing.assert_array_equal(X, X_before)
+    np.testing.assert_array_equal(sw, SW[:50])
+    X_nan = X.copy()
+    X_nan[0, 0] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        MLPClassifier().fit(X_nan, y)
+    with pytest.raises(ValueError, match="X has 3 features, but MLPClassifier is expecting 64"):
+        clf.predict(X[:, :3])
+
+
+def test_pickle_round_trip_keeps_predictions():
+    clf, _ = _fit_both(X_DIGITS, Y_DIGITS, max_iter=5)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X_DIGITS), clf.predict_proba(X_DIGITS))
+
+
+def test_same_constructor_signature_as_scikit_learn():
+    ours, theirs = MLPClassifier().get_params(), SkMLP().get_params()
+    for name, value in theirs.items():
+        assert ours[name] == value, name
+    added = set(ours) - set(theirs)
+    assert added == {"input_bias", "input_bias_layers", "input_bias_init", "input_bias_rate",
+                     "record_gradient_signs"}

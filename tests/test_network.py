@@ -1,0 +1,134 @@
+"""The numpy network: gradients against finite differences, offsets, init."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from centered_nn import _network
+from centered_nn.activations import ACTIVATIONS
+
+from .test_activations import Swish
+
+ACTS = [cls() for cls in ACTIVATIONS.values()] + [Swish(beta=1.5)]
+
+
+def _problem(out_activation, n_out, offsets_at, seed=0, n=7, units=(3, 5, 4)):
+    rng = np.random.RandomState(seed)
+    layer_units = [*units, n_out]
+    coefs, intercepts = _network.init_parameters(rng, layer_units, 6.0, np.float64)
+    offsets = [rng.normal(size=u) if i in offsets_at else None for i, u in enumerate(layer_units[:-1])]
+    X = rng.normal(size=(n, units[0])) + 1.0
+    if out_activation == "softmax":
+        Y = np.eye(n_out, dtype=bool)[rng.randint(n_out, size=n)]
+    else:
+        Y = rng.rand(n, n_out) > 0.5
+    sw = rng.uniform(0.5, 2.0, size=n)
+    return X, Y, sw, coefs, intercepts, offsets
+
+
+def _loss(X, Y, sw, coefs, intercepts, offsets, act, out, alpha):
+    inputs, _ = _network.forward(X, coefs, intercepts, offsets, act, out)
+    loss = _network.log_loss(Y, inputs[-1], out, sw)
+    return loss + _network.l2_penalty(coefs, alpha, sw.sum())
+
+
+@pytest.mark.parametrize("act", ACTS, ids=[repr(a) for a in ACTS])
+@pytest.mark.parametrize(
+    "out, n_out, offsets_at",
+    [("softmax", 3, ()), ("logistic", 1, (0,)), ("softmax", 3, (0, 1, 2)), ("logistic", 2, (0, 1, 2))],
+    ids=["multiclass", "binary-first", "multiclass-all", "multilabel-all"],
+)
+def test_backward_matches_finite_differences(act, out, n_out, offsets_at):
+    X, Y, sw, coefs, intercepts, offsets = _problem(out, n_out, offsets_at)
+    alpha = 0.3
+    coef_g, inter_g, off_g = _network.backward(
+        Y, sw, *_network.forward(X, coefs, intercepts, offsets, act, out), coefs, offsets,
+        act, alpha, learn_offsets=True,
+    )
+    params = coefs + intercepts + [b for b in offsets if b is not None]
+    grads = coef_g + inter_g + [g for g in off_g if g is not None]
+    assert len(params) == len(grads)
+    eps = 1e-6
+    for param, grad in zip(params, grads):
+        assert grad.shape == param.shape
+        numeric = np.empty_like(param)
+        for idx in np.ndindex(param.shape):
+            saved = param[idx]
+            param[idx] = saved + eps
+            up = _loss(X, Y, sw, coefs, intercepts, offsets, act, out, alpha)
+            param[idx] = saved - eps
+            down = _loss(X, Y, sw, coefs, intercepts, offsets, act, out, alpha)
+            param[idx] = saved
+            numeric[idx] = (up - down) / (2 * eps)
+        np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
+
+
+def test_offset_gradient_is_w_times_intercept_gradient_not_minus():
+    """dL/db_i = sum_j w_ij dL/dc_j (the widely copied (x - b) form has the wrong sign)."""
+    X, Y, sw, coefs, intercepts, offsets = _problem("softmax", 3, (0,))
+    act = ACTIVATIONS["tanh"]()
+    coef_g, inter_g, off_g = _network.backward(
+        Y, sw, *_network.forward(X, coefs, intercepts, offsets, act, "softmax"), coefs,
+        offsets, act, 0.0, learn_offsets=True,
+    )
+    np.testing.assert_allclose(off_g[0], coefs[0] @ inter_g[0])
+    # and dL/dW uses (x + b): equal to the plain gradient at the shifted input
+    shifted = X + offsets[0]
+    plain = [None] * len(offsets)
+    coef_g2, _, _ = _network.backward(
+        Y, sw, *_network.forward(shifted, coefs, intercepts, plain, act, "softmax"), coefs,
+        plain, act, 0.0,
+    )
+    np.testing.assert_allclose(coef_g[0], coef_g2[0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("sparse_input", [False, True])
+def test_moving_an_offset_preserves_the_function(sparse_input):
+    X, Y, sw, coefs, intercepts, offsets = _problem("softmax", 3, (0, 1, 2))
+    act = ACTIVATIONS["elu"]()
+    X = sp.csr_matrix(X) if sparse_input else X
+    before = _network.predict_proba(X, coefs, intercepts, offsets, act, "softmax")
+    rng = np.random.RandomState(1)
+    for layer in range(3):
+        new = offsets[layer] + rng.normal(scale=5.0, size=offsets[layer].shape)
+        _network.move_offset(coefs[layer], intercepts[layer], offsets[layer], new)
+        np.testing.assert_array_equal(offsets[layer], new)
+    after = _network.predict_proba(X, coefs, intercepts, offsets, act, "softmax")
+    np.testing.assert_allclose(after, before, rtol=0, atol=1e-12)
+
+
+def test_offset_tracker_initialises_then_follows_the_running_mean():
+    rng = np.random.RandomState(0)
+    W, c, b = rng.normal(size=(3, 2)), rng.normal(size=2), np.zeros(3)
+    tracker = _network.OffsetTracker([1], rate=0.25)
+    a1, a2 = rng.normal(size=(5, 3)) + 2, rng.normal(size=(4, 3)) - 1
+    tracker(1, a1, None, W, c, b)
+    np.testing.assert_allclose(b, -a1.mean(axis=0))  # first batch initialises
+    c_before, m1 = c.copy(), a1.mean(axis=0)
+    tracker(1, a2, None, W, c, b)
+    m2 = m1 + 0.25 * (a2.mean(axis=0) - m1)
+    np.testing.assert_allclose(b, -m2)
+    np.testing.assert_allclose(c, c_before - (-m2 + m1) @ W)  # compensation
+    tracker(0, a2, None, W, c, b)  # untracked layer: nothing moves
+    np.testing.assert_allclose(b, -m2)
+
+
+def test_weighted_mean_dense_and_sparse():
+    rng = np.random.RandomState(0)
+    X = rng.rand(6, 4) * (rng.rand(6, 4) > 0.5)
+    w = rng.rand(6)
+    expected = np.average(X, axis=0, weights=w)
+    np.testing.assert_allclose(_network.weighted_mean(X, w), expected)
+    np.testing.assert_allclose(_network.weighted_mean(sp.csr_matrix(X), w), expected)
+    np.testing.assert_allclose(_network.weighted_mean(sp.csc_matrix(X)), X.mean(axis=0))
+
+
+def test_init_parameters_bounds_and_draw_order():
+    layer_units = [4, 3, 2]
+    coefs, intercepts = _network.init_parameters(np.random.RandomState(5), layer_units, 2.0, np.float32)
+    rng = np.random.RandomState(5)
+    for (fan_in, fan_out), W, c in zip([(4, 3), (3, 2)], coefs, intercepts):
+        bound = np.sqrt(2.0 / (fan_in + fan_out))
+        np.testing.assert_array_equal(W, rng.uniform(-bound, bound, (fan_in, fan_out)).astype(np.float32))
+        np.testing.assert_array_equal(c, rng.uniform(-bound, bound, fan_out).astype(np.float32))
+        assert W.dtype == np.float32 and np.abs(W).max() <= bound
