@@ -536,6 +536,16 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         'mean': the first layer's b = -(exact weighted mean of X), streamed over
         partial_fit calls; with lbfgs, hidden offsets move once from a full pass.
         """
+        config = (self.input_bias, self.input_bias_layers)
+        if first_pass:
+            self._offset_config = config
+        elif config != self._offset_config:
+            raise ValueError(
+                f"input_bias={self.input_bias!r} and input_bias_layers="
+                f"{self.input_bias_layers!r} differ from the previous fit "
+                f"{self._offset_config}; they cannot change between warm_start or "
+                "partial_fit calls. Refit from scratch (warm_start=False)."
+            )
         if self.input_bias == "learned" and first_pass and self.input_bias_init == "center":
             tracker = _network.OffsetTracker(self._offset_layers(), 1.0)
             self._forward(X, tracker, sample_weight)

@@ -1,8 +1,6 @@
 """Transformers that centre features (:class:`Centerer`) or samples."""
 
-import functools
 from numbers import Real
-from types import MethodType
 
 import numpy as np
 import scipy.sparse as sp
@@ -13,6 +11,7 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -25,33 +24,15 @@ _STREAMING_STRATEGIES = ("mean", "none")
 _FLOAT_DTYPES = (np.float64, np.float32)
 
 
-class _PartialFitNotSupportedError(AttributeError, ValueError):
-    """partial_fit unavailable: an AttributeError (so ``hasattr`` is False and
-    scikit-learn's checks and meta-estimators skip it) and a ValueError."""
-
-
 def _check_partial_fit_strategy(estimator):
-    if estimator.strategy not in _STREAMING_STRATEGIES:
-        raise _PartialFitNotSupportedError(
+    """available_if check: partial_fit exists only for streamable strategies."""
+    if estimator.strategy in ("median", "min"):
+        raise AttributeError(
             "partial_fit supports only strategy='mean' or 'none', got "
             f"strategy={estimator.strategy!r}: a median or minimum cannot be "
             "updated exactly from streamed chunks. Use fit instead."
         )
-
-
-class _StreamingOnly:
-    """Descriptor exposing a method only when ``strategy`` supports streaming."""
-
-    def __init__(self, fn):
-        self.fn = fn
-        functools.update_wrapper(self, fn)
-
-    def __get__(self, obj, owner=None):
-        if obj is None:
-            return self.fn
-        if obj.strategy in ("median", "min"):  # other values: let validation speak
-            _check_partial_fit_strategy(obj)
-        return MethodType(self.fn, obj)
+    return True
 
 
 def _sparse_error(name, detail, alternative=""):
@@ -224,14 +205,14 @@ class Centerer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.n_samples_seen_ = float(sample_weight.sum())
         return self
 
-    @_StreamingOnly
+    @available_if(_check_partial_fit_strategy)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None, sample_weight=None):
         """Update the running (weighted) mean with a batch of samples.
 
         Only available for ``strategy`` 'mean' and 'none'; for other
-        strategies, accessing this method raises a ``ValueError`` (which is
-        also an ``AttributeError``, so ``hasattr`` returns False).
+        strategies, accessing this method raises an ``AttributeError`` (so
+        ``hasattr`` returns False), as scikit-learn's ``available_if`` does.
 
         Parameters
         ----------

@@ -121,13 +121,13 @@ def test_partial_fit_none_counts_samples(X):
 def test_partial_fit_rejects_non_streaming_strategies(X, strategy):
     centerer = Centerer(strategy)
     assert not hasattr(centerer, "partial_fit")
-    with pytest.raises(ValueError, match="partial_fit supports only"):
+    with pytest.raises(AttributeError, match="partial_fit supports only"):
         centerer.partial_fit(X)
     # also when the strategy is changed after a streaming fit
     fitted = Centerer().partial_fit(X)
     partial_fit = fitted.partial_fit
     fitted.set_params(strategy=strategy)
-    with pytest.raises(ValueError, match="strategy='mean' or 'none'"):
+    with pytest.raises(AttributeError, match="strategy='mean' or 'none'"):
         partial_fit(X)
 
 
