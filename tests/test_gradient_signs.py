@@ -1,0 +1,152 @@
+"""gradient_sign_history_ on the estimator: the seed's facts and alignment."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+
+from centered_nn import MLPClassifier
+from centered_nn import _network
+from centered_nn.diagnostics import GradientSignRecorder
+
+X_RAW, Y = load_digits(return_X_y=True)
+X_POS = X_RAW[:150] / 16.0 + 0.05  # strictly positive, like pixel intensities
+Y = Y[:150]
+X_CENTRED = X_POS - X_POS.mean(axis=0)
+METRICS = GradientSignRecorder.METRICS
+
+
+def _fit(X, y=Y, **params):
+    params = {"hidden_layer_sizes": (10,), "random_state": 0, "max_iter": 3, "solver": "sgd",
+              "learning_rate_init": 0.05, **params}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return MLPClassifier(**params).fit(X, y)
+
+
+def _layer(clf, metric, layer):
+    return clf.gradient_sign_history_[metric][:, layer]
+
+
+def test_all_positive_inputs_batch_size_one_logistic():
+    clf = _fit(X_POS, batch_size=1, activation="logistic")
+    for layer in (0, 1):  # raw positive pixels, then sigmoid outputs
+        np.testing.assert_array_equal(_layer(clf, "same_sign_fraction", layer), 1.0)
+        np.testing.assert_array_equal(_layer(clf, "sample_same_sign_fraction", layer), 1.0)
+        np.testing.assert_array_equal(_layer(clf, "positive_input_fraction", layer), 1.0)
+
+
+def test_centring_breaks_the_first_layer_only_with_logistic():
+    clf = _fit(X_CENTRED, batch_size=1, activation="logistic")
+    assert _layer(clf, "same_sign_fraction", 0).max() < 0.5
+    assert _layer(clf, "sample_same_sign_fraction", 0).max() < 0.5
+    np.testing.assert_array_equal(_layer(clf, "sample_same_sign_fraction", 1), 1.0)  # sigmoid > 0
+
+
+def test_tanh_hidden_outputs_are_not_single_signed():
+    clf = _fit(X_CENTRED, batch_size=1, activation="tanh")
+    assert _layer(clf, "sample_same_sign_fraction", 1).max() < 0.5
+
+
+def test_larger_batches_mix_signs_but_not_per_sample():
+    clf = _fit(X_POS, batch_size=50, activation="logistic")
+    assert _layer(clf, "same_sign_fraction", 0).max() < 1.0
+    np.testing.assert_array_equal(_layer(clf, "sample_same_sign_fraction", 0), 1.0)
+
+
+def test_offsets_centre_the_effective_input():
+    plain = _fit(X_POS + 2.0, activation="tanh")
+    mean = _fit(X_POS + 2.0, activation="tanh", input_bias="mean", input_bias_layers="first")
+    np.testing.assert_allclose(_layer(plain, "input_mean", 0), (X_POS + 2.0).mean())
+    np.testing.assert_allclose(_layer(mean, "input_mean", 0), 0.0, atol=1e-12)
+    assert _layer(mean, "sample_same_sign_fraction", 0).max() < 0.5
+
+
+def test_one_epoch_record_equals_the_mean_over_its_steps():
+    """Recompute the epoch's values by replaying the same steps independently."""
+    clf = _fit(X_POS, batch_size=50, shuffle=False, max_iter=1, learning_rate_init=1e-300,
+               momentum=0.0, activation="tanh")
+    coefs, intercepts = _network.init_parameters(np.random.RandomState(0), [64, 10, 10], 6.0, np.float64)
+    act = clf.activation_
+    Ybin = clf._label_binarizer.transform(Y).astype(bool)
+    per_step = []
+    for start in range(0, 150, 50):
+        rows = slice(start, start + 50)
+        inputs, pre = _network.forward(X_POS[rows], coefs, intercepts, [None, None], act, "softmax")
+        hidden_delta = ((inputs[-1] - Ybin[rows]) @ coefs[1].T) * (1 - np.tanh(pre[0]) ** 2)
+        grad = inputs[0].T @ hidden_delta
+        per_step.append([
+            np.mean([np.all(col[col != 0] > 0) or np.all(col[col != 0] < 0) for col in grad.T]),
+            inputs[0].mean(),
+        ])
+    expected = np.mean(per_step, axis=0)
+    assert _layer(clf, "same_sign_fraction", 0)[0] == pytest.approx(expected[0], rel=1e-12)
+    assert _layer(clf, "input_mean", 0)[0] == pytest.approx(expected[1], rel=1e-12)
+    # three steps, the first without a predecessor: the flip is the mean of two steps
+    assert np.isfinite(_layer(clf, "sign_flip_fraction", 0)[0])
+
+
+def _assert_aligned(clf):
+    history = clf.gradient_sign_history_
+    assert set(METRICS) <= set(history)
+    for metric in METRICS:
+        assert history[metric].shape == (len(clf.loss_curve_), clf.n_layers_ - 1)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_one_record_per_loss_curve_entry(solver):
+    clf = _fit(X_POS, solver=solver, max_iter=6)
+    _assert_aligned(clf)
+    assert np.all(np.isfinite(clf.gradient_sign_history_["same_sign_fraction"]))
+
+
+def test_lbfgs_records_describe_the_accepted_iterates():
+    clf = _fit(X_POS, solver="lbfgs", max_iter=5)
+    # first iteration compares with nothing: NaN; later ones compare accepted iterates
+    flips = _layer(clf, "sign_flip_fraction", 0)
+    assert np.isnan(flips[0]) and np.all(np.isfinite(flips[1:]))
+
+
+@pytest.mark.parametrize("solver", ["sgd", "lbfgs"])
+def test_warm_start_appends(solver):
+    clf = _fit(X_POS, solver=solver, warm_start=True, max_iter=3)
+    first = {k: v.copy() for k, v in clf.gradient_sign_history_.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X_POS, Y)
+    _assert_aligned(clf)
+    for metric in METRICS:
+        np.testing.assert_array_equal(clf.gradient_sign_history_[metric][: len(first[metric])], first[metric])
+
+
+def test_partial_fit_appends_one_record_per_call():
+    clf = MLPClassifier(hidden_layer_sizes=(10,), random_state=0)
+    for chunk in np.array_split(np.arange(150), 3):
+        clf.partial_fit(X_POS[chunk], Y[chunk], classes=np.unique(Y))
+    _assert_aligned(clf)
+    assert clf.gradient_sign_history_["input_mean"].shape[0] == 3
+
+
+def test_early_stopping_keeps_every_epoch_like_loss_curve():
+    clf = _fit(X_POS, early_stopping=True, max_iter=8)
+    _assert_aligned(clf)
+    assert len(clf.validation_scores_) == len(clf.loss_curve_)
+
+
+def test_recording_off_leaves_none_and_same_trajectory():
+    on, off = _fit(X_POS), _fit(X_POS, record_gradient_signs=False)
+    assert off.gradient_sign_history_ is None
+    np.testing.assert_array_equal(on.loss_curve_, off.loss_curve_)
+
+
+def test_switching_recording_on_under_warm_start_pads_with_nan():
+    clf = _fit(X_POS, warm_start=True, record_gradient_signs=False, max_iter=2)
+    clf.set_params(record_gradient_signs=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X_POS, Y)
+    _assert_aligned(clf)
+    values = clf.gradient_sign_history_["input_mean"]
+    assert np.isnan(values[:2]).all() and np.isfinite(values[2:]).all()
