@@ -10,7 +10,6 @@ import scipy.sparse as sp
 from sklearn.datasets import load_digits, make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier as SkMLP
-from sklearn.utils._param_validation import InvalidParameterError
 
 from centered_nn import MLPClassifier
 
