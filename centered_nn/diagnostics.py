@@ -74,8 +74,15 @@ def _input_stats(inputs, offset=None):
         raise ValueError(f"offset has {b.shape[0]} entries, inputs have {A.shape[1]} columns")
     E = A if b is None else A + b
     pos, neg = E > 0, E < 0
-    return (pos.any(axis=1), neg.any(axis=1), int(np.count_nonzero(pos)),
+    return (_row_any(pos), _row_any(neg), int(np.count_nonzero(pos)),
             float(E.sum(dtype=np.float64)), E.size)
+
+
+def _row_any(mask):
+    """``mask.any(axis=1)`` for a 2-D boolean array, through argmax (several times faster)."""
+    if mask.shape[1] == 0 or not mask.any():  # e.g. no negative entry: skip the scan
+        return np.zeros(mask.shape[0], dtype=bool)
+    return mask[np.arange(mask.shape[0]), mask.argmax(axis=1)]
 
 
 def _sample_fraction(row_pos, row_neg, delta, n_rows):
@@ -84,8 +91,17 @@ def _sample_fraction(row_pos, row_neg, delta, n_rows):
         D = D.reshape(-1, 1)
     if D.shape[0] != n_rows:
         raise ValueError(f"delta has {D.shape[0]} rows, inputs have {n_rows}")
-    nnz = np.count_nonzero(D, axis=1)
-    return _ratio(nnz[row_pos ^ row_neg].sum(), nnz[row_pos | row_neg].sum())
+    nonzero = D != 0
+    return _ratio(_count_rows(nonzero, row_pos ^ row_neg),
+                  _count_rows(nonzero, row_pos | row_neg))
+
+
+def _count_rows(mask, rows):
+    """``np.count_nonzero(mask[rows])`` without copying when all or no rows are selected."""
+    n_rows = np.count_nonzero(rows)
+    if n_rows == 0:
+        return 0
+    return np.count_nonzero(mask if n_rows == rows.shape[0] else mask[rows])
 
 
 def _grad_values(grad):
