@@ -136,8 +136,11 @@ class MLPClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
           by ``-W Δ`` so the network's function does not change
           (mean-normalised SGD, Wiesler et al., 2014). With 'lbfgs' the
           hidden offsets are set from one pass over the whole training set at
-          the start of each fit and then held fixed, since moving them inside
-          L-BFGS would invalidate its curvature memory.
+          the start of each fit and held fixed during the optimisation, since
+          moving them inside L-BFGS would invalidate its curvature memory;
+          at the end they are re-centred on the trained network (compensated,
+          so predictions do not change). The first layer's mean is taken over
+          the training part of X (without an early-stopping validation split).
 
     input_bias_layers : {'first', 'all'}, default='all'
         Which weight matrices get offsets: the first only (the raw features)
@@ -420,9 +423,12 @@ class MLPClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
 
     def _fit(self, X, y, sample_weight, incremental):
         hidden = self._hidden_layer_sizes()
-        self.activation_ = get_activation(self.activation)
+        activation = get_activation(self.activation)
+        if self.early_stopping and incremental and self.solver in _STOCHASTIC_SOLVERS:
+            raise ValueError("partial_fit does not support early_stopping=True")
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        self.activation_ = activation
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
         if _network.is_sparse(X):
@@ -437,9 +443,12 @@ class MLPClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
             self._recorder = GradientSignRecorder(self.n_layers_ - 1, history=history)
         elif not self.record_gradient_signs:
             self._recorder = None
+        validation = None
+        if self.early_stopping and self.solver in _STOCHASTIC_SOLVERS:
+            X, Y, sample_weight, validation = self._split_validation(X, Y, sample_weight, rng)
         self._place_offsets(X, sample_weight, first_pass, incremental)
         if self.solver in _STOCHASTIC_SOLVERS:
-            self._fit_stochastic(X, Y, sample_weight, rng, incremental)
+            self._fit_stochastic(X, Y, sample_weight, validation, rng, incremental)
         else:
             self._fit_lbfgs(X, Y, sample_weight)
         self.gradient_sign_history_ = self._recorder.history if self._recorder else None
@@ -470,7 +479,7 @@ class MLPClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
             self.classes_ = self._label_binarizer.classes_
         else:
             classes = unique_labels(y)
-            if self.warm_start and not incremental:
+            if self.warm_start:
                 if set(classes) != set(self.classes_):
                     raise ValueError(
                         "warm_start can only be used where `y` has the same classes as "
@@ -578,6 +587,9 @@ class MLPClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         """
         proba = self.predict_proba(X)
         return np.log(proba, out=proba)
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "coefs_")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -59,8 +59,18 @@ class TrainingMixin:
         self._offset_tracker.set_mean(
             0, mean, self.coefs_[0], self.intercepts_[0], self.input_biases_[0], rate=1.0
         )
+        self._offset_tracker.rate = self.input_bias_rate
         if self.solver == "lbfgs":
-            self._forward(X, self._offset_tracker, sample_weight)
+            self._centre_hidden_offsets(X, sample_weight)
+
+    def _centre_hidden_offsets(self, X, sample_weight):
+        """One full pass: move each tracked hidden offset to -(its input's mean on X).
+
+        Moves of initialised offsets are compensated, so the function is unchanged.
+        """
+        full_pass = _network.OffsetTracker(self._offset_tracker.layers, 1.0)
+        full_pass.initialised = self._offset_tracker.initialised  # shared, updated in place
+        self._forward(X, full_pass, sample_weight)
 
     def _forward(self, X, tracker=None, sample_weight=None):
         return _network.forward(
@@ -101,7 +111,28 @@ class TrainingMixin:
             [None if b is None else b.copy() for b in self.input_biases_],
         )
 
-    def _fit_stochastic(self, X, Y, sample_weight, rng, incremental):
+    def _split_validation(self, X, Y, sample_weight, rng):
+        """Hold out ``validation_fraction`` for early stopping, as scikit-learn does.
+
+        Stratified for single-output targets; returns the training part and
+        ``(X_val, y_val, sample_weight_val)`` with y_val decoded to labels.
+        """
+        stratify = Y if self.n_outputs_ == 1 else None
+        arrays = (X, Y) if sample_weight is None else (X, Y, sample_weight)
+        split = train_test_split(
+            *arrays, random_state=rng, test_size=self.validation_fraction, stratify=stratify
+        )
+        X_train, X_val, Y_train, Y_val = split[:4]
+        sw_train, sw_val = split[4:] if sample_weight is not None else (None, None)
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                "or the size of your dataset."
+            )
+        y_val = self._label_binarizer.inverse_transform(Y_val.ravel() if self.n_outputs_ == 1 else Y_val)
+        return X_train, Y_train, sw_train, (X_val, y_val, sw_val)
+
+    def _fit_stochastic(self, X_train, Y_train, sw_train, validation, rng, incremental):
         params = self._trainable()
         if not incremental or not hasattr(self, "_optimizer"):
             if self.solver == "sgd":
@@ -113,25 +144,7 @@ class TrainingMixin:
                 self._optimizer = Adam(
                     params, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon
                 )
-        if self.early_stopping and incremental:
-            raise ValueError("partial_fit does not support early_stopping=True")
-        X_val = y_val = sw_val = None
-        X_train, Y_train, sw_train = X, Y, sample_weight
-        if self.early_stopping:
-            stratify = Y if self.n_outputs_ == 1 else None
-            arrays = (X, Y) if sample_weight is None else (X, Y, sample_weight)
-            split = train_test_split(
-                *arrays, random_state=rng, test_size=self.validation_fraction, stratify=stratify
-            )
-            X_train, X_val, Y_train, Y_val = split[:4]
-            if sample_weight is not None:
-                sw_train, sw_val = split[4:]
-            if X_val.shape[0] < 2:
-                raise ValueError(
-                    "The validation set is too small. Increase 'validation_fraction' "
-                    "or the size of your dataset."
-                )
-            y_val = self._label_binarizer.inverse_transform(Y_val.ravel() if self.n_outputs_ == 1 else Y_val)
+        X_val, y_val, sw_val = validation if validation is not None else (None, None, None)
         n_samples = X_train.shape[0]
         if self.batch_size == "auto":
             batch_size = min(200, n_samples)
@@ -150,14 +163,13 @@ class TrainingMixin:
                     rng.shuffle(order)
                 accumulated_loss = 0.0
                 for start in range(0, n_samples, batch_size):
-                    rows = slice(start, min(start + batch_size, n_samples))
-                    if self.shuffle:
-                        rows = order[rows]
+                    stop = min(start + batch_size, n_samples)
+                    rows = order[start:stop] if self.shuffle else slice(start, stop)
                     sw_batch = None if sw_train is None else sw_train[rows]
                     loss, grads = self._loss_and_grads(
                         X_train[rows], Y_train[rows], sw_batch, self._offset_tracker
                     )
-                    accumulated_loss += loss * Y_train[rows].shape[0]
+                    accumulated_loss += loss * (stop - start)
                     self._optimizer.step(params, grads)
                 self.n_iter_ += 1
                 self.loss_ = accumulated_loss / n_samples
@@ -268,3 +280,5 @@ class TrainingMixin:
             warnings.warn(msg, ConvergenceWarning)
         self.loss_ = result.fun
         self._set_trainable([p.astype(dtype) for p in unpack(result.x)])  # copies
+        if self._offset_tracker is not None:  # the fixed offsets went stale: re-centre
+            self._centre_hidden_offsets(X, sample_weight)

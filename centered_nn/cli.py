@@ -209,10 +209,10 @@ def _load_data(args):
         X, y = getattr(datasets, f"load_{args.dataset or 'digits'}")(return_X_y=True)
     classes, counts = np.unique(y, return_counts=True)
     if len(classes) < 2:
-        raise CLIError(f"the labels hold a single class ({classes[0]!r}); need at least two")
+        raise CLIError(f"the labels hold a single class ({str(classes[0])!r}); need at least two")
     if counts.min() < args.cv:
         raise CLIError(f"--cv {args.cv} needs at least {args.cv} samples of every class; "
-                       f"class {classes[counts.argmin()]!r} has {counts.min()}")
+                       f"class {str(classes[counts.argmin()])!r} has {counts.min()}")
     return X, y
 
 
@@ -229,7 +229,7 @@ def _make_pipeline(setup, activation, args):
 
 def _summarise(setup, activation, result):
     mlps = [pipeline[-1] for pipeline in result["estimator"]]
-    signs = {metric: np.mean([m.gradient_sign_history_[metric][:, 0].mean() for m in mlps])
+    signs = {metric: np.mean([np.nanmean(m.gradient_sign_history_[metric][:, 0]) for m in mlps])
              for metric in ("same_sign_fraction", "sample_same_sign_fraction")}
     values = {
         "cv_accuracy_mean": np.mean(result["test_score"]),
@@ -338,6 +338,17 @@ def main(argv=None):
         column or dataset, non-numeric feature) print one line
         ``centered-nn: error: ...`` on stderr and raise ``SystemExit(2)``, as
         :mod:`argparse` does; ``--help`` raises ``SystemExit(0)``.
+
+    Examples
+    --------
+    >>> from centered_nn.cli import main
+    >>> status = main(["compare", "--dataset", "iris", "--quick", "--setups", "raw,mean"])
+    setup  activation    cv accuracy  iterations  final loss  same-sign L0 ...
+    -----  ----------  -------------  ----------  ----------  ------------ ...
+    raw    relu        0... ± 0...            5.0 ...
+    mean   relu        0... ± 0...            5.0 ...
+    >>> status
+    0
     """
     parser = _build_parser()
     args = parser.parse_args(argv)

@@ -308,7 +308,21 @@ class GradientSignRecorder:
         self.discard_steps()
 
     def observe(self, layer, inputs, delta, grad, offset=None):
-        """Record one update step's diagnostics for weight matrix ``layer``."""
+        """Record one update step's diagnostics for weight matrix ``layer``.
+
+        Parameters
+        ----------
+        layer : int
+            Index of the weight matrix (0 for the one fed by the raw features).
+        inputs : {ndarray, sparse matrix} of shape (n_samples, fan_in)
+            The layer's input a for this minibatch.
+        delta : ndarray of shape (n_samples, fan_out)
+            dL/df per sample (sample weights included).
+        grad : ndarray of shape (fan_in, fan_out)
+            The data term of the weight gradient, ``(a + b)ᵀ delta``.
+        offset : ndarray of shape (fan_in,), default=None
+            The per-input offset b; the effective input is ``a + b``.
+        """
         same, sign = _grad_values(grad)
         flip = _flip_fraction(sign, self._prev_signs[layer])
         self._prev_signs[layer] = sign
@@ -321,7 +335,12 @@ class GradientSignRecorder:
                 self._counts[k][layer] += 1
 
     def end_iteration(self):
-        """Append the NaN-ignoring mean of the pending steps as one record."""
+        """Append the NaN-ignoring mean of the pending steps as one record.
+
+        A metric with no non-NaN step value in the iteration records NaN. The
+        signs of the last observed gradients become those the next iteration's
+        first flip is compared with.
+        """
         record = np.full((len(self.METRICS), self.n_layers), np.nan)
         for k in range(len(self.METRICS)):
             for layer in range(self.n_layers):
@@ -343,7 +362,13 @@ class GradientSignRecorder:
         self._counts = [[0] * self.n_layers for _ in self.METRICS]
 
     def truncate(self, n_records):
-        """Keep only the first ``n_records`` records."""
+        """Keep only the first ``n_records`` records.
+
+        Parameters
+        ----------
+        n_records : int
+            Number of records to keep (>= 0); more than are stored keeps all.
+        """
         if n_records < 0:
             raise ValueError(f"n_records must be >= 0, got {n_records}")
         del self._records[n_records:]

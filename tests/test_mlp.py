@@ -7,11 +7,19 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import sklearn
 from sklearn.datasets import load_digits, make_multilabel_classification
+from sklearn.exceptions import NotFittedError
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier as SkMLP
 
 from centered_nn import MLPClassifier
+
+# scikit-learn's MLPClassifier takes sample_weight from 1.7 on
+needs_sklearn_sample_weight = pytest.mark.skipif(
+    tuple(int(p) for p in sklearn.__version__.split(".")[:2]) < (1, 7),
+    reason="scikit-learn < 1.7 has no sample_weight in MLPClassifier.fit",
+)
 
 X_DIGITS, Y_DIGITS = load_digits(return_X_y=True)
 X_DIGITS = X_DIGITS[:600] / 16.0
@@ -71,12 +79,14 @@ def test_parity_multiclass(params):
         assert ours.best_loss_ is None and theirs.best_loss_ is None
 
 
+@needs_sklearn_sample_weight
 @pytest.mark.parametrize("solver", ["adam", "lbfgs"])
 def test_parity_sample_weight(solver):
     ours, theirs = _fit_both(X_DIGITS, Y_DIGITS, {"sample_weight": SW}, solver=solver, max_iter=15)
     _assert_same_model(ours, theirs, X_DIGITS)
 
 
+@needs_sklearn_sample_weight
 def test_parity_sample_weight_early_stopping():
     ours, theirs = _fit_both(X_DIGITS, Y_DIGITS, {"sample_weight": SW}, early_stopping=True, max_iter=15)
     _assert_same_model(ours, theirs, X_DIGITS)
@@ -240,3 +250,22 @@ def test_same_constructor_signature_as_scikit_learn():
     added = set(ours) - set(theirs)
     assert added == {"input_bias", "input_bias_layers", "input_bias_init", "input_bias_rate",
                      "record_gradient_signs"}
+
+
+def test_partial_fit_with_warm_start_checks_classes_like_scikit_learn():
+    params = dict(hidden_layer_sizes=(4,), warm_start=True, random_state=0)
+    for cls in (MLPClassifier, SkMLP):
+        clf = cls(**params).partial_fit(X_DIGITS, Y_DIGITS, classes=np.arange(10))
+        with pytest.raises(ValueError, match="warm_start can only be used where `y` has the same"):
+            clf.partial_fit(X_DIGITS[Y_DIGITS < 5], Y_DIGITS[Y_DIGITS < 5])
+
+
+def test_failed_fit_leaves_the_estimator_unfitted():
+    X_nan = X_DIGITS.copy()
+    X_nan[0, 0] = np.nan
+    clf = MLPClassifier()
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        clf.fit(X_nan, Y_DIGITS)
+    assert not hasattr(clf, "activation_")
+    with pytest.raises(NotFittedError):
+        clf.predict(X_DIGITS)

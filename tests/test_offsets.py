@@ -180,3 +180,48 @@ def test_offsets_are_used_by_predict():
     proba = clf.predict_proba(X_SHIFTED)
     clf.input_biases_[0][:] = 0.0
     assert np.abs(clf.predict_proba(X_SHIFTED) - proba).max() > 1e-3
+
+
+@pytest.mark.parametrize("input_bias", ["learned", "mean"])
+def test_offsets_use_the_training_part_only_with_early_stopping(input_bias):
+    """The first-layer mean excludes the early-stopping validation rows."""
+    from sklearn.model_selection import train_test_split
+
+    frozen = dict(solver="sgd", learning_rate_init=1e-300, momentum=0.0, max_iter=1)
+    clf = _fit(input_bias=input_bias, input_bias_layers="first", early_stopping=True, **frozen)
+    # the same split scikit-learn makes: after the initial weights are drawn
+    rng = np.random.RandomState(0)
+    for fan_in, fan_out in [(64, 12), (12, 10)]:
+        rng.uniform(size=(fan_in, fan_out))
+        rng.uniform(size=fan_out)
+    X_train = train_test_split(X_SHIFTED, test_size=0.1, random_state=rng, stratify=None)[0]
+    np.testing.assert_allclose(clf.input_biases_[0], -X_train.mean(axis=0), rtol=1e-10)
+    assert np.abs(clf.input_biases_[0] + X_SHIFTED.mean(axis=0)).max() > 1e-6
+
+
+def test_lbfgs_hidden_offsets_are_recentred_each_fit_without_changing_predictions():
+    clf = _fit(input_bias="mean", solver="lbfgs", warm_start=True, max_iter=20)
+    inputs, _ = clf._forward(X_SHIFTED)
+    np.testing.assert_allclose(clf.input_biases_[1], -inputs[1].mean(axis=0), rtol=1e-8, atol=1e-10)
+    clf.set_params(max_iter=1)
+    X_more = X_SHIFTED * 1.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X_more, Y)
+    inputs, _ = clf._forward(X_more)
+    np.testing.assert_allclose(clf.input_biases_[1], -inputs[1].mean(axis=0), rtol=1e-8, atol=1e-10)
+    # re-centring on other data moves the offsets but not the predictions
+    before = clf.predict_proba(X_SHIFTED)
+    clf._centre_hidden_offsets(X_SHIFTED, None)
+    np.testing.assert_allclose(clf.predict_proba(X_SHIFTED), before, rtol=0, atol=1e-12)
+
+
+def test_input_bias_rate_can_change_between_partial_fit_calls():
+    clf = MLPClassifier(hidden_layer_sizes=(8,), input_bias="mean", random_state=0, solver="sgd",
+                        learning_rate_init=1e-300, momentum=0.0)  # the weights stay put
+    clf.partial_fit(X_SHIFTED, Y, classes=np.unique(Y))
+    clf.set_params(input_bias_rate=1.0)
+    clf.partial_fit(X_SHIFTED[:50], Y[:50])
+    # rate 1 on a single batch: the hidden offset is minus that batch's hidden mean
+    inputs, _ = clf._forward(X_SHIFTED[:50])
+    np.testing.assert_allclose(clf.input_biases_[1], -inputs[1].mean(axis=0), rtol=1e-8)
