@@ -7,6 +7,7 @@ updates are done in place instead of through lists of temporaries.
 
 import numpy as np
 import scipy.optimize
+from threadpoolctl import threadpool_limits
 
 
 class SGD:
@@ -105,16 +106,22 @@ def minimize_lbfgs(fun, x0, max_iter, max_fun, tol, callback):
 
     ``callback(x, loss)`` is called once per iteration with the new iterate.
     Returns scipy's OptimizeResult.
+
+    BLAS runs on one thread meanwhile: between the many short products of an
+    L-BFGS run, idle BLAS threads spin and starve scipy's Fortran loop (on two
+    cores a digits fit ran 3-6x faster on one thread, and a 20000-sample fit
+    with (256, 128) hidden units no slower; see benchmarks/bench_fit.py).
     """
 
     def on_iteration(intermediate_result):
         callback(intermediate_result.x, intermediate_result.fun)
 
-    return scipy.optimize.minimize(
-        fun,
-        x0,
-        method="L-BFGS-B",
-        jac=True,
-        options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
-        callback=on_iteration,
-    )
+    with threadpool_limits(limits=1, user_api="blas"):
+        return scipy.optimize.minimize(
+            fun,
+            x0,
+            method="L-BFGS-B",
+            jac=True,
+            options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
+            callback=on_iteration,
+        )
