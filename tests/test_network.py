@@ -35,8 +35,10 @@ def _loss(X, Y, sw, coefs, intercepts, offsets, act, out, alpha):
 @pytest.mark.parametrize("act", ACTS, ids=[repr(a) for a in ACTS])
 @pytest.mark.parametrize(
     "out, n_out, offsets_at",
-    [("softmax", 3, ()), ("logistic", 1, (0,)), ("softmax", 3, (0, 1, 2)), ("logistic", 2, (0, 1, 2))],
-    ids=["multiclass", "binary-first", "multiclass-all", "multilabel-all"],
+    [("softmax", 3, ()), ("logistic", 1, (0,)), ("softmax", 3, (0,)), ("logistic", 1, (0, 1, 2)),
+     ("softmax", 3, (0, 1, 2)), ("logistic", 2, (0, 1, 2))],
+    ids=["multiclass", "binary-first", "multiclass-first", "binary-all", "multiclass-all",
+         "multilabel-all"],
 )
 def test_backward_matches_finite_differences(act, out, n_out, offsets_at):
     X, Y, sw, coefs, intercepts, offsets = _problem(out, n_out, offsets_at)
