@@ -225,3 +225,30 @@ def test_input_bias_rate_can_change_between_partial_fit_calls():
     # rate 1 on a single batch: the hidden offset is minus that batch's hidden mean
     inputs, _ = clf._forward(X_SHIFTED[:50])
     np.testing.assert_allclose(clf.input_biases_[1], -inputs[1].mean(axis=0), rtol=1e-8)
+
+
+@pytest.mark.parametrize("layers", ["first", "all"])
+def test_estimator_gradient_in_trainable_order_matches_finite_differences(layers):
+    """The flat parameter vector L-BFGS sees: weights, intercepts, learned offsets."""
+    clf = _fit(X=X_SHIFTED[:60], y=Y[:60], hidden_layer_sizes=(5,), input_bias="learned",
+               input_bias_layers=layers, max_iter=2, alpha=0.1)
+    X, Ybin = X_SHIFTED[:60], clf._label_binarizer.transform(Y[:60]).astype(bool)
+    params = clf._trainable()
+    sizes = np.cumsum([0] + [p.size for p in params])
+    x0 = np.hstack([p.ravel() for p in params])
+
+    def loss_grad(x):
+        clf._set_trainable([x[a:b].reshape(p.shape) for a, b, p in zip(sizes[:-1], sizes[1:], params)])
+        loss, grads = clf._loss_and_grads(X, Ybin, None, None)
+        return loss, np.hstack([g.ravel() for g in grads])
+
+    _, grad = loss_grad(x0.copy())
+    rng = np.random.RandomState(0)
+    offsets_start = sizes[2 * (clf.n_layers_ - 1)]
+    coords = np.r_[rng.choice(offsets_start, 20, replace=False), np.arange(offsets_start, x0.size)]
+    for i in coords:
+        up, down = x0.copy(), x0.copy()
+        up[i] += 1e-6
+        down[i] -= 1e-6
+        numeric = (loss_grad(up)[0] - loss_grad(down)[0]) / 2e-6
+        assert grad[i] == pytest.approx(numeric, rel=1e-5, abs=1e-8), i
