@@ -31,7 +31,8 @@ class TrainingMixin:
         'learned' with init 'center': b = -(weighted mean of each layer's input on
         this training data), layer after layer, on the first fit only.
         'mean': the first layer's b = -(exact weighted mean of X), streamed over
-        partial_fit calls; with lbfgs, hidden offsets move once from a full pass.
+        partial_fit calls; with lbfgs, the hidden offsets are set from one full
+        pass here (and re-centred after the optimisation). X is the training part.
         """
         config = (self.input_bias, self.input_bias_layers)
         if first_pass:

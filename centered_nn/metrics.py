@@ -19,6 +19,7 @@ import numpy as np
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 
+from ._mlp import MLPClassifier
 from .diagnostics import GradientSignRecorder
 
 __all__ = ["final_loss_scorer", "gradient_sign_scorer", "n_iter_scorer"]
@@ -42,8 +43,6 @@ def _find_mlp(estimator):
         ):
             found = found.steps[-1][1]
             continue
-        from ._mlp import MLPClassifier
-
         if isinstance(found, MLPClassifier):
             raise NotFittedError(
                 "This MLPClassifier instance is not fitted yet. Fit it (or the "
