@@ -269,3 +269,14 @@ def test_failed_fit_leaves_the_estimator_unfitted():
     assert not hasattr(clf, "activation_")
     with pytest.raises(NotFittedError):
         clf.predict(X_DIGITS)
+
+
+def test_divergence_raises_instead_of_returning_nan_weights():
+    params = dict(solver="sgd", activation="identity", learning_rate_init=100.0, max_iter=20,
+                  random_state=0, hidden_layer_sizes=(16,))
+    msg = "Solver produced non-finite parameter weights"
+    for cls in (MLPClassifier, SkMLP):  # the same behaviour as scikit-learn's
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with pytest.raises(ValueError, match=msg):
+                cls(**params).fit(X_DIGITS * 100, Y_DIGITS)
