@@ -8,6 +8,7 @@ offsets), :mod:`centered_nn._solvers` (SGD, Adam, L-BFGS) and
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, column_or_1d
@@ -431,7 +432,7 @@ class MLPClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         self.activation_ = activation
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
-        if _network.is_sparse(X):
+        if sparse.issparse(X):
             X = X.tocsr()  # fast row slicing for minibatches
         self.n_outputs_ = Y.shape[1]
         rng = check_random_state(self.random_state)

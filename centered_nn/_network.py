@@ -16,13 +16,7 @@ output activation is ``'softmax'`` or ``'logistic'``.
 """
 
 import numpy as np
-from scipy import sparse
 from scipy.special import expit
-
-
-def _dot(a, b):
-    """Matrix product that accepts a scipy.sparse left operand."""
-    return a @ b
 
 
 def init_parameters(rng, layer_units, init_factor, dtype):
@@ -58,7 +52,7 @@ def weighted_mean(a, sample_weight=None):
     if sample_weight is None:
         mean = a.mean(axis=0)
     else:
-        mean = _dot(sample_weight, a) / sample_weight.sum()
+        mean = sample_weight @ a / sample_weight.sum()
     return np.asarray(mean, dtype=a.dtype).ravel()
 
 
@@ -135,7 +129,7 @@ def forward(X, coefs, intercepts, offsets, activation, out_activation, tracker=N
     last = len(coefs) - 1
     a = X
     for layer, (coef, intercept, offset) in enumerate(zip(coefs, intercepts, offsets)):
-        z = _dot(a, coef)
+        z = a @ coef
         if offset is None:
             z += intercept
         else:
@@ -216,7 +210,7 @@ def backward(Y, sample_weight, inputs, pre, coefs, offsets, activation, alpha,
         delta *= sample_weight.reshape(-1, 1)
     for layer in range(n_layers - 1, -1, -1):
         a, coef, offset = inputs[layer], coefs[layer], offsets[layer]
-        grad = _dot(a.T, delta)
+        grad = a.T @ delta
         delta_sum = np.sum(delta, axis=0)
         if offset is not None:
             grad += np.outer(offset, delta_sum)
@@ -232,8 +226,3 @@ def backward(Y, sample_weight, inputs, pre, coefs, offsets, activation, alpha,
             delta = delta @ coef.T
             delta *= activation.derivative(pre[layer - 1], inputs[layer])
     return coef_grads, intercept_grads, offset_grads
-
-
-def is_sparse(X):
-    """Whether X is a scipy.sparse matrix or array."""
-    return sparse.issparse(X)
