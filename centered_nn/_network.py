@@ -12,11 +12,13 @@ intercept, ``z = a @ W + (b @ W + c)``, so a sparse input is never densified and
 dense and sparse inputs share one code path; likewise the weight gradient is
 ``(a + b)ᵀ δ = aᵀ δ + b ⊗ Σδ``. The hidden activation is an object with
 ``value(z)`` and ``derivative(z, a)`` (see :mod:`centered_nn.activations`); the
-output activation is ``'softmax'`` or ``'logistic'``.
+output layer is an :class:`centered_nn._output.OutputLayer` (or its registered name).
+:class:`Network` bundles the three lists with the two activations.
 """
 
 import numpy as np
-from scipy.special import expit
+
+from ._output import OUTPUT_LAYERS
 
 
 def init_parameters(rng, layer_units, init_factor, dtype):
@@ -34,17 +36,6 @@ def init_parameters(rng, layer_units, init_factor, dtype):
         coefs.append(coef.astype(dtype, copy=False))
         intercepts.append(intercept.astype(dtype, copy=False))
     return coefs, intercepts
-
-
-def apply_output_activation(z, kind):
-    """Apply the output activation ``'softmax'`` or ``'logistic'`` in place."""
-    if kind == "softmax":
-        shifted = z - z.max(axis=1)[:, np.newaxis]
-        np.exp(shifted, out=z)
-        z /= z.sum(axis=1)[:, np.newaxis]
-    else:
-        expit(z, out=z)
-    return z
 
 
 def weighted_mean(a, sample_weight=None):
@@ -96,12 +87,13 @@ class OffsetTracker:
         rate = self.rate if rate is None else rate
         move_offset(coef, intercept, offset, offset - rate * (mean + offset))
 
-    def __call__(self, layer, a, sample_weight, coef, intercept, offset):
+    def __call__(self, layer, a, sample_weight, coef, intercept, offset, rate=None):
+        """Update the offset of ``layer`` (if tracked) from its input ``a``."""
         if layer in self.layers:
-            self.set_mean(layer, weighted_mean(a, sample_weight), coef, intercept, offset)
+            self.set_mean(layer, weighted_mean(a, sample_weight), coef, intercept, offset, rate)
 
 
-def forward(X, coefs, intercepts, offsets, activation, out_activation, tracker=None,
+def forward(X, coefs, intercepts, offsets, activation, output, tracker=None,
             sample_weight=None):
     """Run the network forward.
 
@@ -110,7 +102,8 @@ def forward(X, coefs, intercepts, offsets, activation, out_activation, tracker=N
     X : ndarray or sparse matrix of shape (n_samples, n_features)
     coefs, intercepts, offsets : lists of ndarray (offsets entries may be None)
     activation : object with ``value(z)``
-    out_activation : {'softmax', 'logistic'}
+    output : OutputLayer or str
+        The output layer, or its name in :data:`centered_nn._output.OUTPUT_LAYERS`.
     tracker : callable or None
         Called as ``tracker(l, a, sample_weight, W, c, b)`` before layer l uses
         its offset b (which it may move, compensating c); see :class:`OffsetTracker`.
@@ -121,10 +114,12 @@ def forward(X, coefs, intercepts, offsets, activation, out_activation, tracker=N
     -------
     inputs : list of length L + 1
         ``inputs[l]`` is the input of weight matrix l (``inputs[0]`` is X) and
-        ``inputs[L]`` the output probabilities.
+        ``inputs[L]`` the output (probabilities, or predicted values).
     pre : list of length L - 1
         Hidden pre-activations z, needed by activation derivatives.
     """
+    if isinstance(output, str):
+        output = OUTPUT_LAYERS[output]()
     inputs, pre = [X], []
     last = len(coefs) - 1
     a = X
@@ -140,30 +135,9 @@ def forward(X, coefs, intercepts, offsets, activation, out_activation, tracker=N
             pre.append(z)
             a = activation.value(z)
         else:
-            a = apply_output_activation(z, out_activation)
+            a = output.apply(z)
         inputs.append(a)
     return inputs, pre
-
-
-def predict_proba(X, coefs, intercepts, offsets, activation, out_activation):
-    """Output-layer probabilities, shape (n_samples, n_outputs)."""
-    return forward(X, coefs, intercepts, offsets, activation, out_activation)[0][-1]
-
-
-def log_loss(Y, P, out_activation, sample_weight=None):
-    """Mean (sample-weighted) log-loss summed over output columns.
-
-    Probabilities are clipped to [eps, 1 - eps] of their dtype. With a softmax
-    output this is the categorical cross-entropy, with a logistic output the
-    binary log-loss of every column (binary and multilabel targets).
-    """
-    eps = np.finfo(P.dtype).eps
-    P = np.clip(P, eps, 1 - eps)
-    if out_activation == "softmax":
-        per_sample = -(np.log(P) * Y).sum(axis=1)
-    else:
-        per_sample = -np.log(np.where(Y, P, 1 - P)).sum(axis=1)
-    return np.average(per_sample, weights=sample_weight)
 
 
 def l2_penalty(coefs, alpha, sw_sum):
@@ -175,14 +149,16 @@ def l2_penalty(coefs, alpha, sw_sum):
     return (0.5 * alpha) * squares / sw_sum
 
 
-def backward(Y, sample_weight, inputs, pre, coefs, offsets, activation, alpha,
+def backward(delta, sample_weight, inputs, pre, coefs, offsets, activation, alpha,
              learn_offsets=False, recorder=None):
-    """Gradients of the regularised mean log-loss.
+    """Backpropagate the output gradient: gradients of the regularised mean loss.
 
     Parameters
     ----------
-    Y : ndarray of shape (n_samples, n_outputs)
-        Binary indicator targets.
+    delta : ndarray of shape (n_samples, n_outputs)
+        Per-sample gradient of the data term with respect to the output
+        pre-activation (``OutputLayer.gradient``, ``P - Y``); a new array,
+        overwritten.
     sample_weight : ndarray or None
     inputs, pre : lists returned by :func:`forward`
     coefs, offsets : lists of ndarray
@@ -201,11 +177,10 @@ def backward(Y, sample_weight, inputs, pre, coefs, offsets, activation, alpha,
         ``offset_grads[l]`` is None unless learn_offsets and layer l has an offset.
     """
     n_layers = len(coefs)
-    sw_sum = Y.shape[0] if sample_weight is None else sample_weight.sum()
+    sw_sum = delta.shape[0] if sample_weight is None else sample_weight.sum()
     coef_grads = [None] * n_layers
     intercept_grads = [None] * n_layers
     offset_grads = [None] * n_layers
-    delta = inputs[-1] - Y
     if sample_weight is not None:
         delta *= sample_weight.reshape(-1, 1)
     for layer in range(n_layers - 1, -1, -1):
@@ -226,3 +201,55 @@ def backward(Y, sample_weight, inputs, pre, coefs, offsets, activation, alpha,
             delta = delta @ coef.T
             delta *= activation.derivative(pre[layer - 1], inputs[layer])
     return coef_grads, intercept_grads, offset_grads
+
+
+class Network:
+    """A network's parameters with its hidden activation and output layer.
+
+    The lists are held by reference (an estimator's ``coefs_``,
+    ``intercepts_`` and ``input_biases_``); every method that changes a
+    parameter does so in place.
+
+    Parameters
+    ----------
+    coefs, intercepts, offsets : lists of ndarray
+        See the module docstring (``offsets`` entries may be None).
+    activation : object with ``value(z)`` and ``derivative(z, a)``
+    output : OutputLayer
+    """
+
+    def __init__(self, coefs, intercepts, offsets, activation, output):
+        self.coefs = coefs
+        self.intercepts = intercepts
+        self.offsets = offsets
+        self.activation = activation
+        self.output = output
+
+    def forward(self, X, tracker=None, sample_weight=None):
+        """:func:`forward` through this network."""
+        return forward(X, self.coefs, self.intercepts, self.offsets, self.activation,
+                       self.output, tracker, sample_weight)
+
+    def predict(self, X):
+        """The output layer's values, shape (n_samples, n_outputs)."""
+        return self.forward(X)[0][-1]
+
+    def loss_and_gradients(self, X, Y, sample_weight, alpha, tracker=None, learn_offsets=False,
+                           recorder=None):
+        """Reported loss (with the L2 penalty) and the gradients on one batch.
+
+        Returns
+        -------
+        loss : float
+            ``output.loss`` plus :func:`l2_penalty`.
+        coef_grads, intercept_grads, offset_grads : lists of ndarray
+            As :func:`backward` returns them.
+        """
+        inputs, pre = self.forward(X, tracker, sample_weight)
+        sw_sum = X.shape[0] if sample_weight is None else sample_weight.sum()
+        loss = self.output.loss(Y, inputs[-1], sample_weight)
+        loss += l2_penalty(self.coefs, alpha, sw_sum)
+        delta = self.output.gradient(Y, inputs[-1])
+        grads = backward(delta, sample_weight, inputs, pre, self.coefs, self.offsets,
+                         self.activation, alpha, learn_offsets=learn_offsets, recorder=recorder)
+        return (loss, *grads)

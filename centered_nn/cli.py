@@ -22,7 +22,7 @@ from sklearn.model_selection import cross_validate
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler
 
-from ._mlp import MLPClassifier
+from ._classifier import MLPClassifier
 from .activations import ACTIVATIONS
 from .preprocessing import Centerer
 

@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 
-from ._mlp import MLPClassifier
+from ._classifier import MLPClassifier
 from .diagnostics import GradientSignRecorder
 
 __all__ = ["final_loss_scorer", "gradient_sign_scorer", "n_iter_scorer"]

@@ -5,6 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from centered_nn import _network
+from centered_nn._output import OUTPUT_LAYERS
 from centered_nn.activations import ACTIVATIONS
 
 from .test_activations import Swish
@@ -20,33 +21,44 @@ def _problem(out_activation, n_out, offsets_at, seed=0, n=7, units=(3, 5, 4)):
     X = rng.normal(size=(n, units[0])) + 1.0
     if out_activation == "softmax":
         Y = np.eye(n_out, dtype=bool)[rng.randint(n_out, size=n)]
-    else:
+    elif out_activation == "logistic":
         Y = rng.rand(n, n_out) > 0.5
+    elif out_activation == "identity":
+        Y = rng.normal(size=(n, n_out))
+    else:  # exp: Poisson counts
+        Y = rng.poisson(2.0, size=(n, n_out)).astype(float)
     sw = rng.uniform(0.5, 2.0, size=n)
     return X, Y, sw, coefs, intercepts, offsets
 
 
 def _loss(X, Y, sw, coefs, intercepts, offsets, act, out, alpha):
+    """The objective whose gradient training uses (see OutputLayer.objective)."""
     inputs, _ = _network.forward(X, coefs, intercepts, offsets, act, out)
-    loss = _network.log_loss(Y, inputs[-1], out, sw)
+    loss = OUTPUT_LAYERS[out]().objective(Y, inputs[-1], sw)
     return loss + _network.l2_penalty(coefs, alpha, sw.sum())
+
+
+def _backward(X, Y, sw, coefs, intercepts, offsets, act, out, alpha, **kwargs):
+    inputs, pre = _network.forward(X, coefs, intercepts, offsets, act, out)
+    delta = OUTPUT_LAYERS[out]().gradient(Y, inputs[-1])
+    return _network.backward(delta, sw, inputs, pre, coefs, offsets, act, alpha, **kwargs)
 
 
 @pytest.mark.parametrize("act", ACTS, ids=[repr(a) for a in ACTS])
 @pytest.mark.parametrize(
     "out, n_out, offsets_at",
     [("softmax", 3, ()), ("logistic", 1, (0,)), ("softmax", 3, (0,)), ("logistic", 1, (0, 1, 2)),
-     ("softmax", 3, (0, 1, 2)), ("logistic", 2, (0, 1, 2))],
+     ("softmax", 3, (0, 1, 2)), ("logistic", 2, (0, 1, 2)), ("identity", 1, (0,)),
+     ("identity", 2, (0, 1, 2)), ("exp", 1, ()), ("exp", 2, (0, 1, 2))],
     ids=["multiclass", "binary-first", "multiclass-first", "binary-all", "multiclass-all",
-         "multilabel-all"],
+         "multilabel-all", "squared-first", "squared-multioutput-all", "poisson",
+         "poisson-multioutput-all"],
 )
 def test_backward_matches_finite_differences(act, out, n_out, offsets_at):
     X, Y, sw, coefs, intercepts, offsets = _problem(out, n_out, offsets_at)
     alpha = 0.3
-    coef_g, inter_g, off_g = _network.backward(
-        Y, sw, *_network.forward(X, coefs, intercepts, offsets, act, out), coefs, offsets,
-        act, alpha, learn_offsets=True,
-    )
+    coef_g, inter_g, off_g = _backward(X, Y, sw, coefs, intercepts, offsets, act, out, alpha,
+                                       learn_offsets=True)
     params = coefs + intercepts + [b for b in offsets if b is not None]
     grads = coef_g + inter_g + [g for g in off_g if g is not None]
     assert len(params) == len(grads)
@@ -69,18 +81,13 @@ def test_offset_gradient_is_w_times_intercept_gradient_not_minus():
     """dL/db_i = sum_j w_ij dL/dc_j (the widely copied (x - b) form has the wrong sign)."""
     X, Y, sw, coefs, intercepts, offsets = _problem("softmax", 3, (0,))
     act = ACTIVATIONS["tanh"]()
-    coef_g, inter_g, off_g = _network.backward(
-        Y, sw, *_network.forward(X, coefs, intercepts, offsets, act, "softmax"), coefs,
-        offsets, act, 0.0, learn_offsets=True,
-    )
+    coef_g, inter_g, off_g = _backward(X, Y, sw, coefs, intercepts, offsets, act, "softmax", 0.0,
+                                       learn_offsets=True)
     np.testing.assert_allclose(off_g[0], coefs[0] @ inter_g[0])
     # and dL/dW uses (x + b): equal to the plain gradient at the shifted input
     shifted = X + offsets[0]
     plain = [None] * len(offsets)
-    coef_g2, _, _ = _network.backward(
-        Y, sw, *_network.forward(shifted, coefs, intercepts, plain, act, "softmax"), coefs,
-        plain, act, 0.0,
-    )
+    coef_g2, _, _ = _backward(shifted, Y, sw, coefs, intercepts, plain, act, "softmax", 0.0)
     np.testing.assert_allclose(coef_g[0], coef_g2[0], rtol=1e-12)
 
 
@@ -89,13 +96,14 @@ def test_moving_an_offset_preserves_the_function(sparse_input):
     X, Y, sw, coefs, intercepts, offsets = _problem("softmax", 3, (0, 1, 2))
     act = ACTIVATIONS["elu"]()
     X = sp.csr_matrix(X) if sparse_input else X
-    before = _network.predict_proba(X, coefs, intercepts, offsets, act, "softmax")
+    net = _network.Network(coefs, intercepts, offsets, act, OUTPUT_LAYERS["softmax"]())
+    before = net.predict(X)
     rng = np.random.RandomState(1)
     for layer in range(3):
         new = offsets[layer] + rng.normal(scale=5.0, size=offsets[layer].shape)
         _network.move_offset(coefs[layer], intercepts[layer], offsets[layer], new)
         np.testing.assert_array_equal(offsets[layer], new)
-    after = _network.predict_proba(X, coefs, intercepts, offsets, act, "softmax")
+    after = net.predict(X)
     np.testing.assert_allclose(after, before, rtol=0, atol=1e-12)
 
 

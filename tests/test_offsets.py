@@ -13,6 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from centered_nn import Centerer, MLPClassifier
+from centered_nn import _training
 from centered_nn._network import move_offset
 
 X_RAW, Y = load_digits(return_X_y=True)
@@ -201,18 +202,18 @@ def test_offsets_use_the_training_part_only_with_early_stopping(input_bias):
 
 def test_lbfgs_hidden_offsets_are_recentred_each_fit_without_changing_predictions():
     clf = _fit(input_bias="mean", solver="lbfgs", warm_start=True, max_iter=20)
-    inputs, _ = clf._forward(X_SHIFTED)
+    inputs, _ = clf._network().forward(X_SHIFTED)
     np.testing.assert_allclose(clf.input_biases_[1], -inputs[1].mean(axis=0), rtol=1e-8, atol=1e-10)
     clf.set_params(max_iter=1)
     X_more = X_SHIFTED * 1.5
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X_more, Y)
-    inputs, _ = clf._forward(X_more)
+    inputs, _ = clf._network().forward(X_more)
     np.testing.assert_allclose(clf.input_biases_[1], -inputs[1].mean(axis=0), rtol=1e-8, atol=1e-10)
     # re-centring on other data moves the offsets but not the predictions
     before = clf.predict_proba(X_SHIFTED)
-    clf._centre_hidden_offsets(X_SHIFTED, None)
+    clf._state.offsets.finish(clf._network(), X_SHIFTED, None)
     np.testing.assert_allclose(clf.predict_proba(X_SHIFTED), before, rtol=0, atol=1e-12)
 
 
@@ -223,7 +224,7 @@ def test_input_bias_rate_can_change_between_partial_fit_calls():
     clf.set_params(input_bias_rate=1.0)
     clf.partial_fit(X_SHIFTED[:50], Y[:50])
     # rate 1 on a single batch: the hidden offset is minus that batch's hidden mean
-    inputs, _ = clf._forward(X_SHIFTED[:50])
+    inputs, _ = clf._network().forward(X_SHIFTED[:50])
     np.testing.assert_allclose(clf.input_biases_[1], -inputs[1].mean(axis=0), rtol=1e-8)
 
 
@@ -233,13 +234,15 @@ def test_estimator_gradient_in_trainable_order_matches_finite_differences(layers
     clf = _fit(X=X_SHIFTED[:60], y=Y[:60], hidden_layer_sizes=(5,), input_bias="learned",
                input_bias_layers=layers, max_iter=2, alpha=0.1)
     X, Ybin = X_SHIFTED[:60], clf._label_binarizer.transform(Y[:60]).astype(bool)
-    params = clf._trainable()
+    net, state = clf._network(), clf._state
+    params = _training.trainable(net, state.offsets)
     sizes = np.cumsum([0] + [p.size for p in params])
     x0 = np.hstack([p.ravel() for p in params])
 
     def loss_grad(x):
-        clf._set_trainable([x[a:b].reshape(p.shape) for a, b, p in zip(sizes[:-1], sizes[1:], params)])
-        loss, grads = clf._loss_and_grads(X, Ybin, None, None)
+        for a, b, p in zip(sizes[:-1], sizes[1:], params):
+            p[...] = x[a:b].reshape(p.shape)
+        loss, grads = _training._loss_and_grads(net, state, clf.get_params(), X, Ybin, None, None)
         return loss, np.hstack([g.ravel() for g in grads])
 
     _, grad = loss_grad(x0.copy())

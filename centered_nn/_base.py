@@ -1,0 +1,472 @@
+"""The estimator base shared by MLPClassifier and MLPRegressor.
+
+Parameters and their validation, initialisation, the offsets, the training
+state and the diagnostics wiring live here once. A subclass supplies only what
+differs between the tasks: target encoding (``_encode_targets``), the output
+layer (``_output_name``), the early-stopping split's stratification and the
+validation score (``_validation_score``).
+"""
+
+import copy
+import warnings
+from abc import ABCMeta, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from . import _network
+from ._offsets import OFFSET_SCHEMES
+from ._output import OUTPUT_LAYERS
+from ._training import TrainingState, fit_lbfgs, fit_stochastic
+from .activations import ACTIVATIONS, get_activation
+from .diagnostics import GradientSignRecorder
+from .exceptions import DivergenceWarning
+
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+#: A run "diverged" when its last loss exceeds this multiple of its first.
+DIVERGENCE_FACTOR = 10.0
+
+
+#: Docstring sections both estimators share, filled in by :func:`_shared_docs`.
+_PARAMETERS_DOC = """\
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element represents the number of neurons in the ith hidden layer.
+
+    activation : str or Activation, default='relu'
+        Hidden-layer activation: a name registered in
+        :data:`centered_nn.activations.ACTIVATIONS` ('identity', 'logistic',
+        'tanh', 'relu', 'leaky_relu', 'elu', 'selu', 'softplus',
+        'centered_logistic', 'lecun_tanh') or an object with ``value(z)`` and
+        ``derivative(z, a)`` methods. Its ``init_factor`` sets the
+        Glorot-uniform bound ``sqrt(init_factor / (fan_in + fan_out))``.
+
+    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+        The solver for weight optimization.
+
+    alpha : float, default=0.0001
+        Strength of the L2 regularization term on the weights (not on the
+        intercepts or offsets), divided by the sample size when added to the loss.
+
+    batch_size : int or 'auto', default='auto'
+        Size of minibatches for stochastic optimizers; 'auto' is
+        ``min(200, n_samples)``. Ignored by 'lbfgs'.
+
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Learning rate schedule for weight updates; only used by 'sgd'.
+
+    learning_rate_init : float, default=0.001
+        The initial learning rate ('sgd' and 'adam').
+
+    power_t : float, default=0.5
+        Exponent of the 'invscaling' schedule.
+
+    max_iter : int, default=200
+        Maximum number of epochs ('sgd', 'adam') or iterations ('lbfgs').
+
+    shuffle : bool, default=True
+        Whether to shuffle samples in each epoch ('sgd', 'adam').
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weight initialisation, the early-stopping split and the
+        minibatch order.
+
+    tol : float, default=1e-4
+        Tolerance for the optimization.
+
+    verbose : bool, default=False
+        Whether to print progress messages to stdout.
+
+    warm_start : bool, default=False
+        Reuse the solution of the previous call to fit as initialization.
+
+    momentum : float, default=0.9
+        Momentum for gradient descent update ('sgd').
+
+    nesterovs_momentum : bool, default=True
+        Whether to use Nesterov's momentum ('sgd' with momentum > 0).
+
+    early_stopping : bool, default=False
+        Whether to hold out `validation_fraction` of the training data and stop
+        when the validation score stops improving ('sgd', 'adam'). The best
+        weights (and offsets) are restored at the end.
+
+    validation_fraction : float, default=0.1
+        Proportion of training data held out for early stopping.
+
+    beta_1 : float, default=0.9
+        Exponential decay rate of Adam's first moment estimates.
+
+    beta_2 : float, default=0.999
+        Exponential decay rate of Adam's second moment estimates.
+
+    epsilon : float, default=1e-8
+        Value for numerical stability in Adam.
+
+    n_iter_no_change : int, default=10
+        Maximum number of epochs not meeting `tol` improvement ('sgd', 'adam').
+
+    max_fun : int, default=15000
+        Maximum number of loss function calls ('lbfgs').
+
+    input_bias : {'none', 'learned', 'mean'}, default='none'
+        Per-input offsets b in ``f = W(a + b) + c``:
+
+        - 'none': no offsets, the plain network.
+        - 'learned': b is trained by backpropagation, ``dL/db = W dL/dc``
+          (no L2 penalty on b). Nothing in this gradient pulls b towards
+          ``-mean(a)``.
+        - 'mean': b is not trained; it is ``-mean`` of the layer's input. At
+          the first layer that is the exact (sample-weighted) mean of the
+          training data, streamed across `partial_fit` calls; at hidden
+          layers a running mean over minibatches (see `input_bias_rate`),
+          initialised by the first. Whenever b moves by Δ the intercept moves
+          by ``-W Δ`` so the network's function does not change
+          (mean-normalised SGD, Wiesler et al., 2014). With 'lbfgs' the
+          hidden offsets are set from one pass over the whole training set at
+          the start of each fit and held fixed during the optimisation, since
+          moving them inside L-BFGS would invalidate its curvature memory;
+          at the end they are re-centred on the trained network (compensated,
+          so predictions do not change). The first layer's mean is taken over
+          the training part of X (without an early-stopping validation split).
+
+    input_bias_layers : {'first', 'all'}, default='all'
+        Which weight matrices get offsets: the first only (the raw features)
+        or every one (hidden activations too). Ignored when
+        ``input_bias='none'``.
+
+    input_bias_init : {'zeros', 'center'}, default='center'
+        Initial offsets for ``input_bias='learned'``: zeros, or ``-mean`` of
+        each layer's input on the training data of the first fit (computed
+        layer after layer through the initial network).
+
+    input_bias_rate : float, default=0.1
+        For ``input_bias='mean'`` at hidden layers: the weight of each new
+        minibatch in the running mean, ``m <- m + rate * (batch_mean - m)``.
+
+    record_gradient_signs : bool, default=True
+        Whether to record `gradient_sign_history_`. False leaves it None and
+        costs nothing.
+"""
+
+_ATTRIBUTES_DOC = """\
+    t_ : int
+        The number of training samples seen by the solver during fitting.
+
+    coefs_ : list of shape (n_layers - 1,)
+        The ith element is the weight matrix of layer i, shape (fan_in, fan_out).
+
+    intercepts_ : list of shape (n_layers - 1,)
+        The ith element is the bias vector c of layer i + 1.
+
+    input_biases_ : list of shape (n_layers - 1,)
+        The ith element is the offset vector b (length fan_in) of weight
+        matrix i, or None for a layer without offsets (all None when
+        ``input_bias='none'``).
+
+    activation_ : Activation
+        The resolved hidden activation object (the `activation` parameter is
+        never changed).
+
+    gradient_sign_history_ : dict or None
+        Maps each metric of
+        :attr:`centered_nn.diagnostics.GradientSignRecorder.METRICS` to a float
+        array of shape (n_records, n_layers - 1): one row per entry of
+        `loss_curve_`, one column per weight matrix, each value the mean over
+        that iteration's update steps. Metrics are computed on the data term
+        of the weight gradient, ``(a + b)ᵀ δ``, without the L2 penalty. Early
+        stopping restores the best weights but, as `loss_curve_`, the history
+        keeps every epoch; the restored weights belong to the epoch of
+        ``argmax(validation_scores_)``. None when
+        ``record_gradient_signs=False``.
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`, when X has string feature names.
+
+    n_iter_ : int
+        The number of iterations the solver ran in the last call.
+
+    n_layers_ : int
+        Number of layers.
+
+    n_outputs_ : int
+        Number of outputs.
+"""
+
+
+def _shared_docs(cls):
+    """Class decorator: put the shared parameter and attribute docs in ``cls.__doc__``."""
+    cls.__doc__ = cls.__doc__.replace("    {shared_parameters}\n", _PARAMETERS_DOC).replace(
+        "    {shared_attributes}\n", _ATTRIBUTES_DOC)
+    return cls
+
+
+class BaseMLP(BaseEstimator, metaclass=ABCMeta):
+    """Shared machinery of the multi-layer perceptrons (not for direct use)."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS)), HasMethods(["value", "derivative"])],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "input_bias": [StrOptions(set(OFFSET_SCHEMES))],
+        "input_bias_layers": [StrOptions({"first", "all"})],
+        "input_bias_init": [StrOptions({"zeros", "center"})],
+        "input_bias_rate": [Interval(Real, 0, 1, closed="right")],
+        "record_gradient_signs": ["boolean"],
+    }
+
+    def _store_params(self, params):
+        """``__init__`` body: store every constructor argument unchanged."""
+        for name in self._get_param_names():
+            setattr(self, name, params[name])
+
+    # ------------------------------------------------------------ task hooks
+    @abstractmethod
+    def _encode_targets(self, y, incremental, **target_options):
+        """Validated y -> 2-D array the output layer trains on (sets task attributes)."""
+
+    @abstractmethod
+    def _output_name(self):
+        """Name in :data:`~centered_nn._output.OUTPUT_LAYERS` of the output layer."""
+
+    @abstractmethod
+    def _validation_score(self, P, Y, sample_weight):
+        """Early-stopping score of outputs P against encoded targets Y (NaN if P is not finite)."""
+
+    _stratify_validation = False
+
+    # --------------------------------------------------------------- fitting
+    def _check_solver(self):
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                "partial_fit is only available for stochastic optimizers. "
+                f"{self.solver} is not stochastic."
+            )
+        return True
+
+    def _fit(self, X, y, sample_weight, incremental, **target_options):
+        """Fit or partial_fit; a call that raises leaves the estimator as it was."""
+        saved = self._save_state()
+        try:
+            return self._fit_unguarded(X, y, sample_weight, incremental, **target_options)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    def _save_state(self):
+        params = set(self._get_param_names())
+        return {k: v if k in params else copy.deepcopy(v) for k, v in vars(self).items()}
+
+    def _fit_unguarded(self, X, y, sample_weight, incremental, **target_options):
+        hidden = self._hidden_layer_sizes()
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, y = validate_data(
+            self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+            dtype=(np.float64, np.float32), reset=first_pass, y_numeric=self._y_numeric,
+        )
+        Y = self._encode_targets(y, incremental, **target_options)
+        activation = _resolve_activation(self.activation, X.dtype)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+        if sparse.issparse(X):
+            X = X.tocsr()  # fast row slicing for minibatches
+        layer_units = [X.shape[1], *hidden, Y.shape[1]]
+        rng = check_random_state(self.random_state)
+        self.activation_ = activation
+        if first_pass:
+            self._initialize(layer_units, X.dtype, rng)
+        else:
+            self._check_same_network(layer_units, incremental)
+        state = self._state
+        self._wire_recorder(state)
+        net = self._network()
+        train, validation = (X, Y, sample_weight), None
+        stochastic = self.solver in _STOCHASTIC_SOLVERS
+        if self.early_stopping and stochastic:
+            train, validation = self._split_validation(X, Y, sample_weight, rng)
+        state.offsets.prepare(
+            net, train[0], train[2], first_pass=first_pass, incremental=incremental,
+            lbfgs=not stochastic, init=self.input_bias_init, rate=self.input_bias_rate,
+        )
+        n_before = len(state.loss_curve)
+        params = self.get_params(deep=False)
+        if stochastic:
+            fit_stochastic(net, state, params, train, validation, rng, incremental,
+                           self._validation_score)
+        else:
+            fit_lbfgs(net, state, params, train)
+        for name, value in state.published().items():
+            setattr(self, name + "_", value)
+        self.gradient_sign_history_ = state.recorder.history if state.recorder else None
+        self._check_finite_parameters()
+        self._warn_if_diverged(state.loss_curve[n_before:])
+        return self
+
+    def _hidden_layer_sizes(self):
+        sizes = self.hidden_layer_sizes
+        sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
+        if np.any(np.array(sizes) <= 0):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+        return sizes
+
+    def _initialize(self, layer_units, dtype, rng):
+        self.n_layers_ = len(layer_units)
+        self.n_outputs_ = layer_units[-1]
+        self.out_activation_ = self._output_name()
+        factor = getattr(self.activation_, "init_factor", 6.0)
+        self.coefs_, self.intercepts_ = _network.init_parameters(rng, layer_units, factor, dtype)
+        n_matrices = len(layer_units) - 1
+        if self.input_bias == "none":
+            layers = set()
+        elif self.input_bias_layers == "first":
+            layers = {0}
+        else:
+            layers = set(range(n_matrices))
+        self.input_biases_ = [
+            np.zeros(fan_in, dtype=dtype) if layer in layers else None
+            for layer, fan_in in enumerate(layer_units[:-1])
+        ]
+        self._offset_config = (self.input_bias, self.input_bias_layers)
+        self._state = TrainingState(
+            OFFSET_SCHEMES[self.input_bias](layers),
+            stochastic=self.solver in _STOCHASTIC_SOLVERS,
+            early_stopping=self.early_stopping,
+        )
+
+    def _check_same_network(self, layer_units, incremental):
+        """Under warm_start or partial_fit the architecture and offsets must not change."""
+        how = "partial_fit" if incremental else "warm_start=True"
+        fitted_hidden = [c.shape[1] for c in self.coefs_[:-1]]
+        if list(layer_units[1:-1]) != fitted_hidden:
+            raise ValueError(
+                f"hidden_layer_sizes={self.hidden_layer_sizes!r} differs from the fitted "
+                f"network's {tuple(fitted_hidden)}; {how} cannot change the architecture. "
+                "Refit with warm_start=False."
+            )
+        if layer_units[-1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {layer_units[-1]} output(s) but the fitted network has "
+                f"{self.n_outputs_}; {how} cannot change the number of outputs. "
+                "Refit with warm_start=False."
+            )
+        config = (self.input_bias, self.input_bias_layers)
+        if config != self._offset_config:
+            raise ValueError(
+                f"input_bias={self.input_bias!r} and input_bias_layers="
+                f"{self.input_bias_layers!r} differ from the previous fit "
+                f"{self._offset_config}; they cannot change between warm_start or "
+                "partial_fit calls. Refit from scratch (warm_start=False)."
+            )
+
+    def _wire_recorder(self, state):
+        if not self.record_gradient_signs:
+            state.recorder = None
+        elif state.recorder is None:  # switched on: earlier records are NaN
+            blank = np.full((len(state.loss_curve), self.n_layers_ - 1), np.nan)
+            history = dict.fromkeys(GradientSignRecorder.METRICS, blank)
+            state.recorder = GradientSignRecorder(self.n_layers_ - 1, history=history)
+
+    def _network(self):
+        return _network.Network(self.coefs_, self.intercepts_, self.input_biases_,
+                                self.activation_, OUTPUT_LAYERS[self.out_activation_]())
+
+    def _split_validation(self, X, Y, sample_weight, rng):
+        """Hold out ``validation_fraction`` for early stopping, as scikit-learn does."""
+        stratify = Y if self._stratify_validation and self.n_outputs_ == 1 else None
+        arrays = (X, Y) if sample_weight is None else (X, Y, sample_weight)
+        split = train_test_split(
+            *arrays, random_state=rng, test_size=self.validation_fraction, stratify=stratify
+        )
+        X_train, X_val, Y_train, Y_val = split[:4]
+        sw_train, sw_val = split[4:] if sample_weight is not None else (None, None)
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                "or the size of your dataset."
+            )
+        return (X_train, Y_train, sw_train), (X_val, Y_val, sw_val)
+
+    def _check_finite_parameters(self):
+        params = self.coefs_ + self.intercepts_ + [b for b in self.input_biases_ if b is not None]
+        if not all(np.isfinite(p).all() for p in params):
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may"
+                " contain large values and need to be preprocessed."
+            )
+
+    def _warn_if_diverged(self, losses):
+        if len(losses) >= 2 and losses[-1] > DIVERGENCE_FACTOR * abs(losses[0]):
+            warnings.warn(
+                f"The training loss rose from {losses[0]:.4g} to {losses[-1]:.4g} over "
+                f"{len(losses)} iterations: the run diverged. Try a smaller "
+                f"learning_rate_init (now {self.learning_rate_init!r}).",
+                DivergenceWarning,
+            )
+
+    # ------------------------------------------------------------ predicting
+    def _predict_raw(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        return self._network().predict(X)
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "coefs_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+def _resolve_activation(activation, dtype):
+    """A fresh activation object (the parameter is never changed), checked on a probe."""
+    resolved = get_activation(activation)
+    z = np.linspace(-2.0, 2.0, 6).astype(dtype).reshape(2, 3)
+    name = type(resolved).__name__
+    a = _checked_output(resolved.value(z.copy()), z, f"{name}.value")
+    _checked_output(resolved.derivative(z.copy(), a), z, f"{name}.derivative")
+    return resolved
+
+
+def _checked_output(out, z, what):
+    if not isinstance(out, np.ndarray) or out.shape != z.shape or out.dtype != z.dtype:
+        got = (f"an array of shape {out.shape} and dtype {out.dtype}"
+               if isinstance(out, np.ndarray) else f"an object of type {type(out).__name__}")
+        raise TypeError(
+            f"The activation's {what} returned {got} for an array of shape {z.shape} "
+            f"and dtype {z.dtype}; it must return an array of the same shape and dtype."
+        )
+    return out

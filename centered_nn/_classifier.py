@@ -1,0 +1,286 @@
+"""MLPClassifier: label encoding, softmax/logistic output, log-loss, accuracy.
+
+Everything else (parameters, training, offsets, diagnostics) lives in
+:mod:`centered_nn._base`, shared with :class:`~centered_nn.MLPRegressor`.
+"""
+
+import numpy as np
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.metrics import accuracy_score
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import column_or_1d
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import type_of_target, unique_labels
+
+from ._base import BaseMLP, _shared_docs
+
+
+@_shared_docs
+class MLPClassifier(ClassifierMixin, BaseMLP):
+    """Multi-layer perceptron classifier with pluggable activations and centring.
+
+    A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`:
+    the same parameters, defaults, fitted attributes and, with the added options
+    at their defaults and the same `random_state`, the same training trajectory
+    (initial weights, minibatch order, loss). On top of it:
+
+    - any registered activation name or :class:`~centered_nn.activations.Activation`
+      instance as the hidden nonlinearity;
+    - per-input offsets b that reparameterise every layer as
+      ``f = W(a + b) + c`` (``input_bias``), either trained by backpropagation
+      or tracking the negative mean of the layer's input;
+    - per-iteration gradient-sign diagnostics in `gradient_sign_history_`;
+    - `loss_curve_` for the 'lbfgs' solver too.
+
+    Parameters
+    ----------
+    {shared_parameters}
+
+    Attributes
+    ----------
+    classes_ : ndarray or list of ndarray of shape (n_classes,)
+        Class labels for each output.
+
+    loss_ : float
+        The current loss computed with the loss function.
+
+    best_loss_ : float or None
+        The minimum loss reached by the solver throughout fitting; None with
+        early stopping. Only for 'sgd' and 'adam'.
+
+    loss_curve_ : list of shape (`n_iter_`,)
+        The loss at the end of each iteration (epoch for 'sgd' and 'adam',
+        L-BFGS iteration for 'lbfgs'); appended across `warm_start` fits and
+        `partial_fit` calls.
+
+    validation_scores_ : list of shape (`n_iter_`,) or None
+        Accuracy on the held-out set at each epoch with early stopping, else
+        None. Only for 'sgd' and 'adam'.
+
+    best_validation_score_ : float or None
+        The best validation accuracy, with early stopping; else None.
+
+    {shared_attributes}
+
+    out_activation_ : str
+        Name of the output activation function: 'softmax' or 'logistic'.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : The model this one reproduces.
+    centered_nn.Centerer : Centre the input features in a pipeline.
+
+    Notes
+    -----
+    Layer l computes ``z = (a + b) @ W + c``; the offset is folded into the
+    intercept (``a @ W + (b @ W + c)``) so sparse input is never densified.
+
+    References
+    ----------
+    LeCun, Bottou, Orr and Müller, "Efficient BackProp", 1998.
+
+    Wiesler, Richard, Schlüter and Ney, "Mean-normalized stochastic gradient
+    for large-scale deep learning", ICASSP 2014.
+
+    Examples
+    --------
+    >>> from centered_nn import MLPClassifier
+    >>> from sklearn.datasets import make_classification
+    >>> X, y = make_classification(n_samples=100, random_state=1)
+    >>> clf = MLPClassifier(activation="elu", input_bias="mean", max_iter=300,
+    ...                     random_state=1).fit(X, y)
+    >>> clf.score(X, y) > 0.9
+    True
+    >>> clf.gradient_sign_history_["same_sign_fraction"].shape == (clf.n_iter_, 2)
+    True
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        input_bias="none",
+        input_bias_layers="all",
+        input_bias_init="center",
+        input_bias_rate=0.1,
+        record_gradient_signs=True,
+    ):
+        self._store_params(locals())
+
+    # ------------------------------------------------------------------ fitting
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X and targets y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values (class labels, or a label indicator matrix for
+            multilabel classification).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Update the model with a single iteration over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+        classes : array of shape (n_classes,), default=None
+            Classes across all calls to partial_fit; required on the first call.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    # ------------------------------------------------------------ task hooks
+    _y_numeric = False
+    _stratify_validation = True
+
+    def _encode_targets(self, y, incremental, classes=None):
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if incremental:
+            first_call = not hasattr(self, "classes_")
+            if first_call and classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+            if classes is not None and not first_call:
+                if not np.array_equal(unique_labels(classes), self.classes_):
+                    raise ValueError(
+                        f"`classes={classes!r}` is not the same as on last call to "
+                        f"partial_fit, was: {self.classes_!r}"
+                    )
+            if first_call:
+                multilabel = type_of_target(y).startswith("multilabel")
+                self._label_binarizer = LabelBinarizer().fit(y if multilabel else classes)
+                self.classes_ = self._label_binarizer.classes_
+        refit = not hasattr(self, "classes_") or (not self.warm_start and not incremental)
+        if refit:
+            self._label_binarizer = LabelBinarizer().fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        elif not refit:
+            classes = unique_labels(y)
+            if self.warm_start:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same classes as "
+                        f"in the previous call to fit. Previously got {self.classes_}, "
+                        f"`y` has {classes}"
+                    )
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(
+                    f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                    f"{self.classes_}. 'y' has {classes}."
+                )
+        Y = self._label_binarizer.transform(y).astype(bool)
+        return Y.reshape(Y.shape[0], -1)
+
+    def _output_name(self):
+        return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
+
+    def _validation_score(self, P, Y, sample_weight):
+        if not np.isfinite(P).all():
+            return np.nan
+        return accuracy_score(self._decode(Y), self._decode(P), sample_weight=sample_weight)
+
+    # --------------------------------------------------------------- predicting
+    def _decode(self, proba):
+        if self.n_outputs_ == 1:
+            proba = proba.ravel()
+        return self._label_binarizer.inverse_transform(proba)
+
+    def predict(self, X):
+        """Predict using the multi-layer perceptron classifier.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The predicted classes.
+        """
+        return self._decode(self._predict_raw(X))
+
+    def predict_proba(self, X):
+        """Probability estimates.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y_prob : ndarray of shape (n_samples, n_classes)
+            The predicted probability of each class, ordered as in `classes_`.
+        """
+        proba = self._predict_raw(X)
+        if self.n_outputs_ == 1:
+            proba = proba.ravel()
+            return np.vstack([1 - proba, proba]).T
+        return proba
+
+    def predict_log_proba(self, X):
+        """Return the log of probability estimates.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        log_y_prob : ndarray of shape (n_samples, n_classes)
+            ``log(predict_proba(X))``.
+        """
+        proba = self.predict_proba(X)
+        return np.log(proba, out=proba)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags

@@ -1,0 +1,156 @@
+"""Output layers: the last activation, the loss it pairs with, and the gradient at z.
+
+In the style of scikit-learn's ``sklearn/_loss/link.py``: a small abstract base,
+tiny concrete classes and one registry, :data:`OUTPUT_LAYERS`, mapping the names
+scikit-learn stores in ``out_activation_`` to classes. Plain numpy and scipy.
+
+Every pairing here is canonical (softmax with the categorical cross-entropy,
+logistic with the binary log-loss, identity with half the squared error, exp
+with half the Poisson deviance), so the gradient of the per-sample objective
+with respect to the output pre-activation z is ``P - Y`` in each case.
+
+Losses follow scikit-learn's definitions: the (sample-weighted) average over
+samples, summed over output columns; probabilities are clipped to
+``[eps, 1 - eps]`` of their dtype. One exception, kept for parity:
+scikit-learn's squared error *averages* over output columns while the gradient
+it trains with (``P - Y``) is that of the *sum*, so for ``n_outputs > 1`` the
+reported loss is the objective divided by ``n_outputs``. :meth:`OutputLayer.objective`
+is the function whose gradient training actually uses.
+"""
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+from scipy.special import expit, xlogy
+
+__all__ = ["OUTPUT_LAYERS", "Exp", "Identity", "Logistic", "OutputLayer", "Softmax"]
+
+
+class OutputLayer(ABC):
+    """Base class of output layers.
+
+    Attributes
+    ----------
+    name : str
+        The registry name, stored by the estimators in ``out_activation_``.
+    """
+
+    name = None
+
+    @abstractmethod
+    def apply(self, z):
+        """Turn output pre-activations into predictions, in place.
+
+        Parameters
+        ----------
+        z : ndarray of shape (n_samples, n_outputs)
+            Overwritten with the predictions.
+
+        Returns
+        -------
+        z : ndarray
+            The same array.
+        """
+
+    @abstractmethod
+    def loss(self, Y, P, sample_weight=None):
+        """The loss scikit-learn reports (``loss_``, ``loss_curve_``).
+
+        Parameters
+        ----------
+        Y : ndarray of shape (n_samples, n_outputs)
+            Encoded targets.
+        P : ndarray of shape (n_samples, n_outputs)
+            Predictions, as returned by :meth:`apply`.
+        sample_weight : ndarray of shape (n_samples,), default=None
+
+        Returns
+        -------
+        loss : float
+        """
+
+    def objective(self, Y, P, sample_weight=None):
+        """The data term whose gradient :meth:`gradient` is (defaults to :meth:`loss`)."""
+        return self.loss(Y, P, sample_weight)
+
+    def gradient(self, Y, P):
+        """Per-sample gradient of :meth:`objective` with respect to z (unweighted).
+
+        Parameters
+        ----------
+        Y, P : ndarray of shape (n_samples, n_outputs)
+
+        Returns
+        -------
+        delta : ndarray of shape (n_samples, n_outputs)
+            ``P - Y``, a new array of P's dtype.
+        """
+        return P - Y
+
+
+class Softmax(OutputLayer):
+    """Softmax output with the categorical cross-entropy (multiclass)."""
+
+    name = "softmax"
+
+    def apply(self, z):
+        z -= z.max(axis=1)[:, np.newaxis]
+        np.exp(z, out=z)
+        z /= z.sum(axis=1)[:, np.newaxis]
+        return z
+
+    def loss(self, Y, P, sample_weight=None):
+        eps = np.finfo(P.dtype).eps
+        P = np.clip(P, eps, 1 - eps)
+        return np.average(-(np.log(P) * Y).sum(axis=1), weights=sample_weight)
+
+
+class Logistic(OutputLayer):
+    """Logistic output with the binary log-loss of every column (binary, multilabel)."""
+
+    name = "logistic"
+
+    def apply(self, z):
+        return expit(z, out=z)
+
+    def loss(self, Y, P, sample_weight=None):
+        eps = np.finfo(P.dtype).eps
+        P = np.clip(P, eps, 1 - eps)
+        per_sample = -np.log(np.where(Y, P, 1 - P)).sum(axis=1)
+        return np.average(per_sample, weights=sample_weight)
+
+
+class Identity(OutputLayer):
+    """Identity output with half the squared error (``loss='squared_error'``).
+
+    :meth:`loss` averages over outputs, as scikit-learn reports it;
+    :meth:`objective` sums over them, as the gradient ``P - Y`` implies.
+    """
+
+    name = "identity"
+
+    def apply(self, z):
+        return z
+
+    def loss(self, Y, P, sample_weight=None):
+        return 0.5 * np.average((Y - P) ** 2, weights=sample_weight, axis=0).mean()
+
+    def objective(self, Y, P, sample_weight=None):
+        return 0.5 * np.average((Y - P) ** 2, weights=sample_weight, axis=0).sum()
+
+
+class Exp(OutputLayer):
+    """Exponential output with half the Poisson deviance (``loss='poisson'``)."""
+
+    name = "exp"
+
+    def apply(self, z):
+        return np.exp(z, out=z)
+
+    def loss(self, Y, P, sample_weight=None):
+        terms = xlogy(Y, Y / P) - Y + P
+        return np.average(terms, weights=sample_weight, axis=0).sum()
+
+
+#: Output-layer names (as in ``out_activation_``) and their classes.
+OUTPUT_LAYERS = {cls.name: cls for cls in (Softmax, Logistic, Identity, Exp)}

@@ -1,0 +1,24 @@
+"""Warnings raised by the estimators of :mod:`centered_nn`."""
+
+from sklearn.exceptions import ConvergenceWarning
+
+__all__ = ["DivergenceWarning"]
+
+
+class DivergenceWarning(ConvergenceWarning):
+    """The training loss ended far above where it started: the run diverged.
+
+    Raised after a fit whose last recorded loss (``loss_curve_``) exceeds
+    ``centered_nn._base.DIVERGENCE_FACTOR`` (10) times the first one of that
+    call, with at least two records. The trajectory is not changed; a smaller
+    ``learning_rate_init`` is the usual remedy. A subclass of
+    :class:`~sklearn.exceptions.ConvergenceWarning`, so filters on that
+    warning also catch this one.
+
+    Examples
+    --------
+    >>> from sklearn.exceptions import ConvergenceWarning
+    >>> from centered_nn.exceptions import DivergenceWarning
+    >>> issubclass(DivergenceWarning, ConvergenceWarning)
+    True
+    """
