@@ -93,8 +93,9 @@ def _check_finite(net, loss, where, params, X):
                      "values for finite input")
             break
     raise ValueError(
-        f"Solver produced non-finite parameter weights: the training loss became {loss} "
-        f"{where}; {cause}."
+        "Solver produced non-finite parameter weights. The input data may contain large "
+        f"values and need to be preprocessed. The training loss became {loss} {where}; "
+        f"{cause}."
     )
 
 

@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from centered_nn import Centerer, MLPClassifier, SampleCenterer
+from centered_nn import Centerer, MLPClassifier, MLPRegressor, SampleCenterer
 from centered_nn.activations import LeakyReLU
 
 # Small networks keep the checks fast; max_iter is high enough for the checks that
@@ -20,6 +20,11 @@ ESTIMATORS = [
     MLPClassifier(input_bias="mean", solver="lbfgs", alpha=1.0, **_SMALL),
     MLPClassifier(input_bias="learned", input_bias_layers="first", solver="sgd",
                   record_gradient_signs=False, **_SMALL),
+    MLPRegressor(**_SMALL),
+    MLPRegressor(activation="tanh", solver="sgd", input_bias="mean", **_SMALL),
+    MLPRegressor(activation=LeakyReLU(alpha=0.1), solver="lbfgs", input_bias="learned",
+                 input_bias_layers="first", **_SMALL),
+    MLPRegressor(activation="elu", input_bias="learned", record_gradient_signs=False, **_SMALL),
     Centerer(),
     Centerer(strategy="median"),
     Centerer(strategy="min", shift=1.0),
