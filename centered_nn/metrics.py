@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 
-from ._classifier import MLPClassifier
+from ._base import BaseMLP
 from .diagnostics import GradientSignRecorder
 
 __all__ = ["final_loss_scorer", "gradient_sign_scorer", "n_iter_scorer"]
@@ -43,15 +43,15 @@ def _find_mlp(estimator):
         ):
             found = found.steps[-1][1]
             continue
-        if isinstance(found, MLPClassifier):
+        if isinstance(found, BaseMLP):
             raise NotFittedError(
-                "This MLPClassifier instance is not fitted yet. Fit it (or the "
+                f"This {type(found).__name__} instance is not fitted yet. Fit it (or the "
                 "Pipeline holding it) before scoring or plotting its diagnostics."
             )
         where = "" if found is estimator else f" at the end of {type(estimator).__name__}"
         raise TypeError(
             "Expected a fitted MLP (an estimator with a loss_curve_ attribute, such "
-            "as centered_nn.MLPClassifier) or a Pipeline ending in one; found "
+            "as centered_nn.MLPClassifier or MLPRegressor) or a Pipeline ending in one; found "
             f"{type(found).__name__}{where}."
         )
     return found

@@ -263,3 +263,34 @@ def test_not_an_mlp(data, scorer):
 def test_unfitted_mlp(data):
     with pytest.raises(NotFittedError, match="not fitted yet"):
         n_iter_scorer(make_pipeline(StandardScaler(), _mlp()), *data)
+
+
+# --- the regressor --------------------------------------------------------------
+
+
+def test_scorers_read_a_regressor_in_a_grid_search(data):
+    """Scorers work for MLPRegressor in a Pipeline: each CV score is the refit's own figure."""
+    from centered_nn import MLPRegressor
+
+    X, y = data
+    target = X @ np.arange(1.0, X.shape[1] + 1)
+    pipe = make_pipeline(Centerer(strategy="none"), MLPRegressor(
+        hidden_layer_sizes=(4,), solver="lbfgs", max_iter=8, random_state=0))
+    scoring = {"same": gradient_sign_scorer("sample_same_sign_fraction"), "iters": n_iter_scorer,
+               "loss": final_loss_scorer}
+    search = GridSearchCV(pipe, {"centerer__strategy": ["none", "mean"]}, scoring=scoring,
+                          refit="same", cv=2).fit(X, target)
+    assert search.cv_results_["mean_test_iters"].tolist() == [8.0, 8.0]
+    same = search.cv_results_["mean_test_same"]
+    assert same[0] == 1.0 and same[1] < 0.5  # all-positive X: single-signed per sample
+    reg = search.best_estimator_[-1]
+    assert gradient_sign_scorer("sample_same_sign_fraction")(search.best_estimator_) == \
+        pytest.approx(np.nanmean(reg.gradient_sign_history_["sample_same_sign_fraction"][:, 0]))
+    assert final_loss_scorer(reg) == reg.loss_curve_[-1]
+
+
+def test_unfitted_regressor_is_named(data):
+    from centered_nn import MLPRegressor
+
+    with pytest.raises(NotFittedError, match="This MLPRegressor instance is not fitted yet"):
+        n_iter_scorer(make_pipeline(StandardScaler(), MLPRegressor()), *data)

@@ -203,3 +203,15 @@ def test_missing_matplotlib(monkeypatch, estimators):
         GradientSignDisplay([estimators[0].gradient_sign_history_]).plot()
     with pytest.raises(ImportError, match=message):
         _check_matplotlib()
+
+
+def test_display_from_a_regressor(data):
+    from centered_nn import MLPRegressor
+
+    X, y = data
+    reg = MLPRegressor(hidden_layer_sizes=(4, 3), solver="lbfgs", max_iter=5,
+                       random_state=0).fit(X, y.astype(float))
+    display = GradientSignDisplay.from_estimator(reg, metric="input_mean")
+    lines = display.ax_.get_lines()
+    assert len(lines) == N_LAYERS
+    assert_array_equal(lines[0].get_ydata(), reg.gradient_sign_history_["input_mean"][:, 0])
