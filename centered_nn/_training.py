@@ -47,6 +47,7 @@ class TrainingState:
         self.loss_curve = []
         self.optimizer = None
         self.recorder = None
+        self.nonfinite_cause = None  # set by the first batch whose loss is not finite
         self._best = None  # parameter copies at the best validation score, during a fit
         if stochastic:
             self.no_improvement_count = 0
@@ -75,26 +76,29 @@ def _loss_and_grads(net, state, params, X, Y, sample_weight, tracker):
         X, Y, sample_weight, params["alpha"], tracker=tracker,
         learn_offsets=state.offsets.trainable, recorder=state.recorder,
     )
+    if not np.isfinite(loss) and state.nonfinite_cause is None:
+        state.nonfinite_cause = _nonfinite_cause(net, X, params)
     return loss, coef_g + inter_g + [g for g in off_g if g is not None]
 
 
-def _check_finite(net, loss, where, params, X):
-    """Raise a ValueError naming the likely cause when the loss is not finite."""
-    if np.isfinite(loss):
-        return
+def _nonfinite_cause(net, X, params):
+    """Why a forward pass on X gives a non-finite loss: the activation, or the step size."""
     inputs, pre = net.forward(X)
-    cause = (
-        f"the learning rate may be too large (learning_rate_init="
-        f"{params['learning_rate_init']!r}); try a smaller one or scale the input"
-    )
     for z, a in zip(pre, inputs[1:]):
         if np.isfinite(z).all() and not np.isfinite(a).all():
-            cause = (f"the activation {type(net.activation).__name__} returned non-finite "
-                     "values for finite input")
-            break
+            return (f"the activation {type(net.activation).__name__} returned non-finite "
+                    "values for finite input")
+    return (f"the learning rate may be too large (learning_rate_init="
+            f"{params['learning_rate_init']!r}); try a smaller one or scale the input")
+
+
+def raise_nonfinite(state, where):
+    """End the fit: the loss or the parameters are not finite."""
+    cause = state.nonfinite_cause or "the input data may need preprocessing"
+    state.nonfinite_cause = None
     raise ValueError(
         "Solver produced non-finite parameter weights. The input data may contain large "
-        f"values and need to be preprocessed. The training loss became {loss} {where}; "
+        f"values and need to be preprocessed. The training loss became non-finite {where}; "
         f"{cause}."
     )
 
@@ -159,11 +163,12 @@ def fit_stochastic(net, state, params, train, validation, rng, incremental, scor
                 rows = order[start:stop] if shuffle else slice(start, stop)
                 sw = None if sample_weight is None else sample_weight[rows]
                 loss, grads = _loss_and_grads(net, state, params, X[rows], Y[rows], sw, tracker)
+                if state.nonfinite_cause is not None:  # before the step poisons the weights
+                    raise_nonfinite(state, f"in epoch {state.n_iter + 1}")
                 accumulated += loss * (stop - start)
                 optimizer.step(arrays, grads)
             state.n_iter += 1
             state.loss = accumulated / n_samples
-            _check_finite(net, state.loss, f"in epoch {state.n_iter}", params, X)
             state.t += n_samples
             state.loss_curve.append(state.loss)
             if recorder is not None:
@@ -271,7 +276,9 @@ def fit_lbfgs(net, state, params, train):
                             params["tol"], on_iteration)
     state.n_iter = min(result.nit, params["max_iter"])
     state.loss = result.fun
-    _check_finite(net, state.loss, f"after {state.n_iter} L-BFGS iteration(s)", params, X)
+    if not np.isfinite(result.fun) or not np.isfinite(result.x).all():
+        raise_nonfinite(state, f"in {state.n_iter} L-BFGS iteration(s)")
+    state.nonfinite_cause = None  # a line-search trial that overshot, then recovered
     if result.status != 0:
         msg = (f"lbfgs failed to converge after {state.n_iter} iteration(s) "
                f"(status={result.status}):\n{result.message}\n")
