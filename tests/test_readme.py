@@ -32,3 +32,16 @@ def test_readme_starts_with_the_two_commands():
     assert lines[3] == 'python -m pip install ".[test]" && python -m pytest'
     ci = (README.parent / ".ci" / "run").read_text()
     assert lines[3] in ci.splitlines()
+
+
+def test_readme_regressor_example_runs(capsys):
+    block = next(b for b in re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+                 if "MLPRegressor(" in b)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exec(compile(block, str(README), "exec"), {})
+    lines = dict(line.split(" ", 1) for line in capsys.readouterr().out.splitlines())
+    r2_none, same_none = map(float, lines["none"].split())
+    r2_mean, same_mean = map(float, lines["mean"].split())
+    assert same_none == 1.0 and same_mean < 0.05  # [0, 1]-scaled inputs are all >= 0
+    assert r2_none > 0.2 and r2_mean > 0.2
