@@ -116,7 +116,7 @@ _PARAMETERS_DOC = """\
     max_fun : int, default=15000
         Maximum number of loss function calls ('lbfgs').
 
-    input_bias : {'none', 'learned', 'mean'}, default='none'
+    input_bias : {'none', 'learned', 'mean', 'batch'}, default='none'
         Per-input offsets b in ``f = W(a + b) + c``:
 
         - 'none': no offsets, the plain network.
@@ -136,6 +136,14 @@ _PARAMETERS_DOC = """\
           at the end they are re-centred on the trained network (compensated,
           so predictions do not change). The first layer's mean is taken over
           the training part of X (without an early-stopping validation split).
+        - 'batch': mean-only batch normalisation (Salimans and Kingma, 2016):
+          in a training step b is minus the (sample-weighted) mean of the
+          layer's input over the current minibatch (the whole training set
+          for 'lbfgs'), and the gradient flows through that mean. Prediction
+          uses running means of the batch means (see `input_bias_rate`), or
+          after 'lbfgs' the final full-data means. Adding a constant vector
+          to every sample changes neither the trajectory nor the predictions
+          on equally shifted data.
 
     input_bias_layers : {'first', 'all'}, default='all'
         Which weight matrices get offsets: the first only (the raw features)
@@ -148,8 +156,18 @@ _PARAMETERS_DOC = """\
         layer after layer through the initial network).
 
     input_bias_rate : float, default=0.1
-        For ``input_bias='mean'`` at hidden layers: the weight of each new
-        minibatch in the running mean, ``m <- m + rate * (batch_mean - m)``.
+        For ``input_bias='mean'`` at hidden layers and ``input_bias='batch'``:
+        the weight of each new minibatch in the running mean,
+        ``m <- m + rate * (batch_mean - m)``.
+
+    gradient_centralization : bool, default=False
+        Gradient centralization (Yong et al., 2020): before the optimiser uses
+        it, each column of each weight gradient (the L2 term included) has its
+        mean over fan_in subtracted; intercepts and offsets are left alone.
+        Under 'sgd' every weight column's sum therefore keeps its initial
+        value. With 'lbfgs' the gradient is the same projection, so L-BFGS
+        optimises within that constraint set. The sign diagnostics then
+        describe the centred gradients.
 
     record_gradient_signs : bool, default=True
         Whether to record `gradient_sign_history_`. False leaves it None and
@@ -242,6 +260,7 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         "input_bias_layers": [StrOptions({"first", "all"})],
         "input_bias_init": [StrOptions({"zeros", "center"})],
         "input_bias_rate": [Interval(Real, 0, 1, closed="right")],
+        "gradient_centralization": ["boolean"],
         "record_gradient_signs": ["boolean"],
     }
 

@@ -150,7 +150,7 @@ def l2_penalty(coefs, alpha, sw_sum):
 
 
 def backward(delta, sample_weight, inputs, pre, coefs, offsets, activation, alpha,
-             learn_offsets=False, recorder=None):
+             learn_offsets=False, recorder=None, batch_centred=(), centralize=False):
     """Backpropagate the output gradient: gradients of the regularised mean loss.
 
     Parameters
@@ -167,6 +167,15 @@ def backward(delta, sample_weight, inputs, pre, coefs, offsets, activation, alph
         L2 penalty on the weights.
     learn_offsets : bool
         Also return the gradient of the offsets, ``dL/db = W @ dL/dc``.
+    batch_centred : collection of int
+        Layers whose offset is minus the (sample-weighted) mean of their input
+        over this batch, differentiated through: the input gradient of such a
+        layer is ``g_s - p_s sum_t g_t`` with ``g = delta W^T`` and ``p`` the
+        normalised sample weights.
+    centralize : bool
+        Gradient centralization (Yong et al., 2020): subtract from each column
+        of each weight gradient (L2 term included) its mean over fan_in; the
+        recorder sees the centred data term.
     recorder : object with ``observe(layer, inputs, delta, grad, offset=None)``, optional
         Receives each layer's input, delta (dL/dz summed with the sample
         weights) and data gradient ``(a + b)ᵀ δ`` before the penalty is added.
@@ -189,9 +198,13 @@ def backward(delta, sample_weight, inputs, pre, coefs, offsets, activation, alph
         delta_sum = np.sum(delta, axis=0)
         if offset is not None:
             grad += np.outer(offset, delta_sum)
+        if centralize:
+            grad -= grad.mean(axis=0)
         if recorder is not None:
             recorder.observe(layer, a, delta, grad, offset=offset)
         grad += alpha * coef
+        if centralize:
+            grad -= alpha * coef.mean(axis=0)
         grad /= sw_sum
         coef_grads[layer] = grad
         intercept_grads[layer] = delta_sum / sw_sum
@@ -199,6 +212,10 @@ def backward(delta, sample_weight, inputs, pre, coefs, offsets, activation, alph
             offset_grads[layer] = coef @ intercept_grads[layer]
         if layer > 0:
             delta = delta @ coef.T
+            if layer in batch_centred:  # the path through the batch mean
+                share = (np.full(delta.shape[0], 1.0 / delta.shape[0]) if sample_weight is None
+                         else sample_weight / sw_sum)
+                delta -= np.outer(share, delta.sum(axis=0))
             delta *= activation.derivative(pre[layer - 1], inputs[layer])
     return coef_grads, intercept_grads, offset_grads
 
@@ -235,7 +252,7 @@ class Network:
         return self.forward(X)[0][-1]
 
     def loss_and_gradients(self, X, Y, sample_weight, alpha, tracker=None, learn_offsets=False,
-                           recorder=None):
+                           recorder=None, batch_centred=(), centralize=False):
         """Reported loss (with the L2 penalty) and the gradients on one batch.
 
         Returns
@@ -251,5 +268,6 @@ class Network:
         loss += l2_penalty(self.coefs, alpha, sw_sum)
         delta = self.output.gradient(Y, inputs[-1])
         grads = backward(delta, sample_weight, inputs, pre, self.coefs, self.offsets,
-                         self.activation, alpha, learn_offsets=learn_offsets, recorder=recorder)
+                         self.activation, alpha, learn_offsets=learn_offsets, recorder=recorder,
+                         batch_centred=batch_centred, centralize=centralize)
         return (loss, *grads)

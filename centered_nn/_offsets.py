@@ -9,8 +9,11 @@ over warm-started fits and ``partial_fit`` calls. Plain numpy.
 The training loops call three hooks, always with the training part of X:
 
 - :meth:`OffsetScheme.prepare` at the start of every fit or partial_fit call;
-- :meth:`OffsetScheme.tracker` for the per-minibatch hook of the forward pass
-  (sgd and adam);
+- :meth:`OffsetScheme.tracker` for the per-batch hook of the forward pass
+  (a minibatch for sgd and adam, the whole training set for L-BFGS);
+- :meth:`OffsetScheme.inference` before the network predicts (validation
+  scores, the end of a call) and :meth:`OffsetScheme.sync` after early stopping
+  restored a snapshot of the offsets;
 - :meth:`OffsetScheme.finish` at the end of an L-BFGS optimisation.
 """
 
@@ -18,7 +21,8 @@ from functools import partial
 
 from ._network import OffsetTracker, move_offset, weighted_mean
 
-__all__ = ["OFFSET_SCHEMES", "LearnedOffsets", "MeanOffsets", "NoOffsets", "OffsetScheme"]
+__all__ = ["OFFSET_SCHEMES", "BatchOffsets", "LearnedOffsets", "MeanOffsets", "NoOffsets",
+           "OffsetScheme"]
 
 
 class OffsetScheme:
@@ -37,6 +41,9 @@ class OffsetScheme:
 
     name = None
     trainable = False
+
+    #: Layers whose offset is the current batch's mean, differentiated through.
+    batch_centred = frozenset()
 
     def __init__(self, layers):
         self.layers = frozenset(layers)
@@ -63,9 +70,15 @@ class OffsetScheme:
             The estimator's ``input_bias_rate``.
         """
 
-    def tracker(self, rate):
-        """Per-minibatch forward-pass hook for sgd/adam, or None."""
+    def tracker(self, rate, full_batch=False):
+        """Forward-pass hook for a training batch (``full_batch``: L-BFGS), or None."""
         return None
+
+    def inference(self, net):
+        """Put the offsets that prediction uses in place."""
+
+    def sync(self, net):
+        """The offsets were restored from a snapshot: update what the scheme streams."""
 
     def finish(self, net, X, sample_weight):
         """Called after an L-BFGS optimisation on the same training part."""
@@ -129,13 +142,61 @@ class MeanOffsets(OffsetScheme):
         if lbfgs:
             self.finish(net, X, sample_weight)
 
-    def tracker(self, rate):
-        return partial(self._hidden, rate=rate)
+    def tracker(self, rate, full_batch=False):
+        return None if full_batch else partial(self._hidden, rate=rate)
 
     def finish(self, net, X, sample_weight):
         """One full pass: move each hidden offset to -(its input's mean on X), compensated."""
         net.forward(X, partial(self._hidden, rate=1.0), sample_weight)
 
 
+class BatchOffsets(OffsetScheme):
+    """``input_bias='batch'``: mean-only batch normalisation (Salimans and Kingma, 2016).
+
+    In a training step b is minus the (sample-weighted) mean of the layer's
+    input over the current minibatch (the whole training set for L-BFGS), and
+    the gradient flows through that mean. Prediction uses running means of
+    those batch means at rate ``input_bias_rate`` (the first batch
+    initialises them), like BatchNorm's inference statistics; after L-BFGS,
+    the final full-data means. Adding a constant vector to every sample of X
+    therefore changes neither the trajectory nor the predictions on equally
+    shifted data.
+    """
+
+    name = "batch"
+
+    def __init__(self, layers):
+        super().__init__(layers)
+        self.batch_centred = self.layers
+        self._running = {}  # layer -> running mean of the batch means
+
+    def _centre(self, layer, a, sample_weight, coef, intercept, offset, rate):
+        if layer not in self.layers:
+            return
+        mean = weighted_mean(a, sample_weight)
+        offset[...] = -mean
+        running = self._running.get(layer)
+        if running is None or rate == 1.0:
+            self._running[layer] = mean.copy()
+        else:
+            running += rate * (mean - running)
+
+    def tracker(self, rate, full_batch=False):
+        return partial(self._centre, rate=1.0 if full_batch else rate)
+
+    def inference(self, net):
+        for layer, mean in self._running.items():
+            net.offsets[layer][...] = -mean
+
+    def sync(self, net):
+        for layer in self._running:
+            self._running[layer] = -net.offsets[layer]
+
+    def finish(self, net, X, sample_weight):
+        """The final full-data means, as the last training forward pass saw them."""
+        net.forward(X, self.tracker(1.0, full_batch=True), sample_weight)
+
+
 #: ``input_bias`` values and their schemes.
-OFFSET_SCHEMES = {cls.name: cls for cls in (NoOffsets, LearnedOffsets, MeanOffsets)}
+OFFSET_SCHEMES = {cls.name: cls for cls in (NoOffsets, LearnedOffsets, MeanOffsets,
+                                            BatchOffsets)}

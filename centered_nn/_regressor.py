@@ -122,6 +122,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         input_bias_layers="all",
         input_bias_init="center",
         input_bias_rate=0.1,
+        gradient_centralization=False,
         record_gradient_signs=True,
     ):
         self._store_params(locals())

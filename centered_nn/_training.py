@@ -75,6 +75,8 @@ def _loss_and_grads(net, state, params, X, Y, sample_weight, tracker):
     loss, coef_g, inter_g, off_g = net.loss_and_gradients(
         X, Y, sample_weight, params["alpha"], tracker=tracker,
         learn_offsets=state.offsets.trainable, recorder=state.recorder,
+        batch_centred=state.offsets.batch_centred,
+        centralize=params["gradient_centralization"],
     )
     if not np.isfinite(loss) and state.nonfinite_cause is None:
         state.nonfinite_cause = _nonfinite_cause(net, X, params)
@@ -196,9 +198,11 @@ def fit_stochastic(net, state, params, train, validation, rng, incremental, scor
         warnings.warn("Training interrupted by user.")
         if recorder is not None:  # the cut-short epoch has no loss_curve_ entry
             recorder.discard_steps()
+    state.offsets.inference(net)
     if validation is not None and state._best is not None:
         for current, best in zip(arrays_with_offsets(net), state._best):
             np.copyto(current, best)
+        state.offsets.sync(net)
     state._best = None
 
 
@@ -211,6 +215,7 @@ def _update_no_improvement_count(net, state, params, validation, score):
     tol = params["tol"]
     if validation is not None:
         X_val, Y_val, sw_val = validation
+        state.offsets.inference(net)
         value = score(net.predict(X_val), Y_val, sw_val)
         state.validation_scores.append(value)
         if params["verbose"]:
@@ -248,6 +253,7 @@ def fit_lbfgs(net, state, params, train):
     if state.offsets.trainable:
         lists += [(net.offsets, i) for i, b in enumerate(net.offsets) if b is not None]
     recorder = state.recorder
+    tracker = state.offsets.tracker(params["input_bias_rate"], full_batch=True)
     evaluated = {}
 
     def place(x):
@@ -258,7 +264,7 @@ def fit_lbfgs(net, state, params, train):
         place(x)
         if recorder is not None:
             recorder.discard_steps()
-        loss, grads = _loss_and_grads(net, state, params, X, Y, sample_weight, None)
+        loss, grads = _loss_and_grads(net, state, params, X, Y, sample_weight, tracker)
         evaluated["x"] = x.copy()
         return loss, np.hstack([g.ravel() for g in grads])
 
