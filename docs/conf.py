@@ -67,13 +67,16 @@ numpydoc_xref_param_type = False
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"centered_nn {version}"
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
 html_show_sourcelink = False
 html_theme_options = {
     "show_toc_level": 2,
     "navigation_with_keys": False,
     "header_links_before_dropdown": 6,
-    "secondary_sidebar_items": ["page-toc"],
+    # a right-hand table of contents on the top-level and API pages; none on
+    # gallery pages (auto_examples/*), whose room goes to the printed output
+    "secondary_sidebar_items": {"*": ["page-toc"], "generated/*": ["page-toc"]},
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
 }
@@ -87,7 +90,7 @@ sphinx_gallery_conf = {
     # every examples/plot_*.py gets a page and is executed
     "filename_pattern": r"/plot_[^/]*\.py$",
     "ignore_pattern": r"__init__\.py",
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "gallery_hooks.example_order",
     "reset_argv": "gallery_hooks.reset_argv",
     "image_scrapers": ("matplotlib", "gallery_hooks.png_scraper"),
     "doc_module": ("centered_nn",),
@@ -103,7 +106,8 @@ sphinx_gallery_conf = {
 # objects to their stable URLs. Methods inherited from scikit-learn (score,
 # set_output, get_metadata_routing, ...) bring docstrings written for
 # scikit-learn's own site, whose :ref: labels exist only there: their text is
-# kept, unlinked. A broken :ref: in this project's own pages still fails -W.
+# kept, unlinked. A broken :ref: in this project's own pages and docstrings
+# still fails -W.
 
 EXTERNAL_API = {
     "sklearn": "https://scikit-learn.org/stable/modules/generated/{}.html",
@@ -121,13 +125,23 @@ def resolve_external(app, env, node, contnode):
         uri = SKLEARN_GLOSSARY.format(re.sub(r"[^a-z0-9]+", "-", target.lower()).strip("-"))
     elif domain == "py" and target.split(".")[0] in EXTERNAL_API:
         uri = EXTERNAL_API[target.split(".")[0]].format(target)
-    elif domain == "std" and reftype == "ref" and "docstring of sklearn." in (node.source or ""):
+    elif domain == "std" and reftype == "ref" and _from_sklearn(node.source or ""):
         return contnode
     else:
         return None
     reference = nodes.reference("", "", internal=False, refuri=uri)
     reference.append(contnode)
     return reference
+
+
+def _from_sklearn(source):
+    """Whether a reference comes from a scikit-learn docstring.
+
+    That is its full text on a class page, or the summary line autosummary
+    copied into a class's method table (whose full docstring, rendered on the
+    same page, is checked as any other).
+    """
+    return "docstring of sklearn." in source or source.endswith("<autosummary>")
 
 
 # -- Command-line help, generated from the installed parser at build time ----
@@ -184,7 +198,7 @@ def write_activations_table(app):
         for name, cls in ACTIVATIONS.items()
     )
     text = (".. list-table:: Registered names (:data:`ACTIVATIONS`)\n"
-            "   :header-rows: 1\n\n"
+            "   :header-rows: 1\n   :widths: 22 18 12 48\n\n"
             "   * - name\n     - class\n     - ``init_factor``\n     - summary\n" + rows)
     _write_if_changed(ACTIVATIONS_INCLUDE, text)
 

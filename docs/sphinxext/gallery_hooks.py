@@ -11,7 +11,9 @@ sphinx-gallery run them unchanged:
 - :func:`png_scraper` moves the PNG files an example wrote into the gallery's
   image folder, since there is no open matplotlib figure to scrape.
 
-conf.py names both by their dotted path, which keeps the configuration
+:func:`example_order` puts the gallery in reading order.
+
+conf.py names these by their dotted path, which keeps the configuration
 picklable for Sphinx's environment cache.
 """
 
@@ -23,6 +25,22 @@ from pathlib import Path
 
 QUICK_ENV = "CENTERED_NN_DOCS_QUICK"
 _START = "centered_nn_start_time"
+#: The problem first, then the remedies in the user guide's order; any other
+#: example follows, alphabetically.
+READING_ORDER = (
+    "plot_zigzag_linear_unit.py",
+    "plot_input_centering_digits.py",
+    "plot_grid_search_centering.py",
+    "plot_centered_logistic_depth.py",
+    "plot_relu_elu_bias_shift.py",
+)
+
+
+def example_order(filename):
+    """Sort key of an example file name: :data:`READING_ORDER`, then the rest."""
+    name = Path(filename).name
+    rank = READING_ORDER.index(name) if name in READING_ORDER else len(READING_ORDER)
+    return rank, name
 
 
 def quick_mode():
