@@ -98,6 +98,7 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "min_reported_time": 1,
     "download_all_examples": False,
+    "write_computation_times": False,  # its page loads scripts from CDNs: not offline
 }
 
 # -- Links to scikit-learn and NumPy without intersphinx ----------------------
@@ -213,7 +214,34 @@ def _write_if_changed(path, text):
         path.write_text(text)
 
 
+# -- Quick or full examples ----------------------------------------------------
+
+
+def forget_runs_of_other_mode(gallery_dir, mode):
+    """Make sphinx-gallery re-run every example when the quick/full mode changed.
+
+    It skips an example whose source is unchanged since its last run (it keeps
+    an MD5 per example), so without this a full build after a quick one would
+    show the quick run's output. The mode of the last build is kept in
+    ``<gallery_dir>/.examples_mode``; with no record, every example re-runs.
+    """
+    marker = Path(gallery_dir) / ".examples_mode"
+    if not marker.exists() or marker.read_text() != mode:
+        for md5 in Path(gallery_dir).glob("*.md5"):
+            md5.unlink()
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(mode)
+
+
+def prepare_gallery(app):
+    from gallery_hooks import quick_mode
+
+    gallery_dir = DOCS / sphinx_gallery_conf["gallery_dirs"]
+    forget_runs_of_other_mode(gallery_dir, "quick" if quick_mode() else "full")
+
+
 def setup(app):
+    app.connect("builder-inited", prepare_gallery, priority=100)  # before sphinx-gallery's
     app.connect("builder-inited", write_cli_help)
     app.connect("builder-inited", write_activations_table)
     app.connect("missing-reference", resolve_external)

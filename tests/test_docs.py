@@ -216,3 +216,16 @@ def test_cli_reference_lists_every_sub_command(conf):
     commands = conf["subcommands"](top)
     assert "compare" in commands
     assert conf["cli_help"]("compare").startswith("usage: centered-nn compare")
+
+
+def test_switching_quick_and_full_mode_reruns_the_examples(conf, tmp_path):
+    forget = conf["forget_runs_of_other_mode"]
+    md5 = tmp_path / "plot_x.py.md5"
+    md5.write_text("abc")
+    forget(tmp_path, "quick")  # no record of the last mode: re-run
+    assert not md5.exists() and (tmp_path / ".examples_mode").read_text() == "quick"
+    md5.write_text("abc")
+    forget(tmp_path, "quick")  # same mode: sphinx-gallery may skip unchanged examples
+    assert md5.read_text() == "abc"
+    forget(tmp_path, "full")  # mode changed: every example runs again
+    assert not md5.exists() and (tmp_path / ".examples_mode").read_text() == "full"
