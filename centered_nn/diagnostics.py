@@ -290,6 +290,7 @@ class GradientSignRecorder:
     array([[1.]])
     """
 
+    #: Names of the recorded metrics, the keys of :attr:`history`.
     METRICS = ("same_sign_fraction", "sample_same_sign_fraction",
                "sign_flip_fraction", "input_mean", "positive_input_fraction")
 

@@ -92,7 +92,7 @@ class Centerer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    center_ : ndarray of shape (n_features_in_,)
+    center_ : ndarray of shape (`n_features_in_`,)
         Per-feature offset subtracted by :meth:`transform`, always float64.
 
     n_samples_seen_ : float

@@ -1,7 +1,7 @@
 """
-=========================================================
+==========================================================
 Input centring on digits: shifted inputs and input offsets
-=========================================================
+==========================================================
 
 Question: on the digits data standardised and then shifted by +3 (every
 feature has mean 3; tanh hidden layer, plain SGD), how many epochs does each

@@ -1,7 +1,7 @@
 """
-=================================================
+==================================================
 Why all-positive inputs make a linear unit zig-zag
-=================================================
+==================================================
 
 Question: when every input of a unit is positive, how do its per-sample weight
 updates point, and how many SGD steps does it take to reach a target weight
