@@ -79,7 +79,7 @@ def test_default_dataset_table(default_run):
 
 def test_json_matches_table(default_run):
     _, out, _, json_path, _ = default_run
-    data = json.loads(json_path.read_text())
+    data = json.loads(json_path.read_text())["rows"]
     keys = {"setup", "activation", "cv_accuracy_mean", "cv_accuracy_std", "n_iter",
             "final_loss", "same_sign_fraction", "sample_same_sign_fraction", "fit_time"}
     assert len(data) == 8 and all(set(obj) == keys for obj in data)
@@ -93,7 +93,7 @@ def test_json_matches_table(default_run):
 
 def test_json_equals_direct_cross_validate(default_run):
     """The 'centerer'/'tanh' row recomputed independently with scikit-learn."""
-    data = json.loads(default_run[3].read_text())
+    data = json.loads(default_run[3].read_text())["rows"]
     row = next(r for r in data if (r["setup"], r["activation"]) == ("centerer", "tanh"))
     pipeline = Pipeline([
         ("scale", MinMaxScaler()), ("center", Centerer(strategy="mean")),
@@ -178,5 +178,7 @@ def test_missing_matplotlib_is_a_clean_error(tmp_path, capsys, monkeypatch):
     with pytest.raises(SystemExit) as exc:
         main(["compare", "--quick", "--plot", str(tmp_path / "p.png")])
     assert exc.value.code == 2
-    assert 'pip install "centered_nn[plot]"' in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err == ('centered-nn: error: --plot needs matplotlib: pip install matplotlib '
+                   '(in a centered_nn checkout: pip install ".[plot]")\n')
     assert not (tmp_path / "p.png").exists()
