@@ -17,6 +17,7 @@ import math
 import os
 import signal
 import sys
+import textwrap
 import time
 import warnings
 from dataclasses import dataclass
@@ -543,8 +544,9 @@ def _render_plot(X, y, args, task, name, fmt):
                 Line2D([], [], color="k", linestyle="--", label="per sample (dashed)")]
     axes[-1].legend(handles=handles, title="setup / gradient", loc="upper left",
                     bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
-    fig.suptitle(f"{name}: first-layer gradient signs per epoch, each setup refit on the "
-                 f"full data ({X.shape[0]} samples; the table's scores are cross-validated)")
+    title = (f"{name}: first-layer gradient signs per epoch, each setup refit on the full "
+             f"data ({X.shape[0]} samples; the table's scores are cross-validated)")
+    fig.suptitle(textwrap.fill(title, width=int(10 * fig.get_figwidth())))
     buffer = io.BytesIO()
     fig.savefig(buffer, format=fmt, dpi=100)
     return buffer.getvalue()

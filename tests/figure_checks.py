@@ -20,18 +20,39 @@ def _drawn_points(line):
     return np.vstack([display, segments.reshape(-1, 2)])
 
 
+def _cut_texts(fig, renderer):
+    """Titles and labels that stick out of the figure."""
+    texts = [fig._suptitle] if fig._suptitle is not None else []
+    for ax in fig.axes:
+        texts += [ax.title, ax.xaxis.label, ax.yaxis.label]
+    problems = []
+    for text in texts:
+        if not text.get_text():
+            continue
+        box = text.get_window_extent(renderer)
+        if (box.x0 < fig.bbox.x0 - 1 or box.y0 < fig.bbox.y0 - 1
+                or box.x1 > fig.bbox.x1 + 1 or box.y1 > fig.bbox.y1 + 1):
+            problems.append(f"text {text.get_text()!r} is cut off by the figure's edge")
+    return problems
+
+
 def legend_problems(fig):
     """Describe every legend that covers a drawn data line or leaves the figure.
 
     Every Line2D of every axes counts as data (points clipped away by their
     axes do not), so a legend placed outside its own axes must not cover a
-    neighbouring panel either. Returns a list of strings, empty when all is well.
+    neighbouring panel either. Titles and axis labels cut off by the figure's
+    edge are reported too. Returns a list of strings, empty when all is well.
     """
+    if not hasattr(fig.canvas, "get_renderer"):  # a bare Figure: give it an Agg canvas
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        FigureCanvasAgg(fig)
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     legends = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
     legends += list(fig.legends)
-    problems = []
+    problems = _cut_texts(fig, renderer)
     for legend in legends:
         box = legend.get_window_extent(renderer)
         where = legend.get_title().get_text() or legend.get_texts()[0].get_text()
