@@ -31,11 +31,13 @@ def _curve_style(i, n, n_points):
     Curves that coincide stay distinguishable: each has its own colour and
     marker, and the markers of curve ``i`` sit at points ``offset_i + k * step``
     with a distinct offset per curve (step >= n), so identical curves show
-    every marker side by side instead of one hiding the other.
+    every marker side by side instead of one hiding the other (when there
+    are at least ``n`` points).
     """
     step = max(n, n_points // _MARKERS_PER_CURVE)
+    offset = (i * step // n) % max(n_points, 1)  # fewer points than curves: share
     return {"color": f"C{i % 10}", "marker": _MARKERS[i % len(_MARKERS)],
-            "markevery": (i * step // n, step), "markersize": 5}
+            "markevery": (offset, step), "markersize": 5}
 
 
 def _legend_outside(ax):

@@ -613,3 +613,21 @@ def test_setups_and_tasks_are_one_entry_each(capsys, tmp_path, monkeypatch):
     with pytest.raises(SystemExit):
         main(["compare", "--task", "macro_f1", "--dataset", "iris"])
     assert "--dataset iris is not a macro_f1 dataset; choose from wine" in capsys.readouterr().err
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "fault in _training.py: API.md says a loss that ends far above where it started gives "
+    "a ConvergenceWarning subclass saying the run diverged; only the max-iter "
+    "ConvergenceWarning is emitted (iris, sgd, lr 30: loss 1.12 -> 24). The CLI counts "
+    "such fits itself in its 'diverging' note."))
+def test_estimator_warns_when_a_run_diverges():
+    X, y = load_iris(return_X_y=True)
+    X = MinMaxScaler().fit_transform(X)
+    mlp = MLPClassifier(hidden_layer_sizes=(32,), solver="sgd", learning_rate_init=30.0,
+                        max_iter=2, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        mlp.fit(X, y)
+    assert mlp.loss_curve_[-1] > 10 * mlp.loss_curve_[0]  # it did diverge
+    assert any(issubclass(w.category, ConvergenceWarning) and "diverg" in str(w.message)
+               for w in caught)
