@@ -279,9 +279,11 @@ def _check_outputs(args):
             raise CLIError(f"--{option}: {text!r} is a directory, not a file name")
         if not os.path.isdir(os.path.dirname(text) or "."):
             raise CLIError(f"--{option}: directory {os.path.dirname(text)!r} does not exist")
-    if len(outputs) == 2 and (os.path.realpath(outputs["json"]) == os.path.realpath(outputs["plot"])
-                              or _same_file(outputs["json"], outputs["plot"])):
+    if len(outputs) == 2 and _same_path(outputs["json"], outputs["plot"]):
         raise CLIError(f"--json and --plot name the same file {outputs['json']!r}")
+    for option, text in outputs.items():
+        if args.csv is not None and _same_path(text, args.csv):
+            raise CLIError(f"--{option} {text!r} would overwrite the input CSV file")
     if "plot" in outputs:
         suffix = os.path.splitext(outputs["plot"])[1]
         if suffix.lower().lstrip(".") not in PLOT_FORMATS:
@@ -294,9 +296,12 @@ def _check_outputs(args):
     return {option: Path(text) for option, text in outputs.items()}
 
 
-def _same_file(a, b):
+def _same_path(a, b):
+    """Whether the paths ``a`` and ``b`` name one file (existing or not)."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
     try:
-        return os.path.samefile(a, b)
+        return os.path.samefile(a, b)  # hard links
     except OSError:
         return False
 

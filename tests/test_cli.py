@@ -339,6 +339,22 @@ def test_invalid_options_fail_before_any_fit(tmp_path, capsys, monkeypatch, argv
     assert sorted(os.listdir(tmp_path)) == []  # the write probes leave nothing behind
 
 
+@pytest.mark.parametrize("option", ["--json", "--plot"])
+def test_outputs_never_overwrite_the_input_csv(tmp_path, capsys, monkeypatch, option):
+    monkeypatch.setattr(cli, "cross_validate", None)  # never reached
+    data = tmp_path / "data.svg"  # an odd name, so that --plot's type check passes
+    data.write_text("a,b,y\n1,2,u\n3,4,v\n5,6,u\n7,8,v\n")
+    link = tmp_path / "link.svg"
+    os.link(data, link)
+    for target in (str(data), str(link)):
+        with pytest.raises(SystemExit) as exc:
+            main(["compare", str(data), "--target", "y", "--quick", option, target])
+        assert exc.value.code == 2
+        assert (f"centered-nn: error: {option} '{target}' would overwrite the input CSV "
+                "file") in capsys.readouterr().err
+    assert data.read_text().startswith("a,b,y")
+
+
 def test_output_probe_leaves_an_existing_file_unchanged(tmp_path, capsys, monkeypatch):
     existing = tmp_path / "old.json"
     existing.write_text("keep me")
@@ -482,7 +498,7 @@ def test_plot_format_follows_the_extension(capsys, tmp_path, monkeypatch, suffix
     monkeypatch.setattr(Figure, "savefig", keep)
     path = tmp_path / f"signs{suffix}"
     err = _run(capsys, [*IRIS, "--setups", "raw,centerer,mean", "--activations", "relu,tanh",
-                        "--plot", str(path)]).err
+                        "--max-iter", "6", "--plot", str(path)]).err
     data = path.read_bytes()
     assert data.startswith(magic)
     if suffix == ".SVG":
