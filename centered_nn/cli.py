@@ -11,13 +11,9 @@ datasets. Adding a setup or a task is one entry there.
 """
 
 import argparse
-import io
-import json
 import math
 import os
-import signal
 import sys
-import textwrap
 import time
 import warnings
 from dataclasses import dataclass
@@ -26,12 +22,13 @@ from pathlib import Path
 import numpy as np
 from sklearn import datasets
 from sklearn.base import is_classifier
-from sklearn.metrics import get_scorer
 from sklearn.model_selection import check_cv, cross_validate
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler
 
 from . import __version__
+from ._cli_interrupt import CheckedScorer, InterruptGuard
+from ._cli_report import cell, columns, format_table, json_bytes, jsonable, plot_bytes
 from ._csv_data import CSVError, read_csv
 from ._mlp import MLPClassifier
 from .activations import ACTIVATIONS
@@ -118,20 +115,6 @@ HIDDEN_LAYER_SIZES = (32,)
 PLOT_FORMATS = ("png", "pdf", "svg")
 MAX_SEED = 2**32 - 1
 PLOT_HINT = 'pip install matplotlib (in a centered_nn checkout: pip install ".[plot]")'
-
-
-def _columns(task):
-    """(JSON key, table header, number format) of the table; the first two are text."""
-    score = f"cv_{task.scoring}"
-    return (
-        ("setup", "setup", None), ("activation", "activation", None),
-        (f"{score}_mean", task.score_label, ".3f"),
-        ("n_iter", "iterations", ".1f"),
-        ("final_loss", "final loss", ".4f"),
-        ("same_sign_fraction", "same-sign L0", ".3f"),
-        ("sample_same_sign_fraction", "sample same-sign L0", ".3f"),
-        ("fit_time", "fit time (s)", ".2f"),
-    )
 
 
 def _epilog():
@@ -358,58 +341,6 @@ def _check_batch_size(X, y, args, task):
 # --- the run ----------------------------------------------------------------------
 
 
-class _InterruptGuard:
-    """Make Ctrl-C stop the whole run, although each fit catches KeyboardInterrupt.
-
-    The estimators keep scikit-learn's behaviour: a KeyboardInterrupt inside the
-    training loop ends that fit early with a warning and the fit returns. While
-    the guard is active, SIGINT both raises KeyboardInterrupt (to cut the current
-    fit short) and records the request; :meth:`check`, called after every fit,
-    raises KeyboardInterrupt again so the run stops there.
-    """
-
-    requested = False
-
-    def __enter__(self):
-        type(self).requested = False
-        try:
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        except ValueError:  # not the main thread: plain KeyboardInterrupt handling
-            self._previous = None
-        return self
-
-    @classmethod
-    def _handle(cls, signum, frame):
-        cls.requested = True
-        raise KeyboardInterrupt
-
-    @classmethod
-    def check(cls):
-        """Raise KeyboardInterrupt if Ctrl-C was pressed during the run."""
-        if cls.requested:
-            raise KeyboardInterrupt
-
-    def __exit__(self, *exc_info):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-        return False
-
-
-class _CheckedScorer:
-    """The task's scorer, called by cross_validate right after each fit: checks Ctrl-C first.
-
-    It holds only the scoring name, so it pickles to joblib workers, where no
-    interrupt is ever recorded (the parent process handles Ctrl-C).
-    """
-
-    def __init__(self, scoring):
-        self.scoring = scoring
-
-    def __call__(self, estimator, X, y):
-        _InterruptGuard.check()
-        return get_scorer(self.scoring)(estimator, X, y)
-
-
 def _base_pipeline(task, args, activation="relu"):
     """MinMaxScaler -> Centerer(strategy='none') -> the task's estimator: the 'raw' setup."""
     mlp = task.estimator(
@@ -456,28 +387,6 @@ def _summarise(setup, activation, result, task):
             **{k: float(v) if np.isfinite(v) else None for k, v in values.items()}}
 
 
-def _cell(row, key, fmt):
-    if fmt is None:
-        return row[key]
-    std = key.replace("_mean", "_std") if key.endswith("_mean") else None
-    text = {k: "nan" if row[k] is None else format(row[k], fmt) for k in (key, std) if k}
-    return text[key] + (" ± " + text[std] if std else "")
-
-
-def _format_table(rows, columns):
-    """Plain-text table: text columns left-aligned, numbers right-aligned."""
-    cells = [[header for _, header, _ in columns]]
-    cells += [[_cell(row, key, fmt) for key, _, fmt in columns] for row in rows]
-    widths = [max(len(line[c]) for line in cells) for c in range(len(columns))]
-    lines = [
-        "  ".join(text.ljust(w) if fmt is None else text.rjust(w)
-                  for text, w, (_, _, fmt) in zip(line, widths, columns)).rstrip()
-        for line in cells
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
 def _cross_validate_all(X, y, args, task):
     """One cross_validate per (setup, activation); a progress line after each."""
     pairs = [(s, a) for a in args.activations for s in args.setups]
@@ -487,15 +396,15 @@ def _cross_validate_all(X, y, args, task):
         try:
             result = cross_validate(_make_pipeline(task, setup, activation, args), X, y,
                                     cv=args.cv, n_jobs=args.n_jobs, return_estimator=True,
-                                    scoring=_CheckedScorer(task.scoring), error_score="raise")
+                                    scoring=CheckedScorer(task.scoring), error_score="raise")
         except ValueError as exc:
             raise _fit_failed(setup, activation, args, exc) from None
-        _InterruptGuard.check()
+        InterruptGuard.check()
         notes += _fit_notes([p[-1] for p in result["estimator"]], args)
         rows.append(_summarise(setup, activation, result, task))
         mean_key = f"cv_{task.scoring}_mean"
         print(f"[{i}/{len(pairs)}] setup={setup} activation={activation}: {task.scoring} "
-              f"{_cell(rows[-1], mean_key, '.3f')} over {args.cv} folds "
+              f"{cell(rows[-1], mean_key, '.3f')} over {args.cv} folds "
               f"in {time.perf_counter() - start:.2f} s", file=sys.stderr, flush=True)
     n_fits = len(pairs) * args.cv
     capped, diverged = notes
@@ -509,13 +418,8 @@ def _cross_validate_all(X, y, args, task):
     return rows
 
 
-def _render_plot(X, y, args, task, name, fmt):
-    """Refit every pair on the full data; return the figure's bytes in format ``fmt``."""
-    from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
-
-    from .plotting import _curve_style
-
+def _refit_histories(X, y, args, task):
+    """Refit every pair on the full data for --plot; return their gradient-sign histories."""
     histories = {}
     pairs = [(s, a) for a in args.activations for s in args.setups]
     for i, (setup, activation) in enumerate(pairs, start=1):
@@ -524,52 +428,17 @@ def _render_plot(X, y, args, task, name, fmt):
             mlp = _make_pipeline(task, setup, activation, args).fit(X, y)[-1]
         except ValueError as exc:
             raise _fit_failed(setup, activation, args, exc) from None
-        _InterruptGuard.check()
+        InterruptGuard.check()
         histories[(setup, activation)] = mlp.gradient_sign_history_
         print(f"--plot refit {i}/{len(pairs)}: setup={setup} activation={activation} on all "
               f"{X.shape[0]} samples in {time.perf_counter() - start:.2f} s",
               file=sys.stderr, flush=True)
-    fig = Figure(figsize=(3.6 * len(args.activations) + 2.4, 4.2), layout="constrained")
-    axes = fig.subplots(1, len(args.activations), sharey=True, squeeze=False)[0]
-    handles = []
-    for ax, activation in zip(axes, args.activations):
-        handles = []
-        for k, setup in enumerate(args.setups):
-            history = histories[(setup, activation)]
-            n_points = history["same_sign_fraction"].shape[0]
-            style = _curve_style(k, len(args.setups), n_points)
-            epochs = np.arange(1, n_points + 1)
-            handles += ax.plot(epochs, history["same_sign_fraction"][:, 0], label=setup,
-                               **style)
-            ax.plot(epochs, history["sample_same_sign_fraction"][:, 0],
-                    **dict(style, linestyle="--"))
-        ax.set(title=f"activation={activation}", xlabel="iteration (epoch)", ylim=(-0.04, 1.04))
-    axes[0].set_ylabel("first-layer same-sign fraction")
-    handles += [Line2D([], [], color="k", label="minibatch (solid)"),
-                Line2D([], [], color="k", linestyle="--", label="per sample (dashed)")]
-    axes[-1].legend(handles=handles, title="setup / gradient", loc="upper left",
-                    bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
-    title = (f"{name}: first-layer gradient signs per epoch, each setup refit on the full "
-             f"data ({X.shape[0]} samples; the table's scores are cross-validated)")
-    fig.suptitle(textwrap.fill(title, width=int(10 * fig.get_figwidth())))
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format=fmt, dpi=100)
-    return buffer.getvalue()
-
-
-def _jsonable(value):
-    if isinstance(value, (tuple, list)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return repr(value)
+    return histories
 
 
 def _json_document(args, task, name, X, rows):
     base = _base_pipeline(task, args)
-    parameters = {k: _jsonable(v) for k, v in base[-1].get_params().items()
+    parameters = {k: jsonable(v) for k, v in base[-1].get_params().items()
                   if k != "activation"}  # the rows' activation
     document = {
         "centered_nn_version": __version__,
@@ -589,7 +458,7 @@ def _json_document(args, task, name, X, rows):
         "activations": list(args.activations),
         "rows": rows,
     }
-    return (json.dumps(document, indent=2, allow_nan=False) + "\n").encode()
+    return json_bytes(document)
 
 
 def _compare(args):
@@ -605,7 +474,7 @@ def _compare(args):
             raise CLIError(f"--plot needs matplotlib: {PLOT_HINT}") from None
     X, y, name = _load_data(args, task)
     _check_batch_size(X, y, args, task)
-    with _InterruptGuard(), warnings.catch_warnings():
+    with InterruptGuard(), warnings.catch_warnings():
         # Fits warn about what the notes report (ConvergenceWarning) or what was
         # checked above; sklearn forwards this filter to joblib workers.
         warnings.simplefilter("ignore")
@@ -614,10 +483,14 @@ def _compare(args):
         if "json" in outputs:
             contents["json"] = _json_document(args, task, name, X, rows)
         if "plot" in outputs:
-            fmt = outputs["plot"].suffix.lower().lstrip(".")
-            contents["plot"] = _render_plot(X, y, args, task, name, fmt)
-        _InterruptGuard.check()
-    print(_format_table(rows, _columns(task)), flush=True)
+            title = (f"{name}: first-layer gradient signs per epoch, each setup refit on the "
+                     f"full data ({X.shape[0]} samples; the table's scores are "
+                     "cross-validated)")
+            contents["plot"] = plot_bytes(_refit_histories(X, y, args, task), args.setups,
+                                          args.activations, title,
+                                          outputs["plot"].suffix.lower().lstrip("."))
+        InterruptGuard.check()
+    print(format_table(rows, columns(task)), flush=True)
     for option, data in contents.items():
         try:
             outputs[option].write_bytes(data)
