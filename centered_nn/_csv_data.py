@@ -224,8 +224,8 @@ def read_csv(path, target):
     except OSError as exc:
         raise CSVError(f"cannot read {name!r}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
-        raise CSVError(f"cannot decode {name!r} as UTF-8 (byte {exc.start} of a read "
-                       f"block: {exc.reason}); save it as UTF-8") from None
+        raise CSVError(f"cannot decode {name!r} as UTF-8 ({exc.reason}): if it is a text "
+                       "CSV file, save it as UTF-8") from None
     except csv.Error as exc:
         raise CSVError(f"cannot parse {name!r} as CSV: {exc}") from None
     if X.shape[0] == 0:
