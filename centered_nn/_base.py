@@ -35,6 +35,11 @@ _STOCHASTIC_SOLVERS = ("sgd", "adam")
 DIVERGENCE_FACTOR = 10.0
 
 
+def diverged(losses):
+    """Whether a run's losses (at least two) end above ``DIVERGENCE_FACTOR`` times the first."""
+    return len(losses) >= 2 and losses[-1] > DIVERGENCE_FACTOR * abs(losses[0])
+
+
 #: Docstring sections both estimators share, filled in by :func:`_shared_docs`.
 _PARAMETERS_DOC = """\
     hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
@@ -234,7 +239,8 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(ACTIVATIONS)), HasMethods(["value", "derivative"])],
+        # live views of the registries: a name registered later is valid too
+        "activation": [StrOptions(ACTIVATIONS.keys()), HasMethods(["value", "derivative"])],
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -256,7 +262,7 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         "epsilon": [Interval(Real, 0, None, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
-        "input_bias": [StrOptions(set(OFFSET_SCHEMES))],
+        "input_bias": [StrOptions(OFFSET_SCHEMES.keys())],
         "input_bias_layers": [StrOptions({"first", "all"})],
         "input_bias_init": [StrOptions({"zeros", "center"})],
         "input_bias_rate": [Interval(Real, 0, 1, closed="right")],
@@ -447,7 +453,7 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
             )
 
     def _warn_if_diverged(self, losses):
-        if len(losses) >= 2 and losses[-1] > DIVERGENCE_FACTOR * abs(losses[0]):
+        if diverged(losses):
             warnings.warn(
                 f"The training loss rose from {losses[0]:.4g} to {losses[-1]:.4g} over "
                 f"{len(losses)} iterations: the run diverged. Try a smaller "

@@ -20,6 +20,29 @@ from .metrics import (
 __all__ = ["GradientSignDisplay"]
 
 _LINESTYLES = ("-", "--", ":", "-.")
+_MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*", "<", ">")
+#: roughly how many markers a curve gets
+_MARKERS_PER_CURVE = 8
+
+
+def _curve_style(i, n, n_points):
+    """Colour, marker and staggered marker positions of curve ``i`` of ``n``.
+
+    Curves that coincide stay distinguishable: each has its own colour and
+    marker, and the markers of curve ``i`` sit at points ``offset_i + k * step``
+    with a distinct offset per curve (step >= n), so identical curves show
+    every marker side by side instead of one hiding the other (when there
+    are at least ``n`` points).
+    """
+    step = max(n, n_points // _MARKERS_PER_CURVE)
+    offset = (i * step // n) % max(n_points, 1)  # fewer points than curves: share
+    return {"color": f"C{i % 10}", "marker": _MARKERS[i % len(_MARKERS)],
+            "markevery": (offset, step), "markersize": 5}
+
+
+def _legend_outside(ax):
+    """Draw the legend of ``ax`` to the right of the axes, where it covers no data."""
+    return ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
 
 
 def _check_matplotlib(caller_name="centered_nn.plotting"):
@@ -122,10 +145,18 @@ default='same_sign_fraction'
             Axes to draw on. If None, a new figure and axes are created.
 
         **kwargs : dict
-            Keyword arguments passed to ``ax.plot`` for every line. By default
-            each estimator gets its own colour and, when several estimators
-            share the axes, each layer its own line style; `color`,
+            Keyword arguments passed to ``ax.plot`` for every line. When
+            several estimators share the axes, each gets its own colour and
+            marker (markers staggered, so identical curves stay visible) and
+            each layer its own line style; `color`, `marker`, `markevery`,
             `linestyle` (or their aliases) override that.
+
+        Notes
+        -----
+        The legend is placed outside the axes, to their right, so that it
+        never covers a curve. A figure created here uses the constrained
+        layout, which makes room for it; with your own `ax`, use
+        ``layout="constrained"`` or ``figure.tight_layout()`` likewise.
 
         Returns
         -------
@@ -168,7 +199,7 @@ default='same_sign_fraction'
                 curves.append((i, layer, values))
 
         if ax is None:
-            _, ax = plt.subplots()
+            _, ax = plt.subplots(layout="constrained")
         user_kwargs = normalize_kwargs(kwargs, Line2D)
         several = len(histories) > 1
         lines = []
@@ -181,7 +212,7 @@ default='same_sign_fraction'
                 name = f"layer {layer}"
             style = {"label": name}
             if several:
-                style["color"] = f"C{i % 10}"
+                style.update(_curve_style(i, len(histories), values.size))
                 style["linestyle"] = _LINESTYLES[layer % len(_LINESTYLES)]
             style.update(user_kwargs)
             x = np.arange(1, values.size + 1)
@@ -190,7 +221,7 @@ default='same_sign_fraction'
         ax.set_xlabel("iteration")
         ax.set_ylabel(metric.replace("_", " "))
         if lines:
-            ax.legend(loc="best")
+            _legend_outside(ax)
 
         self.lines_ = lines
         self.ax_ = ax

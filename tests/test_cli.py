@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -79,7 +80,7 @@ def test_default_dataset_table(default_run):
 
 def test_json_matches_table(default_run):
     _, out, _, json_path, _ = default_run
-    data = json.loads(json_path.read_text())
+    data = json.loads(json_path.read_text())["rows"]
     keys = {"setup", "activation", "cv_accuracy_mean", "cv_accuracy_std", "n_iter",
             "final_loss", "same_sign_fraction", "sample_same_sign_fraction", "fit_time"}
     assert len(data) == 8 and all(set(obj) == keys for obj in data)
@@ -93,7 +94,7 @@ def test_json_matches_table(default_run):
 
 def test_json_equals_direct_cross_validate(default_run):
     """The 'centerer'/'tanh' row recomputed independently with scikit-learn."""
-    data = json.loads(default_run[3].read_text())
+    data = json.loads(default_run[3].read_text())["rows"]
     row = next(r for r in data if (r["setup"], r["activation"]) == ("centerer", "tanh"))
     pipeline = Pipeline([
         ("scale", MinMaxScaler()), ("center", Centerer(strategy="mean")),
@@ -178,5 +179,466 @@ def test_missing_matplotlib_is_a_clean_error(tmp_path, capsys, monkeypatch):
     with pytest.raises(SystemExit) as exc:
         main(["compare", "--quick", "--plot", str(tmp_path / "p.png")])
     assert exc.value.code == 2
-    assert 'pip install "centered_nn[plot]"' in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err == ('centered-nn: error: --plot needs matplotlib: pip install matplotlib '
+                   '(in a centered_nn checkout: pip install ".[plot]")\n')
     assert not (tmp_path / "p.png").exists()
+
+
+# --- issue 10: every case found by a new user, reproduced ---------------------------
+
+import os  # noqa: E402
+import signal  # noqa: E402
+
+import matplotlib  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+import centered_nn  # noqa: E402
+from centered_nn import cli  # noqa: E402
+from centered_nn.activations import ACTIVATIONS, Activation  # noqa: E402
+
+from .figure_checks import legend_problems  # noqa: E402
+
+matplotlib.use("Agg")
+
+INTERRUPTED = ("centered-nn: interrupted: stopped without printing the table or writing "
+               "any file\n")
+IRIS = ["--dataset", "iris", "--max-iter", "2", "--cv", "2", "--activations", "relu"]
+
+
+def _json_run(capsys, tmp_path, argv):
+    """Run compare with --json; return (stdout, stderr, the JSON document)."""
+    path = tmp_path / "run.json"
+    out = _run(capsys, [*argv, "--json", str(path)])
+    return out.out, out.err, json.loads(path.read_text())
+
+
+def _rows_without_time(document):
+    return [{k: v for k, v in row.items() if k != "fit_time"} for row in document["rows"]]
+
+
+def test_version_flag(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out == f"centered-nn {centered_nn.__version__}\n"
+
+
+# Case 1: Ctrl-C. The estimator's fit catches KeyboardInterrupt (scikit-learn's
+# behaviour) and returns; the run must stop anyway.
+
+class _CtrlC(Activation):
+    """ReLU that sends SIGINT to this process at its ``at``-th forward pass."""
+
+    calls, at = 0, None
+
+    def value(self, z):
+        cls = type(self)
+        cls.calls += 1
+        if cls.calls == cls.at:
+            os.kill(os.getpid(), signal.SIGINT)  # the handler runs before this returns
+        return np.maximum(z, 0.0)
+
+    def derivative(self, z, a):
+        return (z > 0).astype(z.dtype)
+
+
+def _count_forward_passes(capsys, tmp_path, monkeypatch, argv):
+    monkeypatch.setitem(ACTIVATIONS, "ctrl_c", _CtrlC)
+    monkeypatch.setattr(_CtrlC, "calls", 0)
+    monkeypatch.setattr(_CtrlC, "at", None)
+    _run(capsys, [*argv, "--json", str(tmp_path / "calibrate.json")])
+    return _CtrlC.calls
+
+
+@pytest.mark.parametrize("where", ["first epoch of the first fold", "mid cross-validation",
+                                   "plot refits"])
+def test_ctrl_c_inside_a_fit_stops_the_whole_run(capsys, tmp_path, monkeypatch, where):
+    argv = ["--dataset", "iris", "--max-iter", "3", "--cv", "2", "--activations", "ctrl_c",
+            "--setups", "raw,centerer,mean"]
+    with_plot = [*argv, "--plot", str(tmp_path / "cal.png")]
+    n_cv = _count_forward_passes(capsys, tmp_path, monkeypatch, argv)
+    n_all = _count_forward_passes(capsys, tmp_path, monkeypatch, with_plot)
+    assert n_all > n_cv > 6
+    at = {"first epoch of the first fold": 1, "mid cross-validation": n_cv // 2,
+          "plot refits": n_cv + 2}[where]
+    monkeypatch.setattr(_CtrlC, "calls", 0)
+    monkeypatch.setattr(_CtrlC, "at", at)
+    json_path, png_path = tmp_path / "out.json", tmp_path / "out.png"
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", *argv, "--json", str(json_path), "--plot", str(png_path)])
+    assert exc.value.code == 130
+    out, err = capsys.readouterr()
+    assert out == ""  # no table
+    assert err.endswith(INTERRUPTED) and "Warning" not in err
+    assert not json_path.exists() and not png_path.exists()
+    assert _CtrlC.calls == at  # not one forward pass after the interrupted one
+    assert signal.getsignal(signal.SIGINT) is before  # the handler is restored
+
+
+def test_ctrl_c_in_a_subprocess_exits_130_writing_nothing(tmp_path):
+    """A real SIGINT sent after the first progress line, as a terminal's Ctrl-C would."""
+    json_path, png_path = tmp_path / "out.json", tmp_path / "out.png"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "centered_nn", "compare", "--max-iter", "100", "--cv", "2",
+         "--activations", "relu,tanh", "--json", str(json_path), "--plot", str(png_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stderr.readline()  # the run is under way, its handler installed
+        assert first.startswith("[1/8] setup=raw activation=relu")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130
+    assert out == "" and err.endswith(INTERRUPTED) and "Traceback" not in err
+    assert not json_path.exists() and not png_path.exists()
+
+
+# Cases 2 and 4: every option checked before any fit; one line, exit status 2.
+
+@pytest.mark.parametrize("argv, message", [
+    (["--random-state", "-1"],
+     "argument --random-state: expected an integer from 0 to 4294967295, got '-1'"),
+    (["--random-state", "99999999999"],
+     "argument --random-state: expected an integer from 0 to 4294967295, got '99999999999'"),
+    (["--learning-rate", "inf"], "argument --learning-rate: expected a positive number"),
+    (["--learning-rate", "nan"], "argument --learning-rate: expected a positive number"),
+    (["--learning-rate", "1e999"], "argument --learning-rate: expected a positive number"),
+    (["--max-iter", "1e3"], "argument --max-iter: expected an integer >= 1, got '1e3'"),
+    (["--batch-size", "100000"], "--batch-size 100000 is larger than the smallest training "
+     "fold (75 of 150 samples with --cv 2); use at most 75, or 'auto'"),
+    (["--batch-size", "76"], "--batch-size 76 is larger than the smallest training fold"),
+    (["--json", "{tmp}/x", "--plot", "{tmp}/x"], "--json and --plot name the same file"),
+    (["--json", "{tmp}/x.svg", "--plot", "{tmp}/./x.svg"],
+     "--json and --plot name the same file"),
+    (["--json", "{tmp}"], "--json: '{tmp}' is a directory, not a file name"),
+    (["--plot", "{tmp}"], "--plot: '{tmp}' is a directory, not a file name"),
+    (["--json", ""], "--json: the file name is empty"),
+    (["--json", "{tmp}/" + "n" * 300 + ".json"], "File name too long"),
+    (["--json", "{tmp}/missing/x.json"], "--json: directory '{tmp}/missing' does not exist"),
+    (["--plot", "{tmp}/p.jpg"], "--plot: '{tmp}/p.jpg' has unsupported file type '.jpg'; "
+     "end the file name in .png, .pdf or .svg"),
+    (["--plot", "{tmp}/p"], "--plot: '{tmp}/p' has no file type"),
+    (["--dataset", "iris", "--setups", "raw,bogus"], "unknown setup 'bogus'"),
+    (["--task", "regression"], "argument --task: invalid choice: 'regression'"),
+])
+def test_invalid_options_fail_before_any_fit(tmp_path, capsys, monkeypatch, argv, message):
+    def no_fit(*args, **kwargs):
+        raise AssertionError("a fit started before the options were checked")
+
+    monkeypatch.setattr(cli, "cross_validate", no_fit)
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", "--dataset", "iris", "--quick", *argv])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("centered-nn: error: ")
+    assert message.format(tmp=tmp_path) in err
+    assert sorted(os.listdir(tmp_path)) == []  # the write probes leave nothing behind
+
+
+@pytest.mark.parametrize("option", ["--json", "--plot"])
+def test_outputs_never_overwrite_the_input_csv(tmp_path, capsys, monkeypatch, option):
+    monkeypatch.setattr(cli, "cross_validate", None)  # never reached
+    data = tmp_path / "data.svg"  # an odd name, so that --plot's type check passes
+    data.write_text("a,b,y\n1,2,u\n3,4,v\n5,6,u\n7,8,v\n")
+    link = tmp_path / "link.svg"
+    os.link(data, link)
+    for target in (str(data), str(link)):
+        with pytest.raises(SystemExit) as exc:
+            main(["compare", str(data), "--target", "y", "--quick", option, target])
+        assert exc.value.code == 2
+        assert (f"centered-nn: error: {option} '{target}' would overwrite the input CSV "
+                "file") in capsys.readouterr().err
+    assert data.read_text().startswith("a,b,y")
+
+
+def test_output_probe_leaves_an_existing_file_unchanged(tmp_path, capsys, monkeypatch):
+    existing = tmp_path / "old.json"
+    existing.write_text("keep me")
+    monkeypatch.setattr(cli, "_load_data", lambda args, task: (_ for _ in ()).throw(
+        cli.CLIError("stop after the output checks")))
+    with pytest.raises(SystemExit):
+        main(["compare", "--quick", "--json", str(existing)])
+    assert "stop after the output checks" in capsys.readouterr().err
+    assert existing.read_text() == "keep me"
+
+
+def test_unwritable_output_fails_before_any_fit(tmp_path, capsys, monkeypatch):
+    if os.geteuid() == 0:
+        pytest.skip("root can write into a read-only directory")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    monkeypatch.setattr(cli, "cross_validate", None)
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", "--quick", "--json", str(locked / "x.json")])
+    assert exc.value.code == 2
+    assert "Permission denied" in capsys.readouterr().err
+
+
+def test_diverging_learning_rate_is_one_line_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", *IRIS, "--learning-rate", "1e308"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("centered-nn: error: fitting setup=raw activation=relu with "
+                          "--learning-rate 1e+308 failed: ")
+    assert "non-finite" in err
+
+
+def test_no_raw_warning_reaches_the_user(capsys):
+    """ConvergenceWarnings become a note; overflow RuntimeWarnings of a failing fit vanish."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")  # make any escaping warning visible
+        out = _run(capsys, [*IRIS, "--setups", "raw,learned"])
+        assert "note: 4 of 4 fits stopped at --max-iter 2 before converging" in out.err
+        assert "Warning" not in out.err and "warn" not in out.err
+        # a fit that overflows (RuntimeWarnings) and ends with non-finite weights
+        with pytest.raises(SystemExit) as exc:
+            main(["compare", *IRIS, "--learning-rate", "3", "--batch-size", "10",
+                  "--setups", "raw,learned"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("[1/2] setup=raw activation=relu")
+    assert err[1].startswith("centered-nn: error: fitting setup=learned activation=relu "
+                             "with --learning-rate 3 failed: ")
+    assert len(err) == 2
+
+
+def test_diverged_fits_are_counted_in_a_note(capsys, monkeypatch):
+    """Independent count: fits whose last training loss exceeds 10x their first."""
+    seen = []
+    real = cli._summarise
+
+    def spy(setup, activation, result, task):
+        seen.extend(p[-1].loss_curve_ for p in result["estimator"])
+        return real(setup, activation, result, task)
+
+    monkeypatch.setattr(cli, "_summarise", spy)
+    err = _run(capsys, [*IRIS, "--max-iter", "6", "--learning-rate", "30", "--setups",
+                        "raw,learned,mean"]).err
+    diverged = sum(curve[-1] > 10 * curve[0] for curve in seen)
+    assert len(seen) == 6 and diverged >= 1
+    assert (f"note: {diverged} of 6 fits diverged: their training loss ended more than 10x "
+            "above their first epoch's (try a smaller --learning-rate than 30)") in err
+
+
+# Case 3: silent wrong results.
+
+def _write_csv(path, header, rows, delimiter=","):
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f, delimiter=delimiter)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return str(path)
+
+
+@pytest.fixture
+def iris_rows():
+    """Iris sorted by class (as load_iris is): an index column would leak the label."""
+    iris = load_iris()
+    header = [*iris.feature_names, "species"]
+    rows = [[*x, name] for x, name in zip(iris.data, iris.target_names[iris.target])]
+    return header, rows
+
+
+CSV_ARGS = ["--target", "species", "--max-iter", "3", "--cv", "2", "--activations", "relu",
+            "--setups", "raw,mean"]
+
+
+def test_unnamed_index_column_is_dropped_with_a_note(capsys, tmp_path, iris_rows):
+    header, rows = iris_rows
+    plain = _write_csv(tmp_path / "plain.csv", header, rows)
+    indexed = _write_csv(tmp_path / "indexed.csv", ["", *header],
+                         [[i, *row] for i, row in enumerate(rows)])
+    _, err_plain, doc_plain = _json_run(capsys, tmp_path, [plain, *CSV_ARGS])
+    _, err, doc = _json_run(capsys, tmp_path, [indexed, *CSV_ARGS])
+    assert "note: dropped the unnamed first column of" in err and "dropped" not in err_plain
+    assert doc["n_features"] == doc_plain["n_features"] == 4
+    assert _rows_without_time(doc) == _rows_without_time(doc_plain)
+
+
+def test_pandas_to_csv_with_index_reads_like_without(capsys, tmp_path):
+    pd = pytest.importorskip("pandas")
+    frame = load_iris(as_frame=True).frame
+    frame.to_csv(tmp_path / "with_index.csv")
+    frame.to_csv(tmp_path / "no_index.csv", index=False)
+    args = ["--target", "target", "--max-iter", "3", "--cv", "2", "--activations", "relu",
+            "--setups", "raw"]
+    _, err, doc = _json_run(capsys, tmp_path, [str(tmp_path / "with_index.csv"), *args])
+    _, _, doc_plain = _json_run(capsys, tmp_path, [str(tmp_path / "no_index.csv"), *args])
+    assert "dropped the unnamed first column" in err
+    assert doc["n_features"] == frame.shape[1] - 1
+    assert _rows_without_time(doc) == _rows_without_time(doc_plain)
+    assert pd is not None
+
+
+def test_plot_and_json_never_overwrite_each_other(capsys, tmp_path):
+    """--json X --plot X is refused; distinct names give a JSON and a PNG."""
+    same = str(tmp_path / "x.png")
+    with pytest.raises(SystemExit):
+        main(["compare", *IRIS, "--json", same, "--plot", same])
+    assert "--json and --plot name the same file" in capsys.readouterr().err
+    assert not os.path.exists(same)
+
+
+@pytest.mark.parametrize("suffix, magic", [
+    (".png", b"\x89PNG\r\n\x1a\n"), (".pdf", b"%PDF-"), (".SVG", b"<?xml")])
+def test_plot_format_follows_the_extension(capsys, tmp_path, monkeypatch, suffix, magic):
+    figures = []
+    real_savefig = Figure.savefig
+
+    def keep(fig, *args, **kwargs):
+        figures.append(fig)
+        return real_savefig(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", keep)
+    path = tmp_path / f"signs{suffix}"
+    err = _run(capsys, [*IRIS, "--setups", "raw,centerer,mean", "--activations", "relu,tanh",
+                        "--max-iter", "6", "--plot", str(path)]).err
+    data = path.read_bytes()
+    assert data.startswith(magic)
+    if suffix == ".SVG":
+        assert b"<svg" in data[:2000]
+    (fig,) = figures
+    title = fig._suptitle.get_text()
+    assert title.startswith("iris: ") and "refit on the full data (150 samples" in title
+    assert legend_problems(fig) == []
+    refits = [line for line in err.splitlines() if line.startswith("--plot refit")]
+    assert len(refits) == 6 and refits[0].startswith("--plot refit 1/6: setup=raw")
+    # identical curves stay distinguishable: one marker shape per setup, staggered
+    ax = fig.axes[0]
+    solid = [line for line in ax.get_lines() if line.get_linestyle() == "-"]
+    assert len({line.get_marker() for line in solid}) == 3
+    assert len({str(line.get_markevery()) for line in solid}) == 3
+
+
+def test_json_is_an_object_with_the_run_settings(capsys, tmp_path):
+    _, _, doc = _json_run(capsys, tmp_path, [*IRIS, "--random-state", "7", "--learning-rate",
+                                             "0.05", "--setups", "raw,learned"])
+    assert doc["centered_nn_version"] == centered_nn.__version__
+    assert (doc["task"], doc["dataset"], doc["csv"], doc["target"]) == (
+        "classification", "iris", None, None)
+    assert (doc["cv"], doc["random_state"], doc["n_samples"], doc["n_features"]) == (2, 7, 150, 4)
+    expected = MLPClassifier(hidden_layer_sizes=(32,), solver="sgd", learning_rate_init=0.05,
+                             max_iter=2, random_state=7).get_params()
+    del expected["activation"]
+    expected["hidden_layer_sizes"] = [32]
+    assert doc["model_parameters"] == expected
+    assert doc["setups"] == {"raw": {}, "learned": {"mlp__input_bias": "learned"}}
+    assert doc["pipeline"] == [["scale", "MinMaxScaler"], ["center", "Centerer"],
+                               ["mlp", "MLPClassifier"]]
+    assert [(r["setup"], r["activation"]) for r in doc["rows"]] == [("raw", "relu"),
+                                                                    ("learned", "relu")]
+
+
+def test_json_names_the_csv_and_target(capsys, tmp_path, iris_rows):
+    path = _write_csv(tmp_path / "iris.csv", *iris_rows)
+    _, _, doc = _json_run(capsys, tmp_path, [path, *CSV_ARGS])
+    assert (doc["dataset"], doc["csv"], doc["target"]) == (None, path, "species")
+
+
+# Case 5: unclear messages, and the CSV problems.
+
+@pytest.mark.parametrize("text, message", [
+    ("a,b,y\n1,,u\n3,4,v\n", "feature column 'b' has missing values (not supported: impute "
+     "first): an empty cell at line 2"),
+    ("a,b,y\n1,2,u\n3,NA,v\n", "feature column 'b' has missing values (not supported: impute "
+     "first): 'NA' at line 3"),
+    ("a,b,y\n1,2,u\n3,nan,v\n", "feature column 'b' has missing values"),
+    ("a,b,y\n1,2,u\n3,4,\n", "target column 'y' has missing values (not supported: impute "
+     "first): an empty cell at line 3"),
+    ("a,b,y\n1,inf,u\n", "feature column 'b' is not finite: 'inf' at line 2"),
+    ("y,a,y\n1,2,u\n", "duplicated column name 'y' in the header of"),
+    ("a,a,y\n1,2,u\n", "duplicated column name 'a'"),
+    ("a,,y\n1,2,u\n", "column 2 of"),
+    ("a;b;y\n1,5;2;u\n", "feature column 'a' is not numeric: '1,5' (decimal commas are not "
+     "supported) at line 2"),
+    ("a b y\n1 2 u\n", "cannot find the delimiter of"),
+    ("", "is empty"),
+    ("a,b,y\n", "has a header row but no data rows"),
+    ("a,b,y\n1,2,0\n3,4,0.0\n5,6,1\n7,8,1\n", "labels '0' and '0.0' of --target 'y' are the "
+     "same number written differently: make them identical"),
+    ("a,b,y\n1,2,1\n3,4,01\n5,6,0\n7,8,0\n", "labels '01' and '1' of --target 'y'"),
+    ("a,b,y\n1,2,u\n3,4\n", "line 3 of"),
+    ("a,b,y\n" + "".join(f"{i},{i},{i / 7}\n" for i in range(20)),
+     "is the target continuous?"),
+])
+def test_csv_problems_are_named(tmp_path, capsys, monkeypatch, text, message):
+    monkeypatch.setattr(cli, "cross_validate", None)  # never reached
+    path = tmp_path / "data.csv"
+    path.write_text(text)
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", str(path), "--target", "y", "--quick"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+
+
+def test_dev_zero_fails_fast(capsys):
+    start = time.perf_counter()
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", "/dev/zero", "--target", "y"])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err == ("centered-nn: error: '/dev/zero' holds NUL bytes "
+                                       "(line 1): not a text CSV file\n")
+    assert time.perf_counter() - start < 5
+
+
+@pytest.mark.parametrize("delimiter, shown", [(";", "';'"), ("\t", "tab"), ("|", "'|'")])
+def test_other_delimiters_are_detected(capsys, tmp_path, iris_rows, delimiter, shown):
+    comma = _write_csv(tmp_path / "comma.csv", *iris_rows)
+    other = _write_csv(tmp_path / "other.csv", *iris_rows, delimiter=delimiter)
+    _, _, doc_comma = _json_run(capsys, tmp_path, [comma, *CSV_ARGS])
+    _, err, doc = _json_run(capsys, tmp_path, [other, *CSV_ARGS])
+    assert f"note: reading '{other}' with the delimiter {shown} (detected)" in err
+    assert _rows_without_time(doc) == _rows_without_time(doc_comma)
+
+
+def test_setups_and_tasks_are_one_entry_each(capsys, tmp_path, monkeypatch):
+    """A new setup and a new task need one entry; help, table and JSON follow."""
+    monkeypatch.setitem(cli.SETUPS, "strong_l2", cli.Setup({"mlp__alpha": 1.0},
+                                                           "alpha=1: a test setup"))
+    monkeypatch.setitem(cli.TASKS, "macro_f1", cli.Task(
+        estimator=MLPClassifier, scoring="f1_macro", score_label="cv macro F1",
+        default_dataset="wine", datasets=("wine",), prepare_target=cli._class_labels))
+    with pytest.raises(SystemExit):
+        main(["compare", "--help"])
+    assert "  strong_l2 alpha=1: a test setup" in capsys.readouterr().out
+    out, _, doc = _json_run(capsys, tmp_path, ["--task", "macro_f1", "--setups", "raw,strong_l2",
+                                               "--max-iter", "2", "--cv", "2",
+                                               "--activations", "relu"])
+    assert re.split(r" {2,}", out.splitlines()[0])[:3] == ["setup", "activation", "cv macro F1"]
+    assert doc["dataset"] == "wine" and doc["scoring"] == "f1_macro"
+    assert doc["setups"]["strong_l2"] == {"mlp__alpha": 1.0}
+    assert {"cv_f1_macro_mean", "cv_f1_macro_std"} <= set(doc["rows"][1])
+    # the row equals an independent cross_validate of the same pipeline
+    from sklearn.datasets import load_wine
+    X, y = load_wine(return_X_y=True)
+    pipe = Pipeline([("scale", MinMaxScaler()), ("center", Centerer(strategy="none")),
+                     ("mlp", MLPClassifier(hidden_layer_sizes=(32,), solver="sgd",
+                                           learning_rate_init=0.1, max_iter=2,
+                                           random_state=0, alpha=1.0))])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        expected = cross_validate(pipe, X, y, cv=2, scoring="f1_macro")["test_score"]
+    assert doc["rows"][1]["cv_f1_macro_mean"] == pytest.approx(expected.mean(), abs=1e-12)
+    with pytest.raises(SystemExit):
+        main(["compare", "--task", "macro_f1", "--dataset", "iris"])
+    assert "--dataset iris is not a macro_f1 dataset; choose from wine" in capsys.readouterr().err
+
+
+def test_estimator_warns_when_a_run_diverges():
+    X, y = load_iris(return_X_y=True)
+    X = MinMaxScaler().fit_transform(X)
+    mlp = MLPClassifier(hidden_layer_sizes=(32,), solver="sgd", learning_rate_init=30.0,
+                        max_iter=2, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        mlp.fit(X, y)
+    assert mlp.loss_curve_[-1] > 10 * mlp.loss_curve_[0]  # it did diverge
+    assert any(issubclass(w.category, ConvergenceWarning) and "diverg" in str(w.message)
+               for w in caught)

@@ -1,7 +1,11 @@
 """Run every example in quick mode and check its numbers and its figure."""
 
+import contextlib
 import importlib.util
+import io
+import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import matplotlib
 
@@ -10,9 +14,16 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
+from centered_nn import MLPClassifier  # noqa: E402
+
+from .figure_checks import legend_problems  # noqa: E402
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+README = EXAMPLES.parent / "README.md"
+NAMES = sorted(p.stem for p in EXAMPLES.glob("*.py"))
 
 
 def load_example(name):
@@ -23,12 +34,70 @@ def load_example(name):
     return module
 
 
-def run_example(name, outdir):
-    result = load_example(name).main(quick=True, outdir=outdir)
+#: what each example calls once per run, to see when its progress lines appear
+FIT_FUNCTIONS = {"plot_zigzag_linear_unit": "sgd_linear_unit"}
+PROGRESS = re.compile(r"^\[(\d+/\d+|CV)\]")
+
+
+class _Lines(io.StringIO):
+    """A text stream that counts its progress lines as they are written."""
+
+    def __init__(self, counter):
+        super().__init__()
+        self.counter = counter
+
+    def write(self, text):
+        self.counter["progress"] += sum(bool(PROGRESS.match(line))
+                                        for line in text.splitlines())
+        return super().write(text)
+
+
+_RUNS = {}
+
+
+def quick_run(name, tmp_path_factory):
+    """Run an example once in quick mode (cached for the module), recording:
+    its stdout and stderr, how many progress lines had appeared when each fit
+    started, and what the legend check found in each saved figure."""
+    if name in _RUNS:
+        return _RUNS[name]
+    outdir = tmp_path_factory.mktemp(name)
+    module = load_example(name)
+    counter = {"progress": 0}
+    at_fit_start, figure_problems = [], []
+
+    def watch(fit):
+        def watched(*args, **kwargs):
+            at_fit_start.append(counter["progress"])
+            return fit(*args, **kwargs)
+        return watched
+
+    real_savefig = Figure.savefig
+
+    def checked_savefig(fig, *args, **kwargs):
+        figure_problems.extend(legend_problems(fig))
+        return real_savefig(fig, *args, **kwargs)
+
+    out, err = _Lines(counter), _Lines(counter)
+    with pytest.MonkeyPatch.context() as mp:
+        if name in FIT_FUNCTIONS:
+            mp.setattr(module, FIT_FUNCTIONS[name], watch(getattr(module, FIT_FUNCTIONS[name])))
+        else:
+            mp.setattr(MLPClassifier, "fit", watch(MLPClassifier.fit))
+        mp.setattr(Figure, "savefig", checked_savefig)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            result = module.main(quick=True, outdir=outdir)
     figure = Path(outdir) / f"{name}.png"
     assert Path(result["figure"]) == figure
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    return result
+    _RUNS[name] = SimpleNamespace(result=result, out=out.getvalue(), err=err.getvalue(),
+                                  at_fit_start=at_fit_start, n_progress=counter["progress"],
+                                  figure_problems=figure_problems)
+    return _RUNS[name]
+
+
+def run_example(name, tmp_path_factory):
+    return quick_run(name, tmp_path_factory).result
 
 
 def test_all_examples_are_tested():
@@ -38,8 +107,9 @@ def test_all_examples_are_tested():
     assert {p.stem for p in EXAMPLES.glob("*.py")} == tested
 
 
-def test_zigzag_linear_unit(tmp_path, capsys):
-    result = run_example("plot_zigzag_linear_unit", tmp_path)
+def test_zigzag_linear_unit(tmp_path_factory):
+    run = quick_run("plot_zigzag_linear_unit", tmp_path_factory)
+    result = run.result
     lrs = result["learning_rates"]
     assert set(result["runs"]) == {(s, lr) for s in ("raw", "centred") for lr in lrs}
     for lr in lrs:
@@ -52,7 +122,7 @@ def test_zigzag_linear_unit(tmp_path, capsys):
     cond = result["condition_number"]
     assert 15 < cond["raw"] < 40 and 1 <= cond["centred"] < 2
     assert 20 < result["condition_number_formula"] < 32
-    assert "lambda_max/lambda_min" in capsys.readouterr().out
+    assert "lambda_max/lambda_min" in run.out
 
 
 def test_zigzag_update_is_parallel_to_the_input():
@@ -72,8 +142,8 @@ def test_zigzag_update_is_parallel_to_the_input():
     assert np.all(np.sign(steps[:, 0]) == np.sign(steps[:, 1]))
 
 
-def test_grid_search_centering(tmp_path):
-    result = run_example("plot_grid_search_centering", tmp_path)
+def test_grid_search_centering(tmp_path_factory):
+    result = run_example("plot_grid_search_centering", tmp_path_factory)
     rows = result["rows"]
     assert len(rows) == 12
     assert {(r["activation"], r["centerer"], r["input_bias"]) for r in rows} == {
@@ -99,8 +169,8 @@ def test_grid_search_centering(tmp_path):
         assert history.shape == (5, 2)
 
 
-def test_input_centering_digits(tmp_path):
-    result = run_example("plot_input_centering_digits", tmp_path)
+def test_input_centering_digits(tmp_path_factory):
+    result = run_example("plot_input_centering_digits", tmp_path_factory)
     lrs = result["learning_rates"]
     setups = ("centred", "shifted", "shifted + learned b", "shifted + mean b")
     assert set(result["table"]) == {(s, lr) for s in setups for lr in lrs}
@@ -111,7 +181,7 @@ def test_input_centering_digits(tmp_path):
     assert set(result["best"]) == set(setups)
     # The 'mean' offset is -mean of the shifted training data (independent computation).
     X, _ = load_digits(return_X_y=True)
-    X_shifted = StandardScaler().fit_transform(X[:300]) + 3.0
+    X_shifted = StandardScaler().fit_transform(X) + 3.0
     np.testing.assert_allclose(result["mean_offset"], -X_shifted.mean(axis=0), atol=1e-12)
     # Centred data and shifted data with b = -mean are the same network function.
     for lr in lrs:
@@ -121,9 +191,10 @@ def test_input_centering_digits(tmp_path):
         assert np.isfinite(offsets["ratio"]) and 0 <= offsets["relative_gap"] <= 1.5
 
 
-def test_centered_logistic_depth(tmp_path):
-    result = run_example("plot_centered_logistic_depth", tmp_path)
-    keys = {(a, d, lr) for a in ("logistic", "centered_logistic", "tanh")
+def test_centered_logistic_depth(tmp_path_factory):
+    result = run_example("plot_centered_logistic_depth", tmp_path_factory)
+    assert result["activations"] == ["logistic", "centered_logistic"]  # quick: the README's
+    keys = {(a, d, lr) for a in result["activations"]
             for d in result["depths"] for lr in result["learning_rates"]}
     assert set(result["results"]) == keys
     for (activation, depth, _), r in result["results"].items():
@@ -142,8 +213,8 @@ def test_centered_logistic_depth(tmp_path):
                                              for lr in result["learning_rates"]}
 
 
-def test_relu_elu_bias_shift(tmp_path):
-    result = run_example("plot_relu_elu_bias_shift", tmp_path)
+def test_relu_elu_bias_shift(tmp_path_factory):
+    result = run_example("plot_relu_elu_bias_shift", tmp_path_factory)
     n = result["max_iter"]
     assert set(result["results"]) == {(s, a) for s in ("sgd", "adam")
                                       for a in ("relu", "elu")}
@@ -161,7 +232,47 @@ def test_relu_elu_bias_shift(tmp_path):
         assert elu.mean() < relu.mean()
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in EXAMPLES.glob("*.py")))
+@pytest.mark.parametrize("name", NAMES)
+def test_example_reports_progress_as_it_goes(name, tmp_path_factory):
+    """A progress line per setup, printed when that setup is done, not at the end."""
+    run = quick_run(name, tmp_path_factory)
+    counts = run.at_fit_start
+    assert len(counts) >= 2 and run.n_progress >= 2
+    assert counts == sorted(counts) and counts[0] == 0
+    # when the last fit starts, every progress line but its own has been printed
+    assert counts[-1] == run.n_progress - 1
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_example_figure_legends_cover_no_data(name, tmp_path_factory):
+    assert quick_run(name, tmp_path_factory).figure_problems == []
+
+
+def _words(text):
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if hasattr(load_example(n), "readme_summary")])
+def test_readme_sentences_match_the_quick_run(name, tmp_path_factory):
+    """Quick mode runs the settings the README quotes: every number there must match."""
+    run = quick_run(name, tmp_path_factory)
+    summary = load_example(name).readme_summary(run.result)
+    assert summary == run.result["readme"] and summary in run.out
+    assert _words(summary) in _words(README.read_text())
+
+
+def test_every_readme_example_bullet_is_generated():
+    """The README's numbered example sentences all come from readme_summary."""
+    section = README.read_text().split("## Examples", 1)[1]
+    bullets = [b for b in re.split(r"\n- ", section)[1:]]
+    with_numbers = [b.split("\n\n")[0] for b in bullets if re.search(r"\d\.\d", b)]
+    names = [re.match(r"`(\w+)\.py`", b).group(1) for b in with_numbers]
+    assert names and all(hasattr(load_example(n), "readme_summary") for n in names)
+    for image in re.findall(r"\]\((docs/images/[^)]+)\)", section):
+        assert (README.parent / image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_example_is_a_script_with_quick_mode(name):
     """The scripts expose main(quick, outdir) and guard their entry point."""
     source = (EXAMPLES / f"{name}.py").read_text()

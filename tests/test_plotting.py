@@ -205,6 +205,61 @@ def test_missing_matplotlib(monkeypatch, estimators):
         _check_matplotlib()
 
 
+# --- issue 10: legends on data, identical curves hiding each other ----------------
+
+from .figure_checks import legend_problems  # noqa: E402
+
+
+def _flat_histories(n_estimators, n_records, value=0.0):
+    """Histories whose curves coincide exactly (the centred setups' zeros)."""
+    return [{"same_sign_fraction": np.full((n_records, 2), value)} for _ in range(n_estimators)]
+
+
+@pytest.mark.parametrize("n_records", [5, 40, 300])
+def test_several_estimators_legend_covers_no_data(n_records):
+    rng = np.random.default_rng(0)
+    # curves filling the whole axes: no inside location is free of data
+    histories = [{"same_sign_fraction": rng.uniform(size=(n_records, 2))} for _ in range(4)]
+    display = GradientSignDisplay(histories, labels=list("abcd")).plot()
+    assert legend_problems(display.figure_) == []
+    legend_box = display.ax_.get_legend().get_window_extent()
+    assert legend_box.x0 >= display.ax_.bbox.x1  # to the right of the axes
+
+
+def test_legend_outside_on_a_users_subplot_grid():
+    """In a row of panels with a layout engine, a legend covers no neighbour."""
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.5), layout="constrained")
+    for ax in axes:
+        GradientSignDisplay(_flat_histories(4, 20, 0.5), labels=list("abcd")).plot(ax=ax)
+    assert legend_problems(fig) == []
+
+
+@pytest.mark.parametrize("n_records", [3, 5, 40, 300])
+def test_identical_curves_stay_distinguishable(n_records):
+    display = GradientSignDisplay(_flat_histories(4, n_records), labels=list("abcd"),
+                                  layers=0).plot()
+    markers = [line.get_marker() for line in display.lines_]
+    assert len(set(markers)) == 4 and "None" not in markers
+    shown = []
+    for line in display.lines_:
+        start, step = line.get_markevery()
+        shown.append(set(range(start, n_records, step)))
+    # every curve shows at least one marker, and no two at the same iteration
+    # (unless there are fewer iterations than curves)
+    assert all(shown)
+    if n_records >= 4:
+        assert sum(map(len, shown)) == len(set().union(*shown))
+    # each curve has its own colour too
+    assert len({to_rgba(line.get_color()) for line in display.lines_}) == 4
+
+
+def test_user_style_still_overrides_markers():
+    display = GradientSignDisplay(_flat_histories(2, 10), labels=["a", "b"]).plot(
+        marker="x", markevery=None)
+    assert {line.get_marker() for line in display.lines_} == {"x"}
+    assert {line.get_markevery() for line in display.lines_} == {None}
+
+
 def test_display_from_a_regressor(data):
     from centered_nn import MLPRegressor
 
