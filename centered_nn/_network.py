@@ -262,8 +262,14 @@ class Network:
         coef_grads, intercept_grads, offset_grads : lists of ndarray
             As :func:`backward` returns them.
         """
-        inputs, pre = self.forward(X, tracker, sample_weight)
         sw_sum = X.shape[0] if sample_weight is None else sample_weight.sum()
+        if not sw_sum > 0:
+            raise ValueError(
+                f"The sample weights of a batch of {X.shape[0]} sample(s) sum to {sw_sum}: "
+                "the batch loss is undefined. Drop the zero-weight samples or use a larger "
+                "batch_size."
+            )
+        inputs, pre = self.forward(X, tracker, sample_weight)
         loss = self.output.loss(Y, inputs[-1], sample_weight)
         loss += l2_penalty(self.coefs, alpha, sw_sum)
         delta = self.output.gradient(Y, inputs[-1])

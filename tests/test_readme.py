@@ -45,3 +45,24 @@ def test_readme_regressor_example_runs(capsys):
     r2_mean, same_mean = map(float, lines["mean"].split())
     assert same_none == 1.0 and same_mean < 0.05  # [0, 1]-scaled inputs are all >= 0
     assert r2_none > 0.2 and r2_mean > 0.2
+
+
+def test_readme_scaling_out_example_runs_on_a_local_cluster(capsys):
+    """The "Scaling out" block, run as a script (it starts and closes its own cluster)."""
+    section = README.read_text().split("## Scaling out", 1)[1].split("\n## ", 1)[0]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    namespace = {"__name__": "__main__"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exec(compile(code, str(README), "exec"), namespace)
+    assert namespace["cluster"].status.name == "closed"
+    search, X = namespace["search"], namespace["X"]
+    assert len(search.cv_results_["params"]) == 4
+    assert search.best_params_ == search.cv_results_["params"][search.best_index_]
+    model = namespace["stream"].estimator_
+    n_blocks = len(namespace["X_blocks"].chunks[0])
+    assert n_blocks > 1 and len(model.loss_curve_) == n_blocks  # one partial_fit per block
+    np.testing.assert_allclose(model.input_biases_[0], -X.mean(axis=0), rtol=1e-12, atol=1e-12)
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == str(search.best_params_)
+    assert float(printed[1]) < 1e-12

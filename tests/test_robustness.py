@@ -236,3 +236,16 @@ def test_case9_warm_start_early_stopping_keeps_the_best_weights(cls):
     for a, b in zip(est.coefs_, before.coefs_):
         np.testing.assert_array_equal(a, b)  # the best weights seen: the first fit's
     np.testing.assert_array_equal(est.predict(X_DIGITS), before.predict(X_DIGITS))
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_zero_weight_minibatch_is_named_and_leaves_no_model(cls):
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(10, 3)), np.arange(10) % 2
+    sw = np.ones(10)
+    sw[0] = 0.0
+    est = cls(hidden_layer_sizes=(4,), solver="sgd", batch_size=1, shuffle=False, random_state=0)
+    with pytest.raises(ValueError, match=r"sample weights of a batch of 1 sample\(s\) sum to 0.0"):
+        est.fit(X, y, sample_weight=sw)
+    with pytest.raises(NotFittedError):
+        est.predict(X)

@@ -44,14 +44,13 @@ def test_activation_parameters_are_grid_searchable_in_parallel(activation, grid)
     assert activation.get_params() == type(activation)().get_params()  # the caller's is untouched
 
 
-def test_grid_search_through_the_dask_backend():
+def test_grid_search_through_the_dask_backend(dask_cluster):
     distributed = pytest.importorskip("distributed")
     from joblib import parallel_backend
 
     grid = {"mlp__activation__alpha": [0.01, 0.5], "mlp__input_bias": ["none", "mean"]}
     serial = _search(LeakyReLU(), grid, n_jobs=1)
-    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2,
-                            dashboard_address=None):
+    with distributed.Client(dask_cluster):  # worker processes: everything travels pickled
         with parallel_backend("dask"):
             on_dask = _search(LeakyReLU(), grid, n_jobs=-1)
     np.testing.assert_array_equal(on_dask.cv_results_["mean_test_score"],
