@@ -21,7 +21,7 @@ from sklearn.preprocessing import MinMaxScaler
 from centered_nn import Centerer, MLPClassifier
 from centered_nn.cli import main
 
-SETUPS = ["raw", "centerer", "learned", "mean"]
+SETUPS = ["raw", "centerer", "learned", "mean", "batch", "gc"]
 HEADER = ("setup", "activation", "cv accuracy", "iterations", "final loss",
           "same-sign L0", "sample same-sign L0", "fit time (s)")
 QUICK = ["--max-iter", "3", "--cv", "2"]
@@ -73,8 +73,8 @@ def test_default_dataset_table(default_run):
     assert all(float(r[6]) < 0.5 for r in rows if r[0] == "centerer")
     # progress: one line per pair on stderr, and a convergence note
     progress = [line for line in err.splitlines() if line.startswith("[")]
-    assert len(progress) == 8 and progress[0].startswith("[1/8] setup=raw activation=relu")
-    assert "note: 16 of 16 fits stopped at --max-iter 3" in err
+    assert len(progress) == 12 and progress[0].startswith("[1/12] setup=raw activation=relu")
+    assert "note: 24 of 24 fits stopped at --max-iter 3" in err
     assert "ConvergenceWarning" not in err
 
 
@@ -83,7 +83,7 @@ def test_json_matches_table(default_run):
     data = json.loads(json_path.read_text())["rows"]
     keys = {"setup", "activation", "cv_accuracy_mean", "cv_accuracy_std", "n_iter",
             "final_loss", "same_sign_fraction", "sample_same_sign_fraction", "fit_time"}
-    assert len(data) == 8 and all(set(obj) == keys for obj in data)
+    assert len(data) == 12 and all(set(obj) == keys for obj in data)
     for obj, row in zip(data, _table_rows(out)):
         assert [obj["setup"], obj["activation"]] == row[:2]
         assert row[2] == f"{obj['cv_accuracy_mean']:.3f} ± {obj['cv_accuracy_std']:.3f}"
@@ -286,7 +286,7 @@ def test_ctrl_c_in_a_subprocess_exits_130_writing_nothing(tmp_path):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         first = proc.stderr.readline()  # the run is under way, its handler installed
-        assert first.startswith("[1/8] setup=raw activation=relu")
+        assert first.startswith("[1/12] setup=raw activation=relu")
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
@@ -322,7 +322,7 @@ def test_ctrl_c_in_a_subprocess_exits_130_writing_nothing(tmp_path):
      "end the file name in .png, .pdf or .svg"),
     (["--plot", "{tmp}/p"], "--plot: '{tmp}/p' has no file type"),
     (["--dataset", "iris", "--setups", "raw,bogus"], "unknown setup 'bogus'"),
-    (["--task", "regression"], "argument --task: invalid choice: 'regression'"),
+    (["--task", "ranking"], "argument --task: invalid choice: 'ranking'"),
 ])
 def test_invalid_options_fail_before_any_fit(tmp_path, capsys, monkeypatch, argv, message):
     def no_fit(*args, **kwargs):
@@ -642,3 +642,39 @@ def test_estimator_warns_when_a_run_diverges():
     assert mlp.loss_curve_[-1] > 10 * mlp.loss_curve_[0]  # it did diverge
     assert any(issubclass(w.category, ConvergenceWarning) and "diverg" in str(w.message)
                for w in caught)
+
+
+def test_regression_task_on_diabetes_equals_direct_cross_validate(capsys, tmp_path):
+    """--task regression: R² on the standardised diabetes target, as scikit-learn computes it."""
+    out, _, doc = _json_run(capsys, tmp_path, ["--task", "regression", "--setups", "raw,batch,gc",
+                                               "--max-iter", "3", "--cv", "2",
+                                               "--activations", "tanh"])
+    assert re.split(r" {2,}", out.splitlines()[0])[:3] == ["setup", "activation", "cv R²"]
+    assert doc["dataset"] == "diabetes" and doc["task"] == "regression"
+    from sklearn.datasets import load_diabetes
+
+    from centered_nn import MLPRegressor
+    X, y = load_diabetes(return_X_y=True)
+    y = (y - y.mean()) / y.std()
+    for row, params in zip(doc["rows"], [{}, {"input_bias": "batch"},
+                                         {"gradient_centralization": True}]):
+        pipe = Pipeline([("scale", MinMaxScaler()), ("center", Centerer(strategy="none")),
+                         ("mlp", MLPRegressor(hidden_layer_sizes=(32,), activation="tanh",
+                                              solver="sgd", learning_rate_init=0.1,
+                                              max_iter=3, random_state=0, **params))])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            expected = cross_validate(pipe, X, y, cv=2, scoring="r2")["test_score"]
+        assert row["cv_r2_mean"] == pytest.approx(expected.mean(), abs=1e-12)
+    # gradient centralization: every minibatch weight column has both signs
+    assert doc["rows"][2]["same_sign_fraction"] == 0.0
+
+
+def test_regression_needs_a_numeric_target(capsys, tmp_path):
+    path = tmp_path / "labels.csv"
+    path.write_text("a,b,y\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n")
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", str(path), "--target", "y", "--task", "regression"])
+    assert exc.value.code == 2
+    assert ("--task regression needs a numeric target; --target 'y' holds 'x'"
+            in capsys.readouterr().err)
