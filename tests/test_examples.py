@@ -103,7 +103,7 @@ def run_example(name, tmp_path_factory):
 def test_all_examples_are_tested():
     tested = {"plot_zigzag_linear_unit", "plot_grid_search_centering",
               "plot_input_centering_digits", "plot_centered_logistic_depth",
-              "plot_relu_elu_bias_shift"}
+              "plot_relu_elu_bias_shift", "plot_centering_methods"}
     assert {p.stem for p in EXAMPLES.glob("*.py")} == tested
 
 
@@ -230,6 +230,28 @@ def test_relu_elu_bias_shift(tmp_path_factory):
         relu = result["results"][(solver, "relu")]["input_mean"][0]
         elu = result["results"][(solver, "elu")]["input_mean"][0]
         assert elu.mean() < relu.mean()
+
+
+def test_centering_methods(tmp_path_factory):
+    result = run_example("plot_centering_methods", tmp_path_factory)
+    module = load_example("plot_centering_methods")
+    rates = result["learning_rates"]
+    assert rates == list(module.QUICK_LEARNING_RATES)
+    assert set(result["runs"]) == {(p, s, lr) for p in ("shifted", "pixels")
+                                   for s in module.SETUPS for lr in rates}
+    for (problem, setup, lr), run in result["runs"].items():
+        if run["diverged"]:
+            continue
+        same = run["sample_same_sign_l0"]
+        if setup in ("raw", "centred act.") and problem == "pixels":
+            assert same == 1.0  # pixels >= 0: every per-sample first-layer gradient one-signed
+        elif setup in ("Centerer", "mean", "batch", "learned", "gc"):
+            assert same < 0.05  # centred inputs, or centred gradients, mix the signs
+        if setup in ("mean", "batch"):  # the offsets centre the output layer's input
+            assert abs(run["hidden_mean"]) < 0.05
+    # the zero-centred activation centres the hidden outputs, not the data
+    assert abs(result["runs"][("pixels", "centred act.", 1.0)]["hidden_mean"]) < 0.05
+    assert result["runs"][("pixels", "raw", 1.0)]["hidden_mean"] > 0.1
 
 
 @pytest.mark.parametrize("name", NAMES)
