@@ -1,8 +1,17 @@
 """Stochastic optimisers and the L-BFGS driver (plain numpy and scipy).
 
 The update rules and their floating-point operation order follow scikit-learn's
-``SGDOptimizer`` and ``AdamOptimizer``, so trajectories agree to rounding; the
-updates are done in place instead of through lists of temporaries.
+``SGDOptimizer`` and ``AdamOptimizer`` element by element, so the parameters
+stay bit-for-bit identical to theirs; the updates are done in place, through
+work arrays allocated at the first step and reused, instead of through lists of
+temporaries. Every temporary has the dtype the corresponding scikit-learn
+expression would give (e.g. float64 for Adam's step on float32 weights, as
+scikit-learn's float64 learning rate promotes it).
+
+A caller holding all parameters in one flat array (and the gradients in
+another) can pass one-element lists: the arithmetic is element-wise, so the
+result is the same and each step makes a dozen numpy calls instead of a dozen
+per array.
 """
 
 import numpy as np
@@ -10,7 +19,29 @@ import scipy.optimize
 from threadpoolctl import threadpool_limits
 
 
-class SGD:
+class _Optimizer:
+    """Pickles without its work arrays (they are rebuilt at the next step)."""
+
+    _work = None
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_work", None)
+        return state
+
+
+def _work_arrays(work, grads, dtypes):
+    """Work arrays per parameter, reused while the gradients keep their shapes.
+
+    ``dtypes(grad, index)`` gives the dtypes of one parameter's work arrays.
+    """
+    if work is not None and len(work) == len(grads) and all(
+            w[0].shape == g.shape for w, g in zip(work, grads)):
+        return work
+    return [tuple(np.empty(g.shape, dtype) for dtype in dtypes(g, i)) for i, g in enumerate(grads)]
+
+
+class SGD(_Optimizer):
     """Stochastic gradient descent with optional (Nesterov) momentum.
 
     ``v <- momentum * v - lr * g``; the step is ``v`` or, with Nesterov,
@@ -30,13 +61,23 @@ class SGD:
         self.velocities = [np.zeros_like(p) for p in params]
 
     def step(self, params, grads):
-        """Update ``params`` in place from ``grads`` (lists in the same order)."""
+        """Update ``params`` in place from ``grads`` (lists in the same order).
+
+        ``v <- mu * v - lr * g`` and ``param += mu * v - lr * g`` (Nesterov) or
+        ``param += v``, each product rounded as scikit-learn rounds it.
+        """
         lr, mu = self.learning_rate, self.momentum
-        for param, grad, velocity in zip(params, grads, self.velocities):
+        self._work = _work_arrays(self._work, grads, lambda g, i: (
+            np.result_type(lr, g), np.result_type(mu, self.velocities[i])))
+        for param, grad, velocity, (scaled, update) in zip(
+                params, grads, self.velocities, self._work):
+            np.multiply(grad, lr, out=scaled)  # lr * grad
             velocity *= mu
-            velocity -= lr * grad
+            velocity -= scaled
             if self.nesterov:
-                param += mu * velocity - lr * grad
+                np.multiply(velocity, mu, out=update)  # mu * velocity
+                update -= scaled
+                param += update
             else:
                 param += velocity
 
@@ -60,7 +101,7 @@ class SGD:
         return False
 
 
-class Adam:
+class Adam(_Optimizer):
     """Adam (Kingma and Ba, 2014); ``t`` counts update steps (minibatches)."""
 
     def __init__(self, params, learning_rate_init, beta_1, beta_2, epsilon):
@@ -74,21 +115,34 @@ class Adam:
         self.vs = [np.zeros_like(p) for p in params]
 
     def step(self, params, grads):
-        """Update ``params`` in place from ``grads`` (lists in the same order)."""
+        """Update ``params`` in place from ``grads`` (lists in the same order).
+
+        ``m <- b1 * m + (1 - b1) * g``, ``v <- b2 * v + (1 - b2) * g²`` and
+        ``param += -lr_t * m / (sqrt(v) + eps)``, each operation rounded as
+        scikit-learn rounds it.
+        """
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
         self.learning_rate = (
             self.learning_rate_init * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
         )
         neg_lr = -self.learning_rate
-        for param, grad, m, v in zip(params, grads, self.ms, self.vs):
+        c1, c2 = 1 - b1, 1 - b2
+        self._work = _work_arrays(self._work, grads, lambda g, i: (
+            np.result_type(c1, g), np.result_type(c2, g), self.vs[i].dtype,
+            np.result_type(neg_lr, self.ms[i])))
+        for param, grad, m, v, (tmp, square, denom, update) in zip(
+                params, grads, self.ms, self.vs, self._work):
+            np.multiply(grad, c1, out=tmp)  # (1 - b1) * g
             m *= b1
-            m += (1 - b1) * grad
+            m += tmp
+            np.multiply(grad, grad, out=square)  # g * g, computed in g's dtype
+            square *= c2
             v *= b2
-            v += (1 - b2) * (grad * grad)
-            denom = np.sqrt(v)
+            v += square
+            np.sqrt(v, out=denom)
             denom += self.epsilon
-            update = neg_lr * m
+            np.multiply(m, neg_lr, out=update)  # -lr_t * m
             update /= denom
             param += update
 
