@@ -181,13 +181,14 @@ def _as_columns(grad):
     return g.reshape(-1, 1) if g.ndim == 1 else g
 
 
-def _grad_stats(G, work, sign_out=None, same=True):
+def _grad_stats(G, pos, neg, sign_out=None, same=True):
     """Same-sign fraction of the columns of G (NaN if ``same=False``).
 
-    With ``sign_out`` (int8, G's shape) also write ``sign(G)`` into it.
+    ``pos`` and ``neg`` are boolean work arrays of G's shape. With ``sign_out``
+    (int8, G's shape) also write ``sign(G)`` into it.
     """
-    pos = np.greater(G, 0, out=work("grad_pos", G.shape, np.bool_))
-    neg = np.less(G, 0, out=work("grad_neg", G.shape, np.bool_))
+    np.greater(G, 0, out=pos)
+    np.less(G, 0, out=neg)
     if sign_out is not None:
         np.subtract(pos.view(np.int8), neg.view(np.int8), out=sign_out)
     if not same:
@@ -197,14 +198,15 @@ def _grad_stats(G, work, sign_out=None, same=True):
     return _ratio(np.count_nonzero(col_pos ^ col_neg), np.count_nonzero(col_pos | col_neg))
 
 
-def _flip_fraction(sign, prev_sign, work=_fresh):
+def _flip_fraction(sign, prev_sign, prod=None, mask=None):
+    """Sign-flip fraction; ``prod`` (int8) and ``mask`` (bool) are optional work arrays."""
     if prev_sign is None or prev_sign.shape != sign.shape:
         return math.nan
-    prod = np.multiply(sign, prev_sign, out=work("flip_prod", sign.shape, np.int8))
+    prod = np.multiply(sign, prev_sign, out=prod)
     both = np.count_nonzero(prod)
     if both == 0:
         return math.nan
-    return _ratio(np.count_nonzero(np.less(prod, 0, out=work("flip_neg", sign.shape, np.bool_))), both)
+    return _ratio(np.count_nonzero(np.less(prod, 0, out=mask)), both)
 
 
 def same_sign_fraction(grad):
@@ -227,7 +229,8 @@ def same_sign_fraction(grad):
     >>> same_sign_fraction([[1., -2., 0.], [3., 4., 0.]])
     0.5
     """
-    return _grad_stats(_as_columns(grad), _fresh)
+    G = _as_columns(grad)
+    return _grad_stats(G, np.empty(G.shape, bool), np.empty(G.shape, bool))
 
 
 def sample_same_sign_fraction(inputs, delta, offset=None):
@@ -535,25 +538,26 @@ class GradientSignRecorder:
         self.discard_steps()
 
     def _init_work(self):
-        self._work = _WorkArrays()
-        self._sign_buffers = [[None, None] for _ in range(self.n_layers)]
+        self._work = [_WorkArrays() for _ in range(self.n_layers)]
+        self._grad_work = [None] * self.n_layers
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        del state["_work"], state["_sign_buffers"]  # scratch memory, rebuilt on load
+        del state["_work"], state["_grad_work"]  # scratch memory, rebuilt on load
         return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
         self._init_work()
 
-    def _sign_buffer(self, layer, shape):
-        """An int8 array for this step's signs that is not the previous step's."""
-        buffers = self._sign_buffers[layer]
-        k = 1 if buffers[0] is self._prev_signs[layer] else 0
-        if buffers[k] is None or buffers[k].shape != shape:
-            buffers[k] = np.empty(shape, np.int8)
-        return buffers[k]
+    def _grad_arrays(self, layer, shape):
+        """Work arrays for a gradient of this shape: two masks, two sign arrays, a product."""
+        work = self._grad_work[layer]
+        if work is None or work[0].shape != shape:
+            work = self._grad_work[layer] = (
+                np.empty(shape, bool), np.empty(shape, bool),
+                np.empty(shape, np.int8), np.empty(shape, np.int8), np.empty(shape, np.int8))
+        return work
 
     def observe(self, layer, inputs, delta, grad, offset=None, input_stats=None):
         """Record one update step's diagnostics for weight matrix ``layer``.
@@ -575,19 +579,22 @@ class GradientSignRecorder:
             (``InputSignStats(X_train, b).take(rows)``); ``inputs`` and ``offset``
             are then not read for the input metrics.
         """
-        work = self._work
         values = [math.nan] * 5
         metrics = self.metrics
         if "same_sign_fraction" in metrics or "sign_flip_fraction" in metrics:
             G = _as_columns(grad)
-            flip = "sign_flip_fraction" in metrics
-            sign = self._sign_buffer(layer, G.shape) if flip else None
-            values[0] = _grad_stats(G, work, sign, "same_sign_fraction" in metrics)
-            if flip:
-                values[2] = _flip_fraction(sign, self._prev_signs[layer], work)
+            pos, neg, sign_a, sign_b, prod = self._grad_arrays(layer, G.shape)
+            prev = self._prev_signs[layer]
+            if "sign_flip_fraction" in metrics:
+                sign = sign_b if sign_a is prev else sign_a  # keep the previous step's
+                values[0] = _grad_stats(G, pos, neg, sign, "same_sign_fraction" in metrics)
+                values[2] = _flip_fraction(sign, prev, prod, pos)
                 self._prev_signs[layer] = sign
+            else:
+                values[0] = _grad_stats(G, pos, neg)
         sample = "sample_same_sign_fraction" in metrics
         if sample or "input_mean" in metrics or "positive_input_fraction" in metrics:
+            work = self._work[layer]
             if input_stats is None:
                 stats = _input_stats(inputs, offset, work, rows=sample)
             else:
