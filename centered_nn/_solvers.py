@@ -20,7 +20,13 @@ from threadpoolctl import threadpool_limits
 
 
 class _Optimizer:
-    """Pickles without its work arrays (they are rebuilt at the next step)."""
+    """Work arrays for the in-place steps; pickled without them.
+
+    Parameters are updated one after the other, so each work array is a view
+    into a buffer shared by all parameters and sized for the largest: the
+    memory held is that of two copies of the largest parameter, no more than
+    scikit-learn's temporaries take while they are alive.
+    """
 
     _work = None
 
@@ -29,16 +35,25 @@ class _Optimizer:
         state.pop("_work", None)
         return state
 
+    def _work_arrays(self, grads, slots):
+        """Per parameter, one view per ``(slot, dtype)`` of ``slots(grad, index)``.
 
-def _work_arrays(work, grads, dtypes):
-    """Work arrays per parameter, reused while the gradients keep their shapes.
-
-    ``dtypes(grad, index)`` gives the dtypes of one parameter's work arrays.
-    """
-    if work is not None and len(work) == len(grads) and all(
-            w[0].shape == g.shape for w, g in zip(work, grads)):
-        return work
-    return [tuple(np.empty(g.shape, dtype) for dtype in dtypes(g, i)) for i, g in enumerate(grads)]
+        Views of the same slot and dtype share memory; rebuilt only when the
+        gradients' shapes change.
+        """
+        work = self._work
+        if work is not None and len(work) == len(grads) and all(
+                w[0].shape == g.shape for w, g in zip(work, grads)):
+            return work
+        specs = [slots(g, i) for i, g in enumerate(grads)]
+        sizes = {}
+        for g, spec in zip(grads, specs):
+            for key in spec:
+                sizes[key] = max(sizes.get(key, 0), g.size)
+        buffers = {key: np.empty(size, key[1]) for key, size in sizes.items()}
+        self._work = [tuple(buffers[key][:g.size].reshape(g.shape) for key in spec)
+                      for g, spec in zip(grads, specs)]
+        return self._work
 
 
 class SGD(_Optimizer):
@@ -67,10 +82,9 @@ class SGD(_Optimizer):
         ``param += v``, each product rounded as scikit-learn rounds it.
         """
         lr, mu = self.learning_rate, self.momentum
-        self._work = _work_arrays(self._work, grads, lambda g, i: (
-            np.result_type(lr, g), np.result_type(mu, self.velocities[i])))
-        for param, grad, velocity, (scaled, update) in zip(
-                params, grads, self.velocities, self._work):
+        work = self._work_arrays(grads, lambda g, i: (
+            ("a", np.result_type(lr, g)), ("b", np.result_type(mu, self.velocities[i]))))
+        for param, grad, velocity, (scaled, update) in zip(params, grads, self.velocities, work):
             np.multiply(grad, lr, out=scaled)  # lr * grad
             velocity *= mu
             velocity -= scaled
@@ -128,11 +142,12 @@ class Adam(_Optimizer):
         )
         neg_lr = -self.learning_rate
         c1, c2 = 1 - b1, 1 - b2
-        self._work = _work_arrays(self._work, grads, lambda g, i: (
-            np.result_type(c1, g), np.result_type(c2, g), self.vs[i].dtype,
-            np.result_type(neg_lr, self.ms[i])))
+        # tmp, square and denom are never alive together: one buffer (slot "a")
+        work = self._work_arrays(grads, lambda g, i: (
+            ("a", np.result_type(c1, g)), ("a", np.result_type(c2, g)), ("a", self.vs[i].dtype),
+            ("b", np.result_type(neg_lr, self.ms[i]))))
         for param, grad, m, v, (tmp, square, denom, update) in zip(
-                params, grads, self.ms, self.vs, self._work):
+                params, grads, self.ms, self.vs, work):
             np.multiply(grad, c1, out=tmp)  # (1 - b1) * g
             m *= b1
             m += tmp

@@ -14,6 +14,7 @@ whose statistics recur every epoch can be summarised once with
 :class:`InputSignStats`.
 """
 
+import array
 import math
 
 import numpy as np
@@ -603,7 +604,29 @@ class GradientSignRecorder:
             if sample:
                 values[1] = _sample_fraction(row_pos, row_neg, delta, work)
             values[3], values[4] = _ratio(total, size), _ratio(n_positive, size)
-        self._steps[layer].append(values)
+        pending = self._pending[layer]
+        pending.extend(values)
+        if len(pending) >= 5 * self._FOLD_STEPS:
+            self._fold(layer)
+
+    _FOLD_STEPS = 64  # steps held per layer before they are added to the running sums
+
+    def _fold(self, layer):
+        """Add the pending step values to the running sums, in step order.
+
+        Accumulating ``[sums; v1; v2; ...]`` left to right performs exactly the
+        additions ``sums + v1 + v2 + ...`` of a running Python sum (NaN values
+        count as 0.0, i.e. are skipped, and are not counted).
+        """
+        pending = self._pending[layer]
+        if not pending:
+            return
+        values = np.array(pending).reshape(-1, 5)
+        valid = values == values
+        self._counts[layer] += np.count_nonzero(valid, axis=0)
+        rows = np.vstack([self._sums[layer], np.where(valid, values, 0.0)])
+        self._sums[layer] = np.add.accumulate(rows, axis=0)[-1]
+        del pending[:]
 
     def end_iteration(self):
         """Append the NaN-ignoring mean of the pending steps as one record.
@@ -613,16 +636,10 @@ class GradientSignRecorder:
         first flip is compared with.
         """
         record = np.full((len(self.METRICS), self.n_layers), np.nan)
-        for layer, steps in enumerate(self._steps):
-            if steps:
-                # a leading row of zeros, then accumulate left to right: exactly
-                # the running sum 0.0 + v1 + v2 + ... over the non-NaN values
-                values = np.array([[0.0] * 5] + steps)
-                valid = values == values
-                counts = np.count_nonzero(valid[1:], axis=0)
-                sums = np.add.accumulate(np.where(valid, values, 0.0), axis=0)[-1]
-                seen = counts > 0
-                record[seen, layer] = sums[seen] / counts[seen]
+        for layer in range(self.n_layers):
+            self._fold(layer)
+            seen = self._counts[layer] > 0
+            record[seen, layer] = self._sums[layer][seen] / self._counts[layer][seen]
         self._records.append(record[self._columns])
         self._committed_signs = [None if s is None else s.copy() for s in self._prev_signs]
         self.discard_steps()
@@ -635,7 +652,9 @@ class GradientSignRecorder:
         line-search trial) is compared with nothing.
         """
         self._prev_signs = list(self._committed_signs)
-        self._steps = [[] for _ in range(self.n_layers)]
+        self._pending = [array.array("d") for _ in range(self.n_layers)]
+        self._sums = np.zeros((self.n_layers, 5))
+        self._counts = np.zeros((self.n_layers, 5), dtype=np.int64)
 
     def truncate(self, n_records):
         """Keep only the first ``n_records`` records.

@@ -212,18 +212,22 @@ def test_recorder_history_equals_the_reference_recorder(batch, sparse_first, off
             np.testing.assert_array_equal(got[metric], expected[metric], err_msg=metric)
 
 
-def test_recorder_means_are_running_sums_in_step_order():
+@pytest.mark.parametrize("repeat", [1, 9])  # 9: more steps than are held before folding
+def test_recorder_means_are_running_sums_in_step_order(repeat):
     """Per-step values whose floating-point sum depends on the order of addition."""
     rec = GradientSignRecorder(1, metrics=["input_mean"])
-    values = [1e16, 1.0, -1e16, 1.0, 3.0, 1e-3] * 4 + [2.5, -1e16, 7.0, 1e16]
+    values = ([1e16, 1.0, -1e16, 1.0, 3.0, 1e-3] * 4 + [2.5, np.nan, -1e16, 7.0, 1e16]) * repeat
     for v in values:
         rec.observe(0, np.array([[v]]), None, None)
     rec.end_iteration()
-    running = 0.0
+    running, count = 0.0, 0
     for v in values:
-        running += v
-    assert rec.history["input_mean"][0, 0] == running / len(values)
-    assert running / len(values) != math.fsum(values) / len(values)  # the order matters
+        if not math.isnan(v):
+            running += v
+            count += 1
+    assert rec.history["input_mean"][0, 0] == running / count
+    kept = [v for v in values if not math.isnan(v)]
+    assert running / count != math.fsum(kept) / count  # the order of additions matters
 
 
 def test_metrics_selection_records_only_those_with_the_same_values():

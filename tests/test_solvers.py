@@ -93,3 +93,16 @@ def test_steps_after_the_first_allocate_nothing_per_parameter(make):
     finally:
         tracemalloc.stop()
     assert peak < params[0].nbytes / 10
+
+
+@pytest.mark.parametrize("make", [lambda p: Adam(p, 0.01, 0.9, 0.999, 1e-8),
+                                  lambda p: SGD(p, 0.05, "constant", 0.9, True, 0.5)],
+                         ids=["adam", "sgd"])
+def test_work_memory_is_two_copies_of_the_largest_parameter(make):
+    params = _params(np.float64)
+    opt = make(params)
+    opt.step(params, _grads(np.float64, 0))
+    bases = {id(view.base): view.base for views in opt._work for view in views}
+    largest = max(p.nbytes for p in params)
+    assert len(bases) == 2
+    assert sum(b.nbytes for b in bases.values()) == 2 * largest
