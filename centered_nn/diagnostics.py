@@ -99,6 +99,36 @@ def _dense_input_stats(E, work, rows=True):
     return row_pos, row_neg, n_positive, total, n * m
 
 
+def _one_row_values(E, delta, work, sample):
+    """``(sample_same_sign_fraction, input_mean, positive_input_fraction)`` of one sample.
+
+    The batch-size-one case of :func:`_dense_input_stats` and
+    :func:`_sample_fraction` with the row's flags as Python booleans: the same
+    counts and sums, in a few numpy calls.
+    """
+    m = E.shape[1]
+    if m == 0:
+        return math.nan, math.nan, math.nan
+    total = float(np.add.reduce(E, axis=None, dtype=np.float64))
+    mask = work("mask", E.shape, np.bool_)
+    n_positive = int(np.count_nonzero(np.greater(E, 0, out=mask)))
+    fraction = math.nan
+    if sample:
+        D = np.asarray(delta)
+        if D.ndim == 0 or D.shape[0] != 1:  # a 1-D delta is one column, one row per entry
+            raise ValueError(f"delta has {D.shape[0] if D.ndim else 0} rows, inputs have 1")
+        if n_positive == m:
+            has_neg = False
+        elif total == total:  # no NaN entry: the minimum answers
+            has_neg = bool(np.minimum.reduce(E, axis=None) < 0)
+        else:
+            has_neg = bool(np.count_nonzero(np.less(E, 0, out=mask)))
+        if n_positive or has_neg:
+            den = np.count_nonzero(D)  # NaN counts as nonzero, as D != 0 does
+            fraction = _ratio(den if (n_positive > 0) != has_neg else 0, den)
+    return fraction, total / m, n_positive / m
+
+
 def _sparse_row_counts(X, b):
     """Per-row counts of positive and negative entries of ``X + b`` (X sparse).
 
@@ -143,14 +173,25 @@ def _input_stats(inputs, offset=None, work=_fresh, rows=True):
         raise ValueError(f"inputs must be 2-D, got shape {A.shape}")
     if b is None:
         return _dense_input_stats(A, work, rows)
+    return _dense_input_stats(_input_stats_effective(A, b, work), work, rows)
+
+
+def _input_stats_effective(A, offset, work):
+    """``A + offset`` (dense A) in a work array."""
+    b = np.asarray(offset).ravel()
     if b.shape[0] != A.shape[1]:
         raise ValueError(f"offset has {b.shape[0]} entries, inputs have {A.shape[1]} columns")
-    E = np.add(A, b, out=work("effective", A.shape, np.result_type(A, b)))
-    return _dense_input_stats(E, work, rows)
+    return np.add(A, b, out=work("effective", A.shape, np.result_type(A, b)))
 
 
-def _sample_fraction(row_pos, row_neg, delta, work=_fresh):
-    """Same-sign fraction of the per-sample gradients from the rows' sign flags."""
+def _sample_fraction(row_pos, row_neg, delta, work=_fresh, signed_grad=False):
+    """Same-sign fraction of the per-sample gradients from the rows' sign flags.
+
+    ``signed_grad=True`` says that the weight gradient computed from these rows
+    and deltas has an entry > 0 or < 0; some counted row then has a nonzero
+    delta, so when all or none of the counted rows are single-signed the
+    fraction is 1 or 0 without counting the deltas.
+    """
     D = np.asarray(delta)
     if D.ndim == 1:
         D = D.reshape(-1, 1)
@@ -163,6 +204,8 @@ def _sample_fraction(row_pos, row_neg, delta, work=_fresh):
         return math.nan
     single = row_pos ^ row_neg
     n_single = np.count_nonzero(single)
+    if signed_grad and (n_single == 0 or n_single == n_counted):
+        return 1.0 if n_single else 0.0
     nonzero = np.not_equal(D, 0, out=work("nonzero", D.shape, np.bool_))
     den = np.count_nonzero(nonzero if n_counted == n else nonzero[counted])
     if n_single == n_counted:  # single is a subset of counted: the same rows
@@ -183,20 +226,22 @@ def _as_columns(grad):
 
 
 def _grad_stats(G, pos, neg, sign_out=None, same=True):
-    """Same-sign fraction of the columns of G (NaN if ``same=False``).
+    """``(same_sign_fraction, signed)`` of the columns of G.
 
-    ``pos`` and ``neg`` are boolean work arrays of G's shape. With ``sign_out``
-    (int8, G's shape) also write ``sign(G)`` into it.
+    ``signed`` tells whether G has an entry > 0 or < 0. With ``same=False``
+    both are skipped (NaN, None). ``pos`` and ``neg`` are boolean work arrays of
+    G's shape. With ``sign_out`` (int8, G's shape) also write ``sign(G)`` into it.
     """
     np.greater(G, 0, out=pos)
     np.less(G, 0, out=neg)
     if sign_out is not None:
         np.subtract(pos.view(np.int8), neg.view(np.int8), out=sign_out)
     if not same:
-        return math.nan
+        return math.nan, None
     col_pos = np.logical_or.reduce(pos, axis=0)
     col_neg = np.logical_or.reduce(neg, axis=0)
-    return _ratio(np.count_nonzero(col_pos ^ col_neg), np.count_nonzero(col_pos | col_neg))
+    n_signed = np.count_nonzero(col_pos | col_neg)
+    return _ratio(np.count_nonzero(col_pos ^ col_neg), n_signed), n_signed > 0
 
 
 def _flip_fraction(sign, prev_sign, prod=None, mask=None):
@@ -231,7 +276,7 @@ def same_sign_fraction(grad):
     0.5
     """
     G = _as_columns(grad)
-    return _grad_stats(G, np.empty(G.shape, bool), np.empty(G.shape, bool))
+    return _grad_stats(G, np.empty(G.shape, bool), np.empty(G.shape, bool))[0]
 
 
 def sample_same_sign_fraction(inputs, delta, offset=None):
@@ -350,6 +395,65 @@ def positive_input_fraction(inputs, offset=None):
     """
     _, _, n_positive, _, size = _input_stats(inputs, offset, rows=False)
     return _ratio(n_positive, size)
+
+
+class _SignStack:
+    """Signs of the gradients of up to ``capacity`` consecutive steps of one layer.
+
+    For small weight matrices the per-step cost of the gradient metrics is
+    numpy's per-call overhead, not arithmetic: the recorder writes each step's
+    signs here (three calls) and computes the same-sign and flip fractions of
+    all held steps at once with the same integer counts, so the values are
+    those of the step-by-step computation.
+    """
+
+    def __init__(self, shape, capacity):
+        self.shape = shape
+        self.signs = np.empty((capacity,) + shape, np.int8)
+        self.products = np.empty((capacity,) + shape, np.int8)
+        self.pos, self.neg = np.empty(shape, bool), np.empty(shape, bool)
+        self._pos8, self._neg8 = self.pos.view(np.int8), self.neg.view(np.int8)
+        self.steps = []  # each held step's value list, completed by flush()
+
+    def push(self, G, values):
+        """Hold one step's signs; return True when the stack is full."""
+        sign = self.signs[len(self.steps)]
+        np.greater(G, 0, out=self.pos)
+        np.less(G, 0, out=self.neg)
+        np.subtract(self._pos8, self._neg8, out=sign)
+        self.steps.append(values)
+        return len(self.steps) == self.signs.shape[0]
+
+    def flush(self, prev, same, flip, prev_out):
+        """Fill in the held steps' metrics; return their value lists and the last signs.
+
+        ``prev`` holds the signs of the step before the first held one (or None);
+        the last held step's signs are copied into ``prev_out``.
+        """
+        k, steps = len(self.steps), self.steps
+        S = self.signs[:k]
+        if same:
+            has_pos = np.maximum.reduce(S, axis=1) > 0  # (k, fan_out): column has an entry > 0
+            has_neg = np.minimum.reduce(S, axis=1) < 0
+            single = np.add.reduce(has_pos ^ has_neg, axis=1, dtype=np.intp).tolist()
+            signed = np.add.reduce(has_pos | has_neg, axis=1, dtype=np.intp).tolist()
+            for values, num, den in zip(steps, single, signed):
+                values[0] = _ratio(num, den)
+        if flip:
+            P = self.products[:k]
+            np.multiply(S[1:], S[:-1], out=P[1:])
+            if prev is not None and prev.shape == self.shape:
+                np.multiply(S[0], prev, out=P[0])
+            else:
+                P[0] = 0  # nothing to compare with: NaN
+            P = P.reshape(k, -1)
+            both = np.add.reduce(P != 0, axis=1, dtype=np.intp).tolist()
+            flips = np.add.reduce(P < 0, axis=1, dtype=np.intp).tolist()
+            for values, num, den in zip(steps, flips, both):
+                values[2] = _ratio(num, den)
+        np.copyto(prev_out, S[k - 1])
+        self.steps = []
+        return steps
 
 
 class InputSignStats:
@@ -541,10 +645,13 @@ class GradientSignRecorder:
     def _init_work(self):
         self._work = [_WorkArrays() for _ in range(self.n_layers)]
         self._grad_work = [None] * self.n_layers
+        self._stacks = [None] * self.n_layers
 
     def __getstate__(self):
+        for layer in range(self.n_layers):
+            self._flush(layer)
         state = self.__dict__.copy()
-        del state["_work"], state["_grad_work"]  # scratch memory, rebuilt on load
+        del state["_work"], state["_grad_work"], state["_stacks"]  # rebuilt on load
         return state
 
     def __setstate__(self, state):
@@ -559,6 +666,39 @@ class GradientSignRecorder:
                 np.empty(shape, bool), np.empty(shape, bool),
                 np.empty(shape, np.int8), np.empty(shape, np.int8), np.empty(shape, np.int8))
         return work
+
+    #: Bytes of gradient signs a layer may hold to compute its metrics for
+    #: several steps at once, and the most steps held.
+    _STACK_BYTES, _STACK_STEPS = 16384, 32
+
+    def _stack(self, layer, shape, size):
+        """The layer's sign stack for gradients of this shape, or None if too large."""
+        shape_and_stack = self._stacks[layer]
+        if shape_and_stack is not None and shape_and_stack[0] == shape:
+            return shape_and_stack[1]
+        self._flush(layer)
+        capacity = min(self._STACK_STEPS, self._STACK_BYTES // max(size, 1))
+        stack = _SignStack(shape, capacity) if capacity >= 4 else None
+        self._stacks[layer] = (shape, stack)
+        return stack
+
+    def _flush(self, layer):
+        """Complete the held steps of ``layer`` and add them to the pending values."""
+        stack = self._stacks[layer] and self._stacks[layer][1]
+        if stack is None or not stack.steps:
+            return
+        prev_out = self._grad_arrays(layer, stack.shape)[2]
+        steps = stack.flush(self._prev_signs[layer], "same_sign_fraction" in self.metrics,
+                            "sign_flip_fraction" in self.metrics, prev_out)
+        self._prev_signs[layer] = prev_out
+        for values in steps:
+            self._add_values(layer, values)
+
+    def _add_values(self, layer, values):
+        pending = self._pending[layer]
+        pending.extend(values)
+        if len(pending) >= 5 * self._FOLD_STEPS:
+            self._fold(layer)
 
     def observe(self, layer, inputs, delta, grad, offset=None, input_stats=None):
         """Record one update step's diagnostics for weight matrix ``layer``.
@@ -582,32 +722,41 @@ class GradientSignRecorder:
         """
         values = [math.nan] * 5
         metrics = self.metrics
+        stack, signed = None, False
         if "same_sign_fraction" in metrics or "sign_flip_fraction" in metrics:
             G = _as_columns(grad)
-            pos, neg, sign_a, sign_b, prod = self._grad_arrays(layer, G.shape)
-            prev = self._prev_signs[layer]
-            if "sign_flip_fraction" in metrics:
-                sign = sign_b if sign_a is prev else sign_a  # keep the previous step's
-                values[0] = _grad_stats(G, pos, neg, sign, "same_sign_fraction" in metrics)
-                values[2] = _flip_fraction(sign, prev, prod, pos)
-                self._prev_signs[layer] = sign
-            else:
-                values[0] = _grad_stats(G, pos, neg)
+            stack = self._stack(layer, G.shape, G.size)
+            if stack is None:
+                pos, neg, sign_a, sign_b, prod = self._grad_arrays(layer, G.shape)
+                prev = self._prev_signs[layer]
+                if "sign_flip_fraction" in metrics:
+                    sign = sign_b if sign_a is prev else sign_a  # keep the previous step's
+                    values[0], signed = _grad_stats(G, pos, neg, sign,
+                                                    "same_sign_fraction" in metrics)
+                    values[2] = _flip_fraction(sign, prev, prod, pos)
+                    self._prev_signs[layer] = sign
+                else:
+                    values[0], signed = _grad_stats(G, pos, neg)
         sample = "sample_same_sign_fraction" in metrics
         if sample or "input_mean" in metrics or "positive_input_fraction" in metrics:
             work = self._work[layer]
-            if input_stats is None:
-                stats = _input_stats(inputs, offset, work, rows=sample)
+            if input_stats is None and type(inputs) is np.ndarray and inputs.ndim == 2 \
+                    and inputs.shape[0] == 1:  # one sample: flags as Python booleans
+                E = inputs if offset is None else _input_stats_effective(inputs, offset, work)
+                values[1], values[3], values[4] = _one_row_values(E, delta, work, sample)
             else:
-                stats = input_stats._batch(rows=sample)
-            row_pos, row_neg, n_positive, total, size = stats
-            if sample:
-                values[1] = _sample_fraction(row_pos, row_neg, delta, work)
-            values[3], values[4] = _ratio(total, size), _ratio(n_positive, size)
-        pending = self._pending[layer]
-        pending.extend(values)
-        if len(pending) >= 5 * self._FOLD_STEPS:
-            self._fold(layer)
+                if input_stats is None:
+                    stats = _input_stats(inputs, offset, work, rows=sample)
+                else:
+                    stats = input_stats._batch(rows=sample)
+                row_pos, row_neg, n_positive, total, size = stats
+                if sample:
+                    values[1] = _sample_fraction(row_pos, row_neg, delta, work, signed)
+                values[3], values[4] = _ratio(total, size), _ratio(n_positive, size)
+        if stack is None:
+            self._add_values(layer, values)
+        elif stack.push(G, values):
+            self._flush(layer)
 
     _FOLD_STEPS = 64  # steps held per layer before they are added to the running sums
 
@@ -637,6 +786,7 @@ class GradientSignRecorder:
         """
         record = np.full((len(self.METRICS), self.n_layers), np.nan)
         for layer in range(self.n_layers):
+            self._flush(layer)
             self._fold(layer)
             seen = self._counts[layer] > 0
             record[seen, layer] = self._sums[layer][seen] / self._counts[layer][seen]
@@ -652,6 +802,9 @@ class GradientSignRecorder:
         line-search trial) is compared with nothing.
         """
         self._prev_signs = list(self._committed_signs)
+        for shape_and_stack in getattr(self, "_stacks", ()):
+            if shape_and_stack is not None and shape_and_stack[1] is not None:
+                shape_and_stack[1].steps = []
         self._pending = [array.array("d") for _ in range(self.n_layers)]
         self._sums = np.zeros((self.n_layers, 5))
         self._counts = np.zeros((self.n_layers, 5), dtype=np.int64)
