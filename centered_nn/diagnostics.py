@@ -6,12 +6,14 @@ Weight matrices have shape ``(fan_in, fan_out)``; one unit is one column.
 The effective layer input is ``E = A + offset``; zeros (and NaN) count as
 neither sign.
 
-The functions are written for the training loop's hot path: each statistic
-comes from masks written into reused work arrays, a whole-array minimum
-replaces the negative mask when it answers the question (inputs that cannot be
-negative, such as ReLU or sigmoid outputs and pixel intensities), and rows
-whose statistics recur every epoch can be summarised once with
-:class:`InputSignStats`.
+The functions are written for the training loop's hot path: a whole-array
+minimum replaces the negative mask when it answers the question (inputs that
+cannot be negative, such as ReLU or sigmoid outputs and pixel intensities), the
+deltas are not scanned when the gradient's signs already give the per-sample
+fraction, the signs of small gradients are summarised several steps at a time,
+and rows whose statistics recur every epoch can be summarised once with
+:class:`InputSignStats`. Work arrays are allocated per call rather than kept:
+that measured as fast, and keeps the fit's peak memory down.
 """
 
 import array
@@ -35,24 +37,6 @@ def _ratio(num, den):
     return float(num) / float(den) if den else math.nan
 
 
-def _fresh(key, shape, dtype):
-    """Work-array provider that allocates every time (the public functions use it)."""
-    return np.empty(shape, dtype)
-
-
-class _WorkArrays:
-    """Work arrays reused across calls, reallocated only when shape or dtype change."""
-
-    def __init__(self):
-        self._arrays = {}
-
-    def __call__(self, key, shape, dtype):
-        array = self._arrays.get(key)
-        if array is None or array.shape != shape or array.dtype != dtype:
-            array = self._arrays[key] = np.empty(shape, dtype)
-        return array
-
-
 def _sign_int8(a):
     """Sign of ``a`` as int8 (NaN counts as 0), from reusable masks."""
     a = np.asarray(a)
@@ -72,7 +56,7 @@ def _rows_any(mask, count):
     return mask[np.arange(n), mask.argmax(axis=1)]  # argmax stops at the first True
 
 
-def _dense_input_stats(E, work, rows=True):
+def _dense_input_stats(E, rows=True):
     """``(row_pos, row_neg, n_positive, total, size)`` of a dense 2-D E.
 
     ``row_pos`` (``row_neg``) flags the rows holding a positive (negative)
@@ -84,7 +68,7 @@ def _dense_input_stats(E, work, rows=True):
     if n * m == 0:
         empty = np.zeros(n, dtype=bool) if rows else None
         return empty, empty, 0, total, 0
-    mask = np.greater(E, 0, out=work("mask", E.shape, np.bool_))
+    mask = E > 0
     n_positive = int(np.count_nonzero(mask))
     if not rows:
         return None, None, n_positive, total, n * m
@@ -99,7 +83,7 @@ def _dense_input_stats(E, work, rows=True):
     return row_pos, row_neg, n_positive, total, n * m
 
 
-def _one_row_values(E, delta, work, sample):
+def _one_row_values(E, delta, sample):
     """``(sample_same_sign_fraction, input_mean, positive_input_fraction)`` of one sample.
 
     The batch-size-one case of :func:`_dense_input_stats` and
@@ -110,8 +94,8 @@ def _one_row_values(E, delta, work, sample):
     if m == 0:
         return math.nan, math.nan, math.nan
     total = float(np.add.reduce(E, axis=None, dtype=np.float64))
-    mask = work("mask", E.shape, np.bool_)
-    n_positive = int(np.count_nonzero(np.greater(E, 0, out=mask)))
+    mask = E > 0
+    n_positive = int(np.count_nonzero(mask))
     fraction = math.nan
     if sample:
         D = np.asarray(delta)
@@ -155,7 +139,7 @@ def _sparse_row_counts(X, b):
     return X, rows, row_n_pos, row_n_neg
 
 
-def _input_stats(inputs, offset=None, work=_fresh, rows=True):
+def _input_stats(inputs, offset=None, rows=True):
     """Row sign flags and global sums of ``E = inputs + offset`` (see _dense_input_stats).
 
     Sparse inputs are never densified: unstored entries of a row equal ``offset``.
@@ -172,19 +156,19 @@ def _input_stats(inputs, offset=None, work=_fresh, rows=True):
     if A.ndim != 2:
         raise ValueError(f"inputs must be 2-D, got shape {A.shape}")
     if b is None:
-        return _dense_input_stats(A, work, rows)
-    return _dense_input_stats(_input_stats_effective(A, b, work), work, rows)
+        return _dense_input_stats(A, rows)
+    return _dense_input_stats(_effective(A, b), rows)
 
 
-def _input_stats_effective(A, offset, work):
-    """``A + offset`` (dense A) in a work array."""
+def _effective(A, offset):
+    """``A + offset`` for a dense 2-D A."""
     b = np.asarray(offset).ravel()
     if b.shape[0] != A.shape[1]:
         raise ValueError(f"offset has {b.shape[0]} entries, inputs have {A.shape[1]} columns")
-    return np.add(A, b, out=work("effective", A.shape, np.result_type(A, b)))
+    return A + b
 
 
-def _sample_fraction(row_pos, row_neg, delta, work=_fresh, signed_grad=False):
+def _sample_fraction(row_pos, row_neg, delta, signed_grad=False):
     """Same-sign fraction of the per-sample gradients from the rows' sign flags.
 
     ``signed_grad=True`` says that the weight gradient computed from these rows
@@ -206,7 +190,7 @@ def _sample_fraction(row_pos, row_neg, delta, work=_fresh, signed_grad=False):
     n_single = np.count_nonzero(single)
     if signed_grad and (n_single == 0 or n_single == n_counted):
         return 1.0 if n_single else 0.0
-    nonzero = np.not_equal(D, 0, out=work("nonzero", D.shape, np.bool_))
+    nonzero = D != 0
     den = np.count_nonzero(nonzero if n_counted == n else nonzero[counted])
     if n_single == n_counted:  # single is a subset of counted: the same rows
         num = den
@@ -225,34 +209,31 @@ def _as_columns(grad):
     return g.reshape(-1, 1) if g.ndim == 1 else g
 
 
-def _grad_stats(G, pos, neg, sign_out=None, same=True):
-    """``(same_sign_fraction, signed)`` of the columns of G.
+def _grad_stats(G, sign=False, same=True):
+    """``(same_sign_fraction, signed, signs)`` of the columns of G.
 
-    ``signed`` tells whether G has an entry > 0 or < 0. With ``same=False``
-    both are skipped (NaN, None). ``pos`` and ``neg`` are boolean work arrays of
-    G's shape. With ``sign_out`` (int8, G's shape) also write ``sign(G)`` into it.
+    ``signed`` tells whether G has an entry > 0 or < 0; with ``same=False`` both
+    are skipped (NaN, None). With ``sign=True``, ``signs`` is ``sign(G)`` as int8
+    (NaN counts as 0), else None.
     """
-    np.greater(G, 0, out=pos)
-    np.less(G, 0, out=neg)
-    if sign_out is not None:
-        np.subtract(pos.view(np.int8), neg.view(np.int8), out=sign_out)
+    pos, neg = G > 0, G < 0
+    signs = pos.view(np.int8) - neg.view(np.int8) if sign else None
     if not same:
-        return math.nan, None
+        return math.nan, None, signs
     col_pos = np.logical_or.reduce(pos, axis=0)
     col_neg = np.logical_or.reduce(neg, axis=0)
     n_signed = np.count_nonzero(col_pos | col_neg)
-    return _ratio(np.count_nonzero(col_pos ^ col_neg), n_signed), n_signed > 0
+    return _ratio(np.count_nonzero(col_pos ^ col_neg), n_signed), n_signed > 0, signs
 
 
-def _flip_fraction(sign, prev_sign, prod=None, mask=None):
-    """Sign-flip fraction; ``prod`` (int8) and ``mask`` (bool) are optional work arrays."""
+def _flip_fraction(sign, prev_sign):
     if prev_sign is None or prev_sign.shape != sign.shape:
         return math.nan
-    prod = np.multiply(sign, prev_sign, out=prod)
+    prod = sign * prev_sign
     both = np.count_nonzero(prod)
     if both == 0:
         return math.nan
-    return _ratio(np.count_nonzero(np.less(prod, 0, out=mask)), both)
+    return _ratio(np.count_nonzero(prod < 0), both)
 
 
 def same_sign_fraction(grad):
@@ -275,8 +256,7 @@ def same_sign_fraction(grad):
     >>> same_sign_fraction([[1., -2., 0.], [3., 4., 0.]])
     0.5
     """
-    G = _as_columns(grad)
-    return _grad_stats(G, np.empty(G.shape, bool), np.empty(G.shape, bool))[0]
+    return _grad_stats(_as_columns(grad))[0]
 
 
 def sample_same_sign_fraction(inputs, delta, offset=None):
@@ -410,25 +390,18 @@ class _SignStack:
     def __init__(self, shape, capacity):
         self.shape = shape
         self.signs = np.empty((capacity,) + shape, np.int8)
-        self.products = np.empty((capacity,) + shape, np.int8)
-        self.pos, self.neg = np.empty(shape, bool), np.empty(shape, bool)
-        self._pos8, self._neg8 = self.pos.view(np.int8), self.neg.view(np.int8)
         self.steps = []  # each held step's value list, completed by flush()
 
     def push(self, G, values):
         """Hold one step's signs; return True when the stack is full."""
-        sign = self.signs[len(self.steps)]
-        np.greater(G, 0, out=self.pos)
-        np.less(G, 0, out=self.neg)
-        np.subtract(self._pos8, self._neg8, out=sign)
+        np.subtract((G > 0).view(np.int8), (G < 0).view(np.int8), out=self.signs[len(self.steps)])
         self.steps.append(values)
         return len(self.steps) == self.signs.shape[0]
 
-    def flush(self, prev, same, flip, prev_out):
+    def flush(self, prev, same, flip):
         """Fill in the held steps' metrics; return their value lists and the last signs.
 
-        ``prev`` holds the signs of the step before the first held one (or None);
-        the last held step's signs are copied into ``prev_out``.
+        ``prev`` holds the signs of the step before the first held one (or None).
         """
         k, steps = len(self.steps), self.steps
         S = self.signs[:k]
@@ -440,7 +413,7 @@ class _SignStack:
             for values, num, den in zip(steps, single, signed):
                 values[0] = _ratio(num, den)
         if flip:
-            P = self.products[:k]
+            P = np.empty(S.shape, np.int8)
             np.multiply(S[1:], S[:-1], out=P[1:])
             if prev is not None and prev.shape == self.shape:
                 np.multiply(S[0], prev, out=P[0])
@@ -451,9 +424,8 @@ class _SignStack:
             flips = np.add.reduce(P < 0, axis=1, dtype=np.intp).tolist()
             for values, num, den in zip(steps, flips, both):
                 values[2] = _ratio(num, den)
-        np.copyto(prev_out, S[k - 1])
         self.steps = []
-        return steps
+        return steps, S[k - 1].copy()
 
 
 class InputSignStats:
@@ -643,33 +615,22 @@ class GradientSignRecorder:
         self.discard_steps()
 
     def _init_work(self):
-        self._work = [_WorkArrays() for _ in range(self.n_layers)]
-        self._grad_work = [None] * self.n_layers
         self._stacks = [None] * self.n_layers
 
     def __getstate__(self):
         for layer in range(self.n_layers):
             self._flush(layer)
         state = self.__dict__.copy()
-        del state["_work"], state["_grad_work"], state["_stacks"]  # rebuilt on load
+        del state["_stacks"]  # scratch memory, rebuilt on load
         return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
         self._init_work()
 
-    def _grad_arrays(self, layer, shape):
-        """Work arrays for a gradient of this shape: two masks, two sign arrays, a product."""
-        work = self._grad_work[layer]
-        if work is None or work[0].shape != shape:
-            work = self._grad_work[layer] = (
-                np.empty(shape, bool), np.empty(shape, bool),
-                np.empty(shape, np.int8), np.empty(shape, np.int8), np.empty(shape, np.int8))
-        return work
-
     #: Bytes of gradient signs a layer may hold to compute its metrics for
     #: several steps at once, and the most steps held.
-    _STACK_BYTES, _STACK_STEPS = 16384, 32
+    _STACK_BYTES, _STACK_STEPS = 4096, 32
 
     def _stack(self, layer, shape, size):
         """The layer's sign stack for gradients of this shape, or None if too large."""
@@ -687,10 +648,9 @@ class GradientSignRecorder:
         stack = self._stacks[layer] and self._stacks[layer][1]
         if stack is None or not stack.steps:
             return
-        prev_out = self._grad_arrays(layer, stack.shape)[2]
-        steps = stack.flush(self._prev_signs[layer], "same_sign_fraction" in self.metrics,
-                            "sign_flip_fraction" in self.metrics, prev_out)
-        self._prev_signs[layer] = prev_out
+        steps, last = stack.flush(self._prev_signs[layer], "same_sign_fraction" in self.metrics,
+                                  "sign_flip_fraction" in self.metrics)
+        self._prev_signs[layer] = last
         for values in steps:
             self._add_values(layer, values)
 
@@ -727,31 +687,25 @@ class GradientSignRecorder:
             G = _as_columns(grad)
             stack = self._stack(layer, G.shape, G.size)
             if stack is None:
-                pos, neg, sign_a, sign_b, prod = self._grad_arrays(layer, G.shape)
-                prev = self._prev_signs[layer]
-                if "sign_flip_fraction" in metrics:
-                    sign = sign_b if sign_a is prev else sign_a  # keep the previous step's
-                    values[0], signed = _grad_stats(G, pos, neg, sign,
-                                                    "same_sign_fraction" in metrics)
-                    values[2] = _flip_fraction(sign, prev, prod, pos)
+                flip = "sign_flip_fraction" in metrics
+                values[0], signed, sign = _grad_stats(G, flip, "same_sign_fraction" in metrics)
+                if flip:
+                    values[2] = _flip_fraction(sign, self._prev_signs[layer])
                     self._prev_signs[layer] = sign
-                else:
-                    values[0], signed = _grad_stats(G, pos, neg)
         sample = "sample_same_sign_fraction" in metrics
         if sample or "input_mean" in metrics or "positive_input_fraction" in metrics:
-            work = self._work[layer]
             if input_stats is None and type(inputs) is np.ndarray and inputs.ndim == 2 \
                     and inputs.shape[0] == 1:  # one sample: flags as Python booleans
-                E = inputs if offset is None else _input_stats_effective(inputs, offset, work)
-                values[1], values[3], values[4] = _one_row_values(E, delta, work, sample)
+                E = inputs if offset is None else _effective(inputs, offset)
+                values[1], values[3], values[4] = _one_row_values(E, delta, sample)
             else:
                 if input_stats is None:
-                    stats = _input_stats(inputs, offset, work, rows=sample)
+                    stats = _input_stats(inputs, offset, rows=sample)
                 else:
                     stats = input_stats._batch(rows=sample)
                 row_pos, row_neg, n_positive, total, size = stats
                 if sample:
-                    values[1] = _sample_fraction(row_pos, row_neg, delta, work, signed)
+                    values[1] = _sample_fraction(row_pos, row_neg, delta, signed)
                 values[3], values[4] = _ratio(total, size), _ratio(n_positive, size)
         if stack is None:
             self._add_values(layer, values)
@@ -791,7 +745,7 @@ class GradientSignRecorder:
             seen = self._counts[layer] > 0
             record[seen, layer] = self._sums[layer][seen] / self._counts[layer][seen]
         self._records.append(record[self._columns])
-        self._committed_signs = [None if s is None else s.copy() for s in self._prev_signs]
+        self._committed_signs = list(self._prev_signs)  # never written to: fresh arrays
         self.discard_steps()
 
     def discard_steps(self):

@@ -321,4 +321,4 @@ def test_recorder_pickles_mid_iteration_and_keeps_comparing_signs():
         r.observe(0, X, -np.ones((1, 1)), -X.T)  # both signs flip
         r.end_iteration()
     assert restored.history["sign_flip_fraction"][0, 0] == rec.history["sign_flip_fraction"][0, 0] == 1.0
-    assert "_grad_work" not in pickle.loads(pickle.dumps(rec)).__getstate__()
+    assert "_stacks" not in rec.__getstate__()  # scratch memory is not pickled

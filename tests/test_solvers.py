@@ -79,30 +79,17 @@ def test_flat_parameters_give_the_same_update():
 @pytest.mark.parametrize("make", [lambda p: Adam(p, 0.01, 0.9, 0.999, 1e-8),
                                   lambda p: SGD(p, 0.05, "constant", 0.9, True, 0.5)],
                          ids=["adam", "sgd"])
-def test_steps_after_the_first_allocate_nothing_per_parameter(make):
+def test_a_step_holds_at_most_two_temporaries_and_keeps_none(make):
     rng = np.random.default_rng(0)
-    params = [rng.standard_normal((300, 200))]
-    grads = [rng.standard_normal((300, 200))]
+    params = [rng.standard_normal((300, 200)), rng.standard_normal(200)]
+    grads = [rng.standard_normal((300, 200)), rng.standard_normal(200)]
     opt = make(params)
-    opt.step(params, grads)  # allocates the work arrays
     tracemalloc.start()
     try:
         for _ in range(3):
             opt.step(params, grads)
-        _, peak = tracemalloc.get_traced_memory()
+        current, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak < params[0].nbytes / 10
-
-
-@pytest.mark.parametrize("make", [lambda p: Adam(p, 0.01, 0.9, 0.999, 1e-8),
-                                  lambda p: SGD(p, 0.05, "constant", 0.9, True, 0.5)],
-                         ids=["adam", "sgd"])
-def test_work_memory_is_two_copies_of_the_largest_parameter(make):
-    params = _params(np.float64)
-    opt = make(params)
-    opt.step(params, _grads(np.float64, 0))
-    bases = {id(view.base): view.base for views in opt._work for view in views}
-    largest = max(p.nbytes for p in params)
-    assert len(bases) == 2
-    assert sum(b.nbytes for b in bases.values()) == 2 * largest
+    assert peak <= 2 * params[0].nbytes + 4096
+    assert current < 4096
