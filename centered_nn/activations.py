@@ -64,6 +64,13 @@ class Activation(BaseEstimator, metaclass=ABCMeta):
         ``sqrt(init_factor / (fan_in + fan_out))`` used for every layer of a
         network with this hidden activation. scikit-learn uses 2 for the
         logistic sigmoid and 6 otherwise; 6 is the default here.
+    derivative_from_value : bool
+        Class attribute: True when the derivative is a function of ``a`` alone
+        (identity, logistic, tanh, ReLU, ...). A forward pass may then write the
+        activation over the pre-activations (``value_into(z, out=z)``, as
+        scikit-learn does) and the backward pass call
+        ``multiply_derivative(None, a, delta)``. False by default, which is
+        always safe.
 
     Examples
     --------
@@ -79,6 +86,7 @@ class Activation(BaseEstimator, metaclass=ABCMeta):
     """
 
     init_factor = 6.0
+    derivative_from_value = False
 
     @abstractmethod
     def value(self, z):
@@ -117,9 +125,9 @@ class Activation(BaseEstimator, metaclass=ABCMeta):
         Parameters
         ----------
         z : ndarray
-            Pre-activations; not modified.
+            Pre-activations; not modified unless `out` is `z`.
         out : ndarray of the shape and dtype of ``self.value(z)``
-            Receives ``self.value(z)``; must not share memory with `z`.
+            Receives ``self.value(z)``; may be `z` itself (an in-place activation).
 
         Returns
         -------
@@ -133,9 +141,11 @@ class Activation(BaseEstimator, metaclass=ABCMeta):
 
         Parameters
         ----------
-        z : ndarray
+        z : ndarray or None
             Pre-activations. Built-in activations use `z` as scratch space: its
             content is undefined afterwards (the backward pass no longer needs it).
+            None when the forward pass overwrote `z` with `a`, allowed only if
+            :attr:`derivative_from_value` is True (a temporary is used then).
         a : ndarray
             ``self.value(z)``; not modified; must not share memory with `z`.
         delta : ndarray of the shape of `z`
@@ -161,6 +171,8 @@ class Identity(Activation):
     >>> Identity().value(np.array([-1.0, 2.0]))
     array([-1.,  2.])
     """
+
+    derivative_from_value = True
 
     def value(self, z):
         return z.copy()
@@ -190,6 +202,8 @@ class Logistic(Activation):
     """
 
     init_factor = 2.0
+
+    derivative_from_value = True
 
     def value(self, z):
         return expit(z)
@@ -226,6 +240,8 @@ class CenteredLogistic(Activation):
 
     init_factor = 2.0
 
+    derivative_from_value = True
+
     def value(self, z):
         return expit(z) - 0.5
 
@@ -256,6 +272,8 @@ class Tanh(Activation):
     >>> Tanh().value(np.array([0.0]))
     array([0.])
     """
+
+    derivative_from_value = True
 
     def value(self, z):
         return np.tanh(z)
@@ -288,6 +306,8 @@ class LeCunTanh(Activation):
     """
 
     scale = 1.7159
+
+    derivative_from_value = True
 
     def value(self, z):
         return self.scale * np.tanh(z * (2.0 / 3.0))
@@ -323,6 +343,8 @@ class ReLU(Activation):
     array([0., 2.])
     """
 
+    derivative_from_value = True
+
     def value(self, z):
         return np.maximum(z, 0)
 
@@ -333,7 +355,7 @@ class ReLU(Activation):
         return np.maximum(z, 0, out=out)
 
     def multiply_derivative(self, z, a, delta):
-        slope = np.greater(z, 0, out=z)  # 1.0 where z > 0, else 0.0
+        slope = np.greater(a, 0, out=z)  # a > 0 exactly where z > 0: 1.0 / 0.0 (or bools)
         delta *= slope
         return delta
 
@@ -532,7 +554,7 @@ def value_into(activation, z, out):
     z : ndarray
         Pre-activations; not modified.
     out : ndarray of z's shape and of the dtype of ``activation.value(z)``
-        Must not share memory with `z`.
+        May be `z` itself (an in-place activation).
 
     Returns
     -------
@@ -557,15 +579,19 @@ def multiply_derivative(activation, z, a, delta):
     """``delta *= activation.derivative(z, a)`` in place, without temporaries where possible.
 
     Calls ``activation.multiply_derivative(z, a, delta)`` when the object has it
-    (every :class:`Activation` does) and `z` does not share memory with `a`;
-    otherwise multiplies by ``activation.derivative(z, a)``. The result is the
-    same either way, bit for bit.
+    (every :class:`Activation` does), otherwise multiplies by
+    ``activation.derivative(z, a)``. The result is the same either way, bit for
+    bit. When `z` is `a` (an in-place forward pass), an activation whose
+    :attr:`~Activation.derivative_from_value` is True gets ``z=None``; any other
+    gets a copy of `z`.
 
     Parameters
     ----------
     activation : object with ``derivative(z, a)``
-    z : ndarray
+    z : ndarray or None
         Pre-activations; may be used as scratch space (undefined afterwards).
+        None if the forward pass overwrote them with `a`, which requires
+        ``activation.derivative_from_value``.
     a : ndarray
         ``activation.value(z)``; not modified.
     delta : ndarray of z's shape
@@ -574,6 +600,11 @@ def multiply_derivative(activation, z, a, delta):
     Returns
     -------
     delta : ndarray
+
+    Raises
+    ------
+    ValueError
+        If `z` is None for an activation whose derivative needs it.
 
     Examples
     --------
@@ -584,8 +615,15 @@ def multiply_derivative(activation, z, a, delta):
     >>> multiply_derivative(Tanh(), z, a, np.array([2.0, 2.0]))
     array([2.        , 0.83994868])
     """
+    from_value = getattr(activation, "derivative_from_value", False)
+    if z is not None and np.may_share_memory(z, a):
+        z = None if from_value else z.copy()  # z is not scratch then
+    if z is None and not from_value:
+        raise ValueError(
+            f"{type(activation).__name__} needs the pre-activations z for its derivative "
+            "(derivative_from_value is False); keep z instead of overwriting it with a.")
     method = getattr(activation, "multiply_derivative", None)
-    if method is None or np.may_share_memory(z, a):
+    if method is None:
         delta *= activation.derivative(z, a)
         return delta
     return method(z, a, delta)

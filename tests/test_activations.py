@@ -203,3 +203,39 @@ def test_multiply_derivative_with_z_sharing_memory_with_a_falls_back():
     expected = delta * ACTIVATIONS["logistic"]().derivative(z, a)
     multiply_derivative(ACTIVATIONS["logistic"](), z, a, delta)
     np.testing.assert_array_equal(delta, expected)
+
+
+FROM_VALUE = {"identity", "logistic", "centered_logistic", "tanh", "lecun_tanh", "relu"}
+
+
+def test_derivative_from_value_flags():
+    assert {n for n, cls in ACTIVATIONS.items() if cls.derivative_from_value} == FROM_VALUE
+    assert Swish.derivative_from_value is False  # the safe default for user subclasses
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", sorted(FROM_VALUE))
+def test_in_place_forward_then_derivative_from_the_value_alone(name, dtype):
+    act = ACTIVATIONS[name]()
+    z = _edge_inputs(dtype)
+    delta = np.resize(np.random.RandomState(5).standard_normal(30), z.shape).astype(dtype)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        expected_a = act.value(z)
+        expected = delta * act.derivative(z, expected_a)
+        a = value_into(act, z, z)  # scikit-learn's in-place forward: z is gone
+        assert a is z
+        by_method = act.multiply_derivative(None, a, delta.copy())
+        by_helper = multiply_derivative(act, a, a, delta.copy())  # z is a: treated as None
+    np.testing.assert_array_equal(a, expected_a)
+    for got in (by_method, by_helper):
+        np.testing.assert_array_equal(got, expected)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(expected))
+    np.testing.assert_array_equal(a, expected_a)  # a left alone
+
+
+def test_derivative_needing_z_refuses_none():
+    a = np.array([0.5, 1.5])
+    with pytest.raises(ValueError, match="Softplus needs the pre-activations z for its "
+                                         r"derivative \(derivative_from_value is False\)"):
+        multiply_derivative(ACTIVATIONS["softplus"](), None, a, np.ones(2))
