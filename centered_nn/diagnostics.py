@@ -171,10 +171,12 @@ def _effective(A, offset):
 def _sample_fraction(row_pos, row_neg, delta, signed_grad=False):
     """Same-sign fraction of the per-sample gradients from the rows' sign flags.
 
-    ``signed_grad=True`` says that the weight gradient computed from these rows
-    and deltas has an entry > 0 or < 0; some counted row then has a nonzero
+    ``signed_grad=True`` says that the weight gradient ``aᵀ delta`` (no offset)
+    of these rows has an entry > 0 or < 0; some counted row then has a nonzero
     delta, so when all or none of the counted rows are single-signed the
-    fraction is 1 or 0 without counting the deltas.
+    fraction is 1 or 0 without counting the deltas. (With an offset the
+    gradient is computed as ``aᵀ delta + b ⊗ Σ delta`` and rounding can leave it
+    nonzero where every product is zero, so that case does not qualify.)
     """
     D = np.asarray(delta)
     if D.ndim == 1:
@@ -704,8 +706,9 @@ class GradientSignRecorder:
                 else:
                     stats = input_stats._batch(rows=sample)
                 row_pos, row_neg, n_positive, total, size = stats
-                if sample:
-                    values[1] = _sample_fraction(row_pos, row_neg, delta, signed)
+                if sample:  # with an offset, rounding can leave G nonzero: no shortcut
+                    values[1] = _sample_fraction(row_pos, row_neg, delta,
+                                                 signed and offset is None)
                 values[3], values[4] = _ratio(total, size), _ratio(n_positive, size)
         if stack is None:
             self._add_values(layer, values)

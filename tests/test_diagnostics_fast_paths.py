@@ -188,7 +188,10 @@ def _steps(rng, n_steps, batch, units, kinds, sparse_first=False, offsets=False)
 @pytest.mark.parametrize("batch", [1, 5, 32])
 @pytest.mark.parametrize("sparse_first", [False, True])
 @pytest.mark.parametrize("offsets", [False, True])
-def test_recorder_history_equals_the_reference_recorder(batch, sparse_first, offsets):
+@pytest.mark.parametrize("stack_bytes", [0, 4096], ids=["step-by-step", "stacked"])
+def test_recorder_history_equals_the_reference_recorder(batch, sparse_first, offsets,
+                                                        stack_bytes, monkeypatch):
+    monkeypatch.setattr(GradientSignRecorder, "_STACK_BYTES", stack_bytes)
     rng = np.random.default_rng(batch)
     units, kinds = [9, 6, 4, 3], ["mixed", "nonnegative", "mixed"]
     rec, ref = GradientSignRecorder(3), ReferenceRecorder(3)
@@ -322,3 +325,21 @@ def test_recorder_pickles_mid_iteration_and_keeps_comparing_signs():
         r.end_iteration()
     assert restored.history["sign_flip_fraction"][0, 0] == rec.history["sign_flip_fraction"][0, 0] == 1.0
     assert "_stacks" not in rec.__getstate__()  # scratch memory is not pickled
+
+
+def test_offset_gradient_rounding_does_not_fake_a_counted_delta(monkeypatch):
+    """Rows whose effective input is exactly zero carry all the nonzero deltas."""
+    monkeypatch.setattr(GradientSignRecorder, "_STACK_BYTES", 0)  # step-by-step path
+    b = np.array([0.12573022, -0.13210486])
+    rng = np.random.default_rng(0)
+    rng.standard_normal(2)
+    A = np.vstack([[1.0 - b[0], -b[1]], np.tile(-b, (3, 1))])  # E = [1, 0] then zero rows
+    D = np.vstack([[0.0], rng.standard_normal((3, 1))])  # the counted row has delta 0
+    G = A.T @ D + np.outer(b, D.sum(axis=0))  # as the network computes it with an offset
+    E = A + b
+    assert np.any(G != 0) and not np.any(E[1:])  # rounding left G nonzero
+    assert math.isnan(ref_sample(E, D))
+    rec = GradientSignRecorder(1)  # with same_sign_fraction, which sees G's signs
+    rec.observe(0, A, D, G, offset=b)
+    rec.end_iteration()
+    assert math.isnan(rec.history["sample_same_sign_fraction"][0, 0])
