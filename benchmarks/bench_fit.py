@@ -1,73 +1,231 @@
-"""Fit time of centered_nn.MLPClassifier against scikit-learn's, side by side.
+"""Fit time and peak memory of centered_nn's estimators against scikit-learn's, side by side.
 
-Each workload is fitted by scikit-learn's MLPClassifier, by ours without
-diagnostics and by ours with `record_gradient_signs=True` (the default),
-interleaved in one process and repeated; the table reports median times, the
-ratios ours / scikit-learn without and with diagnostics, and the cost of the
-diagnostics (on / off - 1). Shared machines are
-noisy: read the ratios, not the seconds.
+For every workload and every estimator pair (MLPClassifier, and MLPRegressor once
+centered_nn has it) the script fits scikit-learn's estimator, ours with
+``record_gradient_signs=False`` and ours with the default ``True``, interleaved in
+one process (the order rotates between repeats), and reports medians:
 
-    python benchmarks/bench_fit.py [--repeats 5] [--quick]
+- ``sk s``: scikit-learn's fit time in seconds;
+- ``off/sk``, ``on/sk``: our time without and with diagnostics over scikit-learn's;
+- ``diag``: the cost of the diagnostics, ``on / off - 1``;
+- ``floor s``: the matrix products alone (forward ``A @ W``, weight gradients
+  ``A.T @ D``, backpropagated deltas ``D @ W.T``) at the fit's shapes, dtype and
+  batch count (for lbfgs, one full-batch evaluation per iteration), and
+  ``on/floor``, ``sk/floor``: how far each fit is from it;
+- ``peak MB``: peak traced allocation of one fit (tracemalloc, measured in a
+  separate, untimed run) for ours with diagnostics and scikit-learn, and their ratio.
+
+Shared machines are noisy: read the ratios, not the seconds. On a machine
+shared with other jobs, ``--clock cpu`` (process CPU time) with
+``OPENBLAS_NUM_THREADS=1`` gives the steadiest ratios; with several BLAS
+threads CPU time also counts their spinning, so keep the wall clock there.
+
+    python benchmarks/bench_fit.py [--repeats 5] [--quick] [--only TEXT] [--markdown]
+                                   [--clock {wall,cpu}]
 """
 
 import argparse
+import math
 import time
+import tracemalloc
 import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.datasets import load_digits, make_classification
+import sklearn.neural_network as sk_nn
+from sklearn.datasets import load_digits, make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network import MLPClassifier as SkMLP
 
-from centered_nn import MLPClassifier
-
-
-def workloads(quick):
-    X, y = load_digits(return_X_y=True)
-    X = X / 16.0
-    n_big = 4000 if quick else 20000
-    Xb, yb = make_classification(n_samples=n_big, n_features=100, n_informative=30,
-                                 n_classes=5, random_state=0)
-    return [
-        ("digits adam (100,) 50 ep", X, y, dict(max_iter=50)),
-        ("digits logistic sgd bs=1 (32,) 5 ep", X, y,
-         dict(activation="logistic", solver="sgd", batch_size=1, hidden_layer_sizes=(32,),
-              max_iter=2 if quick else 5)),
-        (f"{n_big}x100 adam (256,128) 10 ep", Xb, yb,
-         dict(hidden_layer_sizes=(256, 128), max_iter=10)),
-        ("digits lbfgs (64,)", X, y, dict(solver="lbfgs", hidden_layer_sizes=(64,), max_iter=57)),
-    ]
+import centered_nn
 
 
-def _time(make, X, y):
+@dataclass
+class Workload:
+    data: str  # key understood by load()
+    params: dict
+    quick: dict = field(default_factory=dict)  # overrides for --quick
+
+    def label(self, quick=False):
+        """Name built from the data and the parameters, e.g. 'digits adam (100,) 50 it'."""
+        p = {**self.params, **(self.quick if quick else {})}
+        size = "300x64" if quick and self.data == "digits" else DATA_LABELS[self.data]
+        size = size.replace("20000", "2000") if quick else size
+        words = [size, p.get("solver", "adam"), p.get("activation", "")]
+        if "batch_size" in p:
+            words.append(f"bs={p['batch_size']}")
+        words += [str(p.get("hidden_layer_sizes", (100,))).replace(" ", ""), f"{p['max_iter']} it"]
+        return " ".join(w for w in words if w)
+
+
+DATA_LABELS = {"digits": "digits", "synthetic": "20000x100", "synthetic32": "20000x100 float32"}
+
+WORKLOADS = [
+    Workload("digits", dict(max_iter=50), dict(max_iter=3)),
+    Workload("digits", dict(solver="sgd", activation="logistic", batch_size=1,
+                            hidden_layer_sizes=(32,), max_iter=5), dict(max_iter=1)),
+    Workload("synthetic", dict(hidden_layer_sizes=(256, 128), max_iter=10), dict(max_iter=2)),
+    Workload("synthetic32", dict(solver="sgd", activation="tanh", hidden_layer_sizes=(256,),
+                                 max_iter=5), dict(max_iter=2)),
+    Workload("digits", dict(solver="lbfgs", hidden_layer_sizes=(64,), max_iter=57),
+             dict(max_iter=5)),
+]
+
+#: (task, our class name, scikit-learn's class). A pair whose class centered_nn
+#: does not have (yet) is skipped.
+ESTIMATORS = [
+    ("classifier", "MLPClassifier", sk_nn.MLPClassifier),
+    ("regressor", "MLPRegressor", sk_nn.MLPRegressor),
+]
+
+
+def load(data, task, quick):
+    """``(X, y)`` of dataset `data` for `task` ('classifier' or 'regressor')."""
+    if data == "digits":
+        X, y = load_digits(return_X_y=True)
+        X, y = X / 16.0, (y if task == "classifier" else y / 9.0)
+        return (X[:300], y[:300]) if quick else (X, y)
+    n = 2000 if quick else 20000
+    if task == "classifier":
+        X, y = make_classification(n_samples=n, n_features=100, n_informative=30,
+                                   n_classes=5, random_state=0)
+    else:
+        X, y = make_regression(n_samples=n, n_features=100, n_informative=30, noise=1.0,
+                               random_state=0)
+        y = y / y.std()
+    return (X.astype(np.float32), y) if data == "synthetic32" else (X, y)
+
+
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+clock = CLOCKS["wall"]
+
+
+def _fit(estimator, X, y):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        start = time.perf_counter()
-        make().fit(X, y)
-        return time.perf_counter() - start
+        start = clock()
+        estimator.fit(X, y)
+        return clock() - start
+
+
+def _peak_mb(make, X, y):
+    tracemalloc.start()
+    try:
+        _fit(make(), X, y)
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def batch_counts(fitted, n_samples):
+    """``{rows: count}``: how many minibatches of each size the fit processed."""
+    if fitted.solver == "lbfgs":
+        return {n_samples: fitted.n_iter_}
+    batch = fitted.batch_size
+    batch = min(200, n_samples) if batch == "auto" else min(batch, n_samples)
+    counts = {batch: fitted.n_iter_ * (n_samples // batch)}
+    if n_samples % batch:
+        counts[n_samples % batch] = fitted.n_iter_
+    return counts
+
+
+def matmul_floor(fitted, X, repeats):
+    """Median time of the fit's matrix products alone (see the module docstring)."""
+    units = [X.shape[1], *(c.shape[1] for c in fitted.coefs_)]
+    counts = batch_counts(fitted, X.shape[0])
+    rng = np.random.default_rng(0)
+    weights = [rng.standard_normal((i, o)).astype(X.dtype) for i, o in zip(units[:-1], units[1:])]
+    plans = []
+    for rows, count in counts.items():
+        acts = [rng.standard_normal((rows, u)).astype(X.dtype) for u in units]
+        products = []
+        for layer, W in enumerate(weights):
+            products.append((acts[layer], W, np.empty((rows, W.shape[1]), X.dtype)))
+            products.append((acts[layer].T, acts[layer + 1], np.empty(W.shape, X.dtype)))
+            if layer > 0:
+                products.append((acts[layer + 1], W.T, np.empty((rows, W.shape[0]), X.dtype)))
+        plans.append((products, count))
+    times = []
+    for _ in range(repeats):
+        start = clock()
+        for products, count in plans:
+            for _ in range(count):
+                for a, b, out in products:
+                    np.matmul(a, b, out=out)
+        times.append(clock() - start)
+    return float(np.median(times))
+
+
+def run(workload, task, ours_cls, sk_cls, repeats, quick):
+    X, y = load(workload.data, task, quick)
+    params = {"random_state": 0, **workload.params, **(workload.quick if quick else {})}
+    makers = {
+        "sk": lambda: sk_cls(**params),
+        "off": lambda: ours_cls(record_gradient_signs=False, **params),
+        "on": lambda: ours_cls(record_gradient_signs=True, **params),
+    }
+    times = {key: [] for key in makers}
+    order = list(makers)
+    fitted = None
+    for r in range(repeats):
+        for key in order[r % 3:] + order[:r % 3]:
+            estimator = makers[key]()
+            times[key].append(_fit(estimator, X, y))
+            fitted = estimator if key == "sk" else fitted
+    sk, off, on = (float(np.median(times[k])) for k in ("sk", "off", "on"))
+    floor = matmul_floor(fitted, X, repeats)
+    peak_on, peak_sk = _peak_mb(makers["on"], X, y), _peak_mb(makers["sk"], X, y)
+    return {"workload": f"{task} {workload.label(quick)}", "sk": sk, "off": off, "on": on,
+            "floor": floor, "peak_on_mb": peak_on, "peak_sk_mb": peak_sk}
+
+
+COLUMNS = [  # (header, width, format of a row dict)
+    ("workload", 48, lambda r: r["workload"]),
+    ("sk s", 7, lambda r: f"{r['sk']:.3f}"),
+    ("off/sk", 6, lambda r: f"{r['off'] / r['sk']:.2f}"),
+    ("on/sk", 6, lambda r: f"{r['on'] / r['sk']:.2f}"),
+    ("diag", 6, lambda r: f"{r['on'] / r['off'] - 1:.0%}"),
+    ("floor s", 7, lambda r: f"{r['floor']:.3f}"),
+    ("on/floor", 8, lambda r: f"{r['on'] / r['floor']:.2f}"),
+    ("sk/floor", 8, lambda r: f"{r['sk'] / r['floor']:.2f}"),
+    ("peak MB", 7, lambda r: f"{r['peak_on_mb']:.1f}"),
+    ("sk MB", 7, lambda r: f"{r['peak_sk_mb']:.1f}"),
+    ("mem", 5, lambda r: f"{r['peak_on_mb'] / r['peak_sk_mb']:.2f}"),
+]
+
+
+def _line(cells, markdown):
+    if markdown:
+        return "| " + " | ".join(cells) + " |"
+    return " ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                    for i, (c, (_, w, _)) in enumerate(zip(cells, COLUMNS)))
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="tiny data and few epochs")
+    parser.add_argument("--only", default="", help="run workloads whose name contains this")
+    parser.add_argument("--markdown", action="store_true", help="print a markdown table")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="wall time, or process CPU time (steadier under load)")
     args = parser.parse_args(argv)
-    header = (f"{'workload':38s} {'sklearn s':>9s} {'ours s':>8s} {'ratio':>6s} {'+diag s':>8s} "
-              f"{'ratio':>6s} {'diag cost':>9s}")
-    print(header)
-    print("-" * len(header))
+    global clock
+    clock = CLOCKS[args.clock]
+    header = [name for name, _, _ in COLUMNS]
+    print(_line(header, args.markdown))
+    print("|---" * len(COLUMNS) + "|" if args.markdown else "-" * len(_line(header, False)))
     rows = []
-    for name, X, y, params in workloads(args.quick):
-        params = {"random_state": 0, **params}
-        times = {"sk": [], "off": [], "on": []}
-        for _ in range(args.repeats):
-            times["sk"].append(_time(lambda: SkMLP(**params), X, y))
-            times["off"].append(_time(lambda: MLPClassifier(record_gradient_signs=False, **params), X, y))
-            times["on"].append(_time(lambda: MLPClassifier(record_gradient_signs=True, **params), X, y))
-        sk, off, on = (float(np.median(times[k])) for k in ("sk", "off", "on"))
-        rows.append((name, sk, off, on))
-        print(f"{name:38s} {sk:9.3f} {off:8.3f} {off / sk:6.2f} {on:8.3f} {on / sk:6.2f} "
-              f"{on / off - 1:9.1%}")
+    for task, our_name, sk_cls in ESTIMATORS:
+        ours_cls = getattr(centered_nn, our_name, None)
+        if ours_cls is None:
+            continue
+        for workload in WORKLOADS:
+            if args.only in f"{task} {workload.label(args.quick)}":
+                rows.append(run(workload, task, ours_cls, sk_cls, args.repeats, args.quick))
+                print(_line([fmt(rows[-1]) for _, _, fmt in COLUMNS], args.markdown), flush=True)
+    if rows:
+        gmean = {k: math.exp(np.mean([math.log(r[k] / r["sk"]) for r in rows])) for k in ("off", "on")}
+        print(f"geometric mean: off/sk {gmean['off']:.2f}, on/sk {gmean['on']:.2f}")
     return rows
 
 

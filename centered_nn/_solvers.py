@@ -1,8 +1,18 @@
 """Stochastic optimisers and the L-BFGS driver (plain numpy and scipy).
 
 The update rules and their floating-point operation order follow scikit-learn's
-``SGDOptimizer`` and ``AdamOptimizer``, so trajectories agree to rounding; the
-updates are done in place instead of through lists of temporaries.
+``SGDOptimizer`` and ``AdamOptimizer`` element by element, so the parameters
+stay bit-for-bit identical to theirs. The updates are done in place, one
+parameter at a time, with at most two temporaries alive, each of the dtype the
+corresponding scikit-learn expression gives (e.g. float64 for Adam's step on
+float32 weights, as scikit-learn's float64 learning rate promotes it). Work
+arrays kept between steps measured no faster here and would add to the fit's
+peak memory, so there are none.
+
+A caller holding all parameters in one flat array (and the gradients in
+another) can pass one-element lists: the arithmetic is element-wise, so the
+result is the same, and a step makes a dozen numpy calls instead of a dozen per
+array (on digits-sized networks about a third of the step's time).
 """
 
 import numpy as np
@@ -30,13 +40,20 @@ class SGD:
         self.velocities = [np.zeros_like(p) for p in params]
 
     def step(self, params, grads):
-        """Update ``params`` in place from ``grads`` (lists in the same order)."""
+        """Update ``params`` in place from ``grads`` (lists in the same order).
+
+        ``v <- mu * v - lr * g`` and ``param += mu * v - lr * g`` (Nesterov) or
+        ``param += v``, each product rounded as scikit-learn rounds it.
+        """
         lr, mu = self.learning_rate, self.momentum
         for param, grad, velocity in zip(params, grads, self.velocities):
+            scaled = lr * grad  # once, where scikit-learn computes it twice
             velocity *= mu
-            velocity -= lr * grad
+            velocity -= scaled
             if self.nesterov:
-                param += mu * velocity - lr * grad
+                update = mu * velocity
+                update -= scaled
+                param += update
             else:
                 param += velocity
 
@@ -74,7 +91,12 @@ class Adam:
         self.vs = [np.zeros_like(p) for p in params]
 
     def step(self, params, grads):
-        """Update ``params`` in place from ``grads`` (lists in the same order)."""
+        """Update ``params`` in place from ``grads`` (lists in the same order).
+
+        ``m <- b1 * m + (1 - b1) * g``, ``v <- b2 * v + (1 - b2) * g²`` and
+        ``param += -lr_t * m / (sqrt(v) + eps)``, each operation rounded as
+        scikit-learn rounds it.
+        """
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
         self.learning_rate = (

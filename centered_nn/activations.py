@@ -9,6 +9,16 @@ Subclassing :class:`Activation` gives ``get_params``/``set_params``, pickling an
 
 :data:`ACTIVATIONS` maps every registered name to its class; parameter
 validation, the documentation and the tests are all built from it.
+
+For the training loop's hot path an activation may also write its value into a
+preallocated array (:meth:`Activation.value_into`) and multiply its derivative
+into a delta in place (:meth:`Activation.multiply_derivative`). The base class
+implements both from ``value`` and ``derivative``, so a user's subclass needs
+neither; the built-in activations override them without temporaries, with
+results bit-for-bit equal to ``value`` and ``delta * derivative``. The
+module-level :func:`value_into` and :func:`multiply_derivative` call them on any
+activation object, falling back to ``value``/``derivative`` for objects that
+do not subclass :class:`Activation`.
 """
 
 import copy
@@ -33,6 +43,8 @@ __all__ = [
     "Softplus",
     "Tanh",
     "get_activation",
+    "multiply_derivative",
+    "value_into",
 ]
 
 
@@ -52,6 +64,13 @@ class Activation(BaseEstimator, metaclass=ABCMeta):
         ``sqrt(init_factor / (fan_in + fan_out))`` used for every layer of a
         network with this hidden activation. scikit-learn uses 2 for the
         logistic sigmoid and 6 otherwise; 6 is the default here.
+    derivative_from_value : bool
+        Class attribute: True when the derivative is a function of ``a`` alone
+        (identity, logistic, tanh, ReLU, ...). A forward pass may then write the
+        activation over the pre-activations (``value_into(z, out=z)``, as
+        scikit-learn does) and the backward pass call
+        ``multiply_derivative(None, a, delta)``. False by default, which is
+        always safe.
 
     Examples
     --------
@@ -67,6 +86,7 @@ class Activation(BaseEstimator, metaclass=ABCMeta):
     """
 
     init_factor = 6.0
+    derivative_from_value = False
 
     @abstractmethod
     def value(self, z):
@@ -99,6 +119,45 @@ class Activation(BaseEstimator, metaclass=ABCMeta):
         da_dz : ndarray of the same shape and dtype as `z`
         """
 
+    def value_into(self, z, out):
+        """Write the activation of `z` into `out` (no new array for built-ins).
+
+        Parameters
+        ----------
+        z : ndarray
+            Pre-activations; not modified unless `out` is `z`.
+        out : ndarray of the shape and dtype of ``self.value(z)``
+            Receives ``self.value(z)``; may be `z` itself (an in-place activation).
+
+        Returns
+        -------
+        out : ndarray
+        """
+        out[...] = self.value(z)
+        return out
+
+    def multiply_derivative(self, z, a, delta):
+        """Multiply `delta` in place by the derivative, ``delta *= derivative(z, a)``.
+
+        Parameters
+        ----------
+        z : ndarray or None
+            Pre-activations. Built-in activations use `z` as scratch space: its
+            content is undefined afterwards (the backward pass no longer needs it).
+            None when the forward pass overwrote `z` with `a`, allowed only if
+            :attr:`derivative_from_value` is True (a temporary is used then).
+        a : ndarray
+            ``self.value(z)``; not modified; must not share memory with `z`.
+        delta : ndarray of the shape of `z`
+            Multiplied in place.
+
+        Returns
+        -------
+        delta : ndarray
+        """
+        delta *= self.derivative(z, a)
+        return delta
+
 
 class Identity(Activation):
     r"""Identity, :math:`f(z) = z`; useful for linear bottlenecks.
@@ -113,11 +172,20 @@ class Identity(Activation):
     array([-1.,  2.])
     """
 
+    derivative_from_value = True
+
     def value(self, z):
         return z.copy()
 
     def derivative(self, z, a):
         return np.ones_like(z)
+
+    def value_into(self, z, out):
+        np.copyto(out, z)
+        return out
+
+    def multiply_derivative(self, z, a, delta):
+        return delta  # delta * 1 is delta
 
 
 class Logistic(Activation):
@@ -135,11 +203,22 @@ class Logistic(Activation):
 
     init_factor = 2.0
 
+    derivative_from_value = True
+
     def value(self, z):
         return expit(z)
 
     def derivative(self, z, a):
         return a * (1 - a)
+
+    def value_into(self, z, out):
+        return expit(z, out=out)
+
+    def multiply_derivative(self, z, a, delta):
+        slope = np.subtract(1, a, out=z)
+        slope *= a
+        delta *= slope
+        return delta
 
 
 class CenteredLogistic(Activation):
@@ -161,11 +240,24 @@ class CenteredLogistic(Activation):
 
     init_factor = 2.0
 
+    derivative_from_value = True
+
     def value(self, z):
         return expit(z) - 0.5
 
     def derivative(self, z, a):
         return 0.25 - a * a
+
+    def value_into(self, z, out):
+        expit(z, out=out)
+        out -= 0.5
+        return out
+
+    def multiply_derivative(self, z, a, delta):
+        slope = np.multiply(a, a, out=z)
+        np.subtract(0.25, slope, out=slope)
+        delta *= slope
+        return delta
 
 
 class Tanh(Activation):
@@ -181,11 +273,22 @@ class Tanh(Activation):
     array([0.])
     """
 
+    derivative_from_value = True
+
     def value(self, z):
         return np.tanh(z)
 
     def derivative(self, z, a):
         return 1 - a**2
+
+    def value_into(self, z, out):
+        return np.tanh(z, out=out)
+
+    def multiply_derivative(self, z, a, delta):
+        slope = np.square(a, out=z)  # a**2
+        np.subtract(1, slope, out=slope)
+        delta *= slope
+        return delta
 
 
 class LeCunTanh(Activation):
@@ -204,11 +307,27 @@ class LeCunTanh(Activation):
 
     scale = 1.7159
 
+    derivative_from_value = True
+
     def value(self, z):
         return self.scale * np.tanh(z * (2.0 / 3.0))
 
     def derivative(self, z, a):
         return (2.0 / 3.0) * (self.scale - a * a / self.scale)
+
+    def value_into(self, z, out):
+        np.multiply(z, 2.0 / 3.0, out=out)
+        np.tanh(out, out=out)
+        out *= self.scale
+        return out
+
+    def multiply_derivative(self, z, a, delta):
+        slope = np.multiply(a, a, out=z)
+        slope /= self.scale
+        np.subtract(self.scale, slope, out=slope)
+        slope *= 2.0 / 3.0
+        delta *= slope
+        return delta
 
 
 class ReLU(Activation):
@@ -224,11 +343,21 @@ class ReLU(Activation):
     array([0., 2.])
     """
 
+    derivative_from_value = True
+
     def value(self, z):
         return np.maximum(z, 0)
 
     def derivative(self, z, a):
         return (z > 0).astype(z.dtype)
+
+    def value_into(self, z, out):
+        return np.maximum(z, 0, out=out)
+
+    def multiply_derivative(self, z, a, delta):
+        slope = np.greater(a, 0, out=z)  # a > 0 exactly where z > 0: 1.0 / 0.0 (or bools)
+        delta *= slope
+        return delta
 
 
 class LeakyReLU(Activation):
@@ -340,6 +469,10 @@ class Softplus(Activation):
     def derivative(self, z, a):
         return expit(z)
 
+    def multiply_derivative(self, z, a, delta):
+        delta *= expit(z, out=z)
+        return delta
+
 
 #: Registered activation names and their classes: the single list of names.
 ACTIVATIONS = {
@@ -407,3 +540,90 @@ def get_activation(activation):
     if hasattr(activation, "get_params"):
         return clone(activation)
     return copy.deepcopy(activation)
+
+
+def value_into(activation, z, out):
+    """Write ``activation.value(z)`` into `out`, without a new array where possible.
+
+    Calls ``activation.value_into(z, out)`` when the object has it (every
+    :class:`Activation` does), else assigns ``activation.value(z)``.
+
+    Parameters
+    ----------
+    activation : object with ``value(z)``
+    z : ndarray
+        Pre-activations; not modified.
+    out : ndarray of z's shape and of the dtype of ``activation.value(z)``
+        May be `z` itself (an in-place activation).
+
+    Returns
+    -------
+    out : ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from centered_nn.activations import ReLU, value_into
+    >>> out = np.empty(2)
+    >>> value_into(ReLU(), np.array([-1.0, 2.0]), out)
+    array([0., 2.])
+    """
+    method = getattr(activation, "value_into", None)
+    if method is None:
+        out[...] = activation.value(z)
+        return out
+    return method(z, out)
+
+
+def multiply_derivative(activation, z, a, delta):
+    """``delta *= activation.derivative(z, a)`` in place, without temporaries where possible.
+
+    Calls ``activation.multiply_derivative(z, a, delta)`` when the object has it
+    (every :class:`Activation` does), otherwise multiplies by
+    ``activation.derivative(z, a)``. The result is the same either way, bit for
+    bit. When `z` is `a` (an in-place forward pass), an activation whose
+    :attr:`~Activation.derivative_from_value` is True gets ``z=None``; any other
+    gets a copy of `z`.
+
+    Parameters
+    ----------
+    activation : object with ``derivative(z, a)``
+    z : ndarray or None
+        Pre-activations; may be used as scratch space (undefined afterwards).
+        None if the forward pass overwrote them with `a`, which requires
+        ``activation.derivative_from_value``.
+    a : ndarray
+        ``activation.value(z)``; not modified.
+    delta : ndarray of z's shape
+        Multiplied in place.
+
+    Returns
+    -------
+    delta : ndarray
+
+    Raises
+    ------
+    ValueError
+        If `z` is None for an activation whose derivative needs it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from centered_nn.activations import Tanh, multiply_derivative
+    >>> z = np.array([0.0, 1.0])
+    >>> a = np.tanh(z)
+    >>> multiply_derivative(Tanh(), z, a, np.array([2.0, 2.0]))
+    array([2.        , 0.83994868])
+    """
+    from_value = getattr(activation, "derivative_from_value", False)
+    if z is not None and np.may_share_memory(z, a):
+        z = None if from_value else z.copy()  # z is not scratch then
+    if z is None and not from_value:
+        raise ValueError(
+            f"{type(activation).__name__} needs the pre-activations z for its derivative "
+            "(derivative_from_value is False); keep z instead of overwriting it with a.")
+    method = getattr(activation, "multiply_derivative", None)
+    if method is None:
+        delta *= activation.derivative(z, a)
+        return delta
+    return method(z, a, delta)

@@ -3,9 +3,20 @@
 A neuron computes ``f = w . e + c``; for one sample ``dL/dw_i = (dL/df) e_i``,
 so when every ``e_i > 0`` all its incoming weight gradients share one sign.
 Weight matrices have shape ``(fan_in, fan_out)``; one unit is one column.
-The effective layer input is ``E = A + offset``; zeros count as neither sign.
+The effective layer input is ``E = A + offset``; zeros (and NaN) count as
+neither sign.
+
+The functions are written for the training loop's hot path: a whole-array
+minimum replaces the negative mask when it answers the question (inputs that
+cannot be negative, such as ReLU or sigmoid outputs and pixel intensities), the
+deltas are not scanned when the gradient's signs already give the per-sample
+fraction, the signs of small gradients are summarised several steps at a time,
+and rows whose statistics recur every epoch can be summarised once with
+:class:`InputSignStats`. Work arrays are allocated per call rather than kept:
+that measured as fast, and keeps the fit's peak memory down.
 """
 
+import array
 import math
 
 import numpy as np
@@ -17,6 +28,7 @@ __all__ = [
     "sign_flip_fraction",
     "input_mean",
     "positive_input_fraction",
+    "InputSignStats",
     "GradientSignRecorder",
 ]
 
@@ -31,95 +43,199 @@ def _sign_int8(a):
     return (a > 0).view(np.int8) - (a < 0).view(np.int8)
 
 
-def _input_stats(inputs, offset=None):
-    """Row sign flags and global sums of ``E = inputs + offset``.
+# -- layer inputs -------------------------------------------------------------------
 
-    Returns ``(row_pos, row_neg, n_positive, total, size)`` where ``row_pos``
-    (``row_neg``) flags rows of E holding a positive (negative) entry. Sparse
-    inputs are never densified: unstored entries of a row equal ``offset``.
+
+def _rows_any(mask, count):
+    """``mask.any(axis=1)`` of a 2-D boolean mask holding ``count`` True entries."""
+    n = mask.shape[0]
+    if count == 0:
+        return np.zeros(n, dtype=bool)
+    if count == mask.size or n == 1:
+        return np.ones(n, dtype=bool)
+    return mask[np.arange(n), mask.argmax(axis=1)]  # argmax stops at the first True
+
+
+def _dense_input_stats(E, rows=True):
+    """``(row_pos, row_neg, n_positive, total, size)`` of a dense 2-D E.
+
+    ``row_pos`` (``row_neg``) flags the rows holding a positive (negative)
+    entry; with ``rows=False`` both are None. ``total`` is
+    ``E.sum(dtype=float64)`` exactly.
+    """
+    n, m = E.shape
+    total = float(np.add.reduce(E, axis=None, dtype=np.float64))
+    if n * m == 0:
+        empty = np.zeros(n, dtype=bool) if rows else None
+        return empty, empty, 0, total, 0
+    mask = E > 0
+    n_positive = int(np.count_nonzero(mask))
+    if not rows:
+        return None, None, n_positive, total, n * m
+    row_pos = _rows_any(mask, n_positive)
+    # Without NaN (a NaN entry makes the total NaN) the minimum says whether any
+    # entry is negative, without writing a second mask.
+    if n_positive == n * m or (total == total and not np.minimum.reduce(E, axis=None) < 0):
+        row_neg = np.zeros(n, dtype=bool)
+    else:
+        mask = np.less(E, 0, out=mask)
+        row_neg = _rows_any(mask, np.count_nonzero(mask))
+    return row_pos, row_neg, n_positive, total, n * m
+
+
+def _one_row_values(E, delta, sample):
+    """``(sample_same_sign_fraction, input_mean, positive_input_fraction)`` of one sample.
+
+    The batch-size-one case of :func:`_dense_input_stats` and
+    :func:`_sample_fraction` with the row's flags as Python booleans: the same
+    counts and sums, in a few numpy calls.
+    """
+    m = E.shape[1]
+    if m == 0:
+        return math.nan, math.nan, math.nan
+    total = float(np.add.reduce(E, axis=None, dtype=np.float64))
+    mask = E > 0
+    n_positive = int(np.count_nonzero(mask))
+    fraction = math.nan
+    if sample:
+        D = np.asarray(delta)
+        if D.ndim == 0 or D.shape[0] != 1:  # a 1-D delta is one column, one row per entry
+            raise ValueError(f"delta has {D.shape[0] if D.ndim else 0} rows, inputs have 1")
+        if n_positive == m:
+            has_neg = False
+        elif total == total:  # no NaN entry: the minimum answers
+            has_neg = bool(np.minimum.reduce(E, axis=None) < 0)
+        else:
+            has_neg = bool(np.count_nonzero(np.less(E, 0, out=mask)))
+        if n_positive or has_neg:
+            den = np.count_nonzero(D)  # NaN counts as nonzero, as D != 0 does
+            fraction = _ratio(den if (n_positive > 0) != has_neg else 0, den)
+    return fraction, total / m, n_positive / m
+
+
+def _sparse_row_counts(X, b):
+    """Per-row counts of positive and negative entries of ``X + b`` (X sparse).
+
+    Returns ``(X, rows, row_n_pos, row_n_neg)`` with X in canonical CSR form
+    and ``rows`` the row index of each stored entry. Unstored entries of a row
+    equal ``b``; a stored zero is treated exactly like an unstored entry.
+    """
+    X = X.tocsr()
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    n, m = X.shape
+    if b is not None and b.shape[0] != m:
+        raise ValueError(f"offset has {b.shape[0]} entries, inputs have {m} columns")
+    rows = np.repeat(np.arange(n), np.diff(X.indptr))
+    vals = X.data if b is None else X.data + b[X.indices]
+    row_n_pos = np.bincount(rows[vals > 0], minlength=n)
+    row_n_neg = np.bincount(rows[vals < 0], minlength=n)
+    if b is not None:
+        # add the sign counts of b over all columns, remove those over stored ones
+        bpos, bneg = b > 0, b < 0
+        row_n_pos += np.count_nonzero(bpos) - np.bincount(rows[bpos[X.indices]], minlength=n)
+        row_n_neg += np.count_nonzero(bneg) - np.bincount(rows[bneg[X.indices]], minlength=n)
+    return X, rows, row_n_pos, row_n_neg
+
+
+def _input_stats(inputs, offset=None, rows=True):
+    """Row sign flags and global sums of ``E = inputs + offset`` (see _dense_input_stats).
+
+    Sparse inputs are never densified: unstored entries of a row equal ``offset``.
     """
     b = None if offset is None else np.asarray(offset).ravel()
     if sp.issparse(inputs):
-        X = inputs.tocsr()
-        if not X.has_canonical_format:
-            X = X.copy()
-            X.sum_duplicates()
+        X, _, row_n_pos, row_n_neg = _sparse_row_counts(inputs, b)
         n, m = X.shape
-        if b is not None and b.shape[0] != m:
-            raise ValueError(f"offset has {b.shape[0]} entries, inputs have {m} columns")
-        rows = np.repeat(np.arange(n), np.diff(X.indptr))
-        vals = X.data if b is None else X.data + b[X.indices]
-        pos, neg = vals > 0, vals < 0
-        row_n_pos = np.bincount(rows[pos], minlength=n)
-        row_n_neg = np.bincount(rows[neg], minlength=n)
-        n_positive = np.count_nonzero(pos)
         total = X.data.sum(dtype=np.float64)
         if b is not None:
-            # Unstored entry (n, j) equals b_j: add the sign counts of b over
-            # all columns and remove those over the row's stored columns (a
-            # stored zero is thereby treated exactly like an unstored entry).
-            bpos, bneg = b > 0, b < 0
-            stored_bpos = bpos[X.indices]
-            row_n_pos += np.count_nonzero(bpos)
-            row_n_pos -= np.bincount(rows[stored_bpos], minlength=n)
-            row_n_neg += np.count_nonzero(bneg)
-            row_n_neg -= np.bincount(rows[bneg[X.indices]], minlength=n)
-            n_positive += n * np.count_nonzero(bpos) - np.count_nonzero(stored_bpos)
             total += n * b.sum(dtype=np.float64)
-        return row_n_pos > 0, row_n_neg > 0, int(n_positive), float(total), n * m
+        return (row_n_pos > 0, row_n_neg > 0, int(row_n_pos.sum()), float(total), n * m)
     A = np.asarray(inputs)
     if A.ndim != 2:
         raise ValueError(f"inputs must be 2-D, got shape {A.shape}")
-    if b is not None and b.shape[0] != A.shape[1]:
+    if b is None:
+        return _dense_input_stats(A, rows)
+    return _dense_input_stats(_effective(A, b), rows)
+
+
+def _effective(A, offset):
+    """``A + offset`` for a dense 2-D A."""
+    b = np.asarray(offset).ravel()
+    if b.shape[0] != A.shape[1]:
         raise ValueError(f"offset has {b.shape[0]} entries, inputs have {A.shape[1]} columns")
-    E = A if b is None else A + b
-    pos, neg = E > 0, E < 0
-    return (_row_any(pos), _row_any(neg), int(np.count_nonzero(pos)),
-            float(E.sum(dtype=np.float64)), E.size)
+    return A + b
 
 
-def _row_any(mask):
-    """``mask.any(axis=1)`` for a 2-D boolean array, through argmax (several times faster)."""
-    if mask.shape[1] == 0 or not mask.any():  # e.g. no negative entry: skip the scan
-        return np.zeros(mask.shape[0], dtype=bool)
-    return mask[np.arange(mask.shape[0]), mask.argmax(axis=1)]
+def _sample_fraction(row_pos, row_neg, delta, signed_grad=False):
+    """Same-sign fraction of the per-sample gradients from the rows' sign flags.
 
-
-def _sample_fraction(row_pos, row_neg, delta, n_rows):
+    ``signed_grad=True`` says that the weight gradient ``aᵀ delta`` (no offset)
+    of these rows has an entry > 0 or < 0; some counted row then has a nonzero
+    delta, so when all or none of the counted rows are single-signed the
+    fraction is 1 or 0 without counting the deltas. (With an offset the
+    gradient is computed as ``aᵀ delta + b ⊗ Σ delta`` and rounding can leave it
+    nonzero where every product is zero, so that case does not qualify.)
+    """
     D = np.asarray(delta)
     if D.ndim == 1:
         D = D.reshape(-1, 1)
-    if D.shape[0] != n_rows:
-        raise ValueError(f"delta has {D.shape[0]} rows, inputs have {n_rows}")
+    n = row_pos.shape[0]
+    if D.shape[0] != n:
+        raise ValueError(f"delta has {D.shape[0]} rows, inputs have {n}")
+    counted = row_pos | row_neg
+    n_counted = np.count_nonzero(counted)
+    if n_counted == 0:
+        return math.nan
+    single = row_pos ^ row_neg
+    n_single = np.count_nonzero(single)
+    if signed_grad and (n_single == 0 or n_single == n_counted):
+        return 1.0 if n_single else 0.0
     nonzero = D != 0
-    return _ratio(_count_rows(nonzero, row_pos ^ row_neg),
-                  _count_rows(nonzero, row_pos | row_neg))
+    den = np.count_nonzero(nonzero if n_counted == n else nonzero[counted])
+    if n_single == n_counted:  # single is a subset of counted: the same rows
+        num = den
+    elif n_single == 0:
+        num = 0
+    else:
+        num = np.count_nonzero(nonzero[single])
+    return _ratio(num, den)
 
 
-def _count_rows(mask, rows):
-    """``np.count_nonzero(mask[rows])`` without copying when all or no rows are selected."""
-    n_rows = np.count_nonzero(rows)
-    if n_rows == 0:
-        return 0
-    return np.count_nonzero(mask if n_rows == rows.shape[0] else mask[rows])
+# -- weight gradients -----------------------------------------------------------------
 
 
-def _grad_values(grad):
-    """Same-sign fraction and int8 sign array of ``grad`` from shared masks."""
+def _as_columns(grad):
     g = np.asarray(grad)
-    if g.ndim == 1:
-        g = g.reshape(-1, 1)
-    pos, neg = g > 0, g < 0
-    col_pos, col_neg = pos.any(axis=0), neg.any(axis=0)
-    same = _ratio(np.count_nonzero(col_pos ^ col_neg), np.count_nonzero(col_pos | col_neg))
-    return same, pos.view(np.int8) - neg.view(np.int8)
+    return g.reshape(-1, 1) if g.ndim == 1 else g
+
+
+def _grad_stats(G, sign=False, same=True):
+    """``(same_sign_fraction, signed, signs)`` of the columns of G.
+
+    ``signed`` tells whether G has an entry > 0 or < 0; with ``same=False`` both
+    are skipped (NaN, None). With ``sign=True``, ``signs`` is ``sign(G)`` as int8
+    (NaN counts as 0), else None.
+    """
+    pos, neg = G > 0, G < 0
+    signs = pos.view(np.int8) - neg.view(np.int8) if sign else None
+    if not same:
+        return math.nan, None, signs
+    col_pos = np.logical_or.reduce(pos, axis=0)
+    col_neg = np.logical_or.reduce(neg, axis=0)
+    n_signed = np.count_nonzero(col_pos | col_neg)
+    return _ratio(np.count_nonzero(col_pos ^ col_neg), n_signed), n_signed > 0, signs
 
 
 def _flip_fraction(sign, prev_sign):
     if prev_sign is None or prev_sign.shape != sign.shape:
         return math.nan
     prod = sign * prev_sign
-    return _ratio(np.count_nonzero(prod < 0), np.count_nonzero(prod))
+    both = np.count_nonzero(prod)
+    if both == 0:
+        return math.nan
+    return _ratio(np.count_nonzero(prod < 0), both)
 
 
 def same_sign_fraction(grad):
@@ -142,7 +258,7 @@ def same_sign_fraction(grad):
     >>> same_sign_fraction([[1., -2., 0.], [3., 4., 0.]])
     0.5
     """
-    return _grad_values(grad)[0]
+    return _grad_stats(_as_columns(grad))[0]
 
 
 def sample_same_sign_fraction(inputs, delta, offset=None):
@@ -178,7 +294,7 @@ def sample_same_sign_fraction(inputs, delta, offset=None):
     1.0
     """
     row_pos, row_neg, _, _, _ = _input_stats(inputs, offset)
-    return _sample_fraction(row_pos, row_neg, delta, row_pos.shape[0])
+    return _sample_fraction(row_pos, row_neg, delta)
 
 
 def sign_flip_fraction(grad, previous):
@@ -234,7 +350,7 @@ def input_mean(inputs, offset=None):
     >>> input_mean([[0., 2.], [4., -2.]], offset=[1., 0.])  # 6 / 4
     1.5
     """
-    _, _, _, total, size = _input_stats(inputs, offset)
+    _, _, _, total, size = _input_stats(inputs, offset, rows=False)
     return _ratio(total, size)
 
 
@@ -259,8 +375,181 @@ def positive_input_fraction(inputs, offset=None):
     >>> positive_input_fraction([[0., 2.], [4., -2.]], offset=[1., 2.])
     0.75
     """
-    _, _, n_positive, _, size = _input_stats(inputs, offset)
+    _, _, n_positive, _, size = _input_stats(inputs, offset, rows=False)
     return _ratio(n_positive, size)
+
+
+class _SignStack:
+    """Signs of the gradients of up to ``capacity`` consecutive steps of one layer.
+
+    For small weight matrices the per-step cost of the gradient metrics is
+    numpy's per-call overhead, not arithmetic: the recorder writes each step's
+    signs here (three calls) and computes the same-sign and flip fractions of
+    all held steps at once with the same integer counts, so the values are
+    those of the step-by-step computation.
+    """
+
+    def __init__(self, shape, capacity):
+        self.shape = shape
+        self.signs = np.empty((capacity,) + shape, np.int8)
+        self.steps = []  # each held step's value list, completed by flush()
+
+    def push(self, G, values):
+        """Hold one step's signs; return True when the stack is full."""
+        np.subtract((G > 0).view(np.int8), (G < 0).view(np.int8), out=self.signs[len(self.steps)])
+        self.steps.append(values)
+        return len(self.steps) == self.signs.shape[0]
+
+    def flush(self, prev, same, flip):
+        """Fill in the held steps' metrics; return their value lists and the last signs.
+
+        ``prev`` holds the signs of the step before the first held one (or None).
+        """
+        k, steps = len(self.steps), self.steps
+        S = self.signs[:k]
+        if same:
+            has_pos = np.maximum.reduce(S, axis=1) > 0  # (k, fan_out): column has an entry > 0
+            has_neg = np.minimum.reduce(S, axis=1) < 0
+            single = np.add.reduce(has_pos ^ has_neg, axis=1, dtype=np.intp).tolist()
+            signed = np.add.reduce(has_pos | has_neg, axis=1, dtype=np.intp).tolist()
+            for values, num, den in zip(steps, single, signed):
+                values[0] = _ratio(num, den)
+        if flip:
+            P = np.empty(S.shape, np.int8)
+            np.multiply(S[1:], S[:-1], out=P[1:])
+            if prev is not None and prev.shape == self.shape:
+                np.multiply(S[0], prev, out=P[0])
+            else:
+                P[0] = 0  # nothing to compare with: NaN
+            P = P.reshape(k, -1)
+            both = np.add.reduce(P != 0, axis=1, dtype=np.intp).tolist()
+            flips = np.add.reduce(P < 0, axis=1, dtype=np.intp).tolist()
+            for values, num, den in zip(steps, flips, both):
+                values[2] = _ratio(num, den)
+        self.steps = []
+        return steps, S[k - 1].copy()
+
+
+class InputSignStats:
+    """Per-row sign statistics of an effective input ``E = inputs + offset``.
+
+    The first weight matrix sees the same training rows in every epoch. While
+    its offset stays fixed (no offset, or ``input_bias='mean'``, whose first-layer
+    offset is set once per fit) the rows' sign statistics can be computed once and
+    looked up per minibatch with :meth:`take`, instead of rescanning the batch at
+    every step. Pass the looked-up rows to :meth:`GradientSignRecorder.observe` as
+    ``input_stats``.
+
+    Parameters
+    ----------
+    inputs : {array-like, sparse matrix} of shape (n_samples, n_columns)
+        The matrix whose rows recur (e.g. the training part of X).
+    offset : array-like of shape (n_columns,), default=None
+        Per-input offset; the effective input is ``E = inputs + offset``.
+    chunk_rows : int, default=2048
+        Rows of a dense input processed at a time; bounds the temporary memory.
+
+    Attributes
+    ----------
+    row_pos : ndarray of bool, shape (n_samples,)
+        Rows of E holding a positive entry.
+    row_neg : ndarray of bool, shape (n_samples,)
+        Rows of E holding a negative entry.
+    row_n_positive : ndarray of int64, shape (n_samples,)
+        Number of positive entries of each row.
+    row_sum : ndarray of float64, shape (n_samples,)
+        Sum of each row of E.
+    n_columns : int
+        Number of columns of E.
+
+    Notes
+    -----
+    Every statistic the recorder derives from these rows equals the one it
+    computes from the batch itself, except ``input_mean``: the batch total is then
+    the sum of the rows' sums, which agrees with the batch's own sum to rounding
+    (about 1e-16 relative), not always bit for bit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from centered_nn.diagnostics import InputSignStats
+    >>> stats = InputSignStats(np.array([[1., 0.], [-1., 2.], [0., 0.]]))
+    >>> stats.row_pos, stats.row_neg
+    (array([ True,  True, False]), array([False,  True, False]))
+    >>> batch = stats.take(np.array([2, 1]))
+    >>> batch.row_n_positive, batch.row_sum
+    (array([0, 1]), array([0., 1.]))
+    """
+
+    def __init__(self, inputs, offset=None, chunk_rows=2048):
+        b = None if offset is None else np.asarray(offset).ravel()
+        if sp.issparse(inputs):
+            X, _, row_n_pos, row_n_neg = _sparse_row_counts(inputs, b)
+            n, m = X.shape
+            row_sum = np.asarray(X.sum(axis=1, dtype=np.float64)).ravel()
+            if b is not None:
+                row_sum += b.sum(dtype=np.float64)
+            self._set(row_n_pos > 0, row_n_neg > 0, row_n_pos.astype(np.int64), row_sum, m)
+            return
+        A = np.asarray(inputs)
+        if A.ndim != 2:
+            raise ValueError(f"inputs must be 2-D, got shape {A.shape}")
+        n, m = A.shape
+        if b is not None and b.shape[0] != m:
+            raise ValueError(f"offset has {b.shape[0]} entries, inputs have {m} columns")
+        self._set(np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, np.int64),
+                  np.zeros(n, np.float64), m)
+        for start in range(0, n, max(int(chunk_rows), 1)):
+            part = slice(start, start + max(int(chunk_rows), 1))
+            E = A[part] if b is None else A[part] + b
+            mask = E > 0
+            self.row_pos[part] = mask.any(axis=1)
+            self.row_n_positive[part] = np.count_nonzero(mask, axis=1)
+            self.row_neg[part] = np.less(E, 0, out=mask).any(axis=1)
+            self.row_sum[part] = E.sum(axis=1, dtype=np.float64)
+
+    def _set(self, row_pos, row_neg, row_n_positive, row_sum, n_columns):
+        self.row_pos, self.row_neg = row_pos, row_neg
+        self.row_n_positive, self.row_sum = row_n_positive, row_sum
+        self.n_columns = int(n_columns)
+
+    def take(self, rows):
+        """Statistics of the given rows, e.g. of one minibatch.
+
+        Parameters
+        ----------
+        rows : slice, int array or boolean mask
+            The minibatch's row indices into the matrix the statistics describe.
+
+        Returns
+        -------
+        stats : InputSignStats
+            The statistics of those rows, in that order.
+        """
+        subset = object.__new__(InputSignStats)
+        subset._set(self.row_pos[rows], self.row_neg[rows], self.row_n_positive[rows],
+                    self.row_sum[rows], self.n_columns)
+        return subset
+
+    def _batch(self, rows=True):
+        """The tuple ``_input_stats`` returns, for all rows held."""
+        n_rows = self.row_pos.shape[0]
+        return (self.row_pos if rows else None, self.row_neg if rows else None,
+                int(np.add.reduce(self.row_n_positive)), float(np.add.reduce(self.row_sum)),
+                n_rows * self.n_columns)
+
+
+def _check_metrics(metrics):
+    """Selected metric names, in the canonical order of ``GradientSignRecorder.METRICS``."""
+    valid = GradientSignRecorder.METRICS
+    if metrics is None:
+        return valid
+    names = [metrics] if isinstance(metrics, str) else list(metrics)
+    unknown = [name for name in names if name not in valid]
+    if unknown or not names:
+        problem = f"Unknown gradient-sign metric(s) {unknown}" if unknown else "No metric named"
+        raise ValueError(f"{problem}; valid names are: {', '.join(valid)}.")
+    return tuple(name for name in valid if name in names)
 
 
 class GradientSignRecorder:
@@ -272,7 +561,16 @@ class GradientSignRecorder:
         Number of weight matrices.
     history : dict, default=None
         Existing history (metric -> array of shape (n_records, n_layers)) to
-        append to, e.g. when warm starting.
+        append to, e.g. when warm starting. It must hold every recorded metric;
+        other keys are ignored.
+    metrics : str or list of str, default=None
+        Names from :attr:`METRICS` to record; None records all of them. Metrics
+        not recorded are not computed, and :attr:`history` holds only these.
+
+    Attributes
+    ----------
+    metrics : tuple of str
+        The recorded metrics, in the order of :attr:`METRICS`.
 
     Examples
     --------
@@ -288,17 +586,27 @@ class GradientSignRecorder:
     array([[0.5]])
     >>> rec.history["same_sign_fraction"]
     array([[1.]])
+    >>> only = GradientSignRecorder(n_layers=1, metrics=["input_mean"])
+    >>> only.observe(0, X, D, X.T @ D)
+    >>> only.end_iteration()
+    >>> only.history
+    {'input_mean': array([[1.5]])}
     """
 
     #: Names of the recorded metrics, the keys of :attr:`history`.
     METRICS = ("same_sign_fraction", "sample_same_sign_fraction",
                "sign_flip_fraction", "input_mean", "positive_input_fraction")
 
-    def __init__(self, n_layers, history=None):
+    def __init__(self, n_layers, history=None, metrics=None):
         self.n_layers = int(n_layers)
+        self.metrics = _check_metrics(metrics)
+        self._columns = [self.METRICS.index(m) for m in self.metrics]
         self._records = []
         if history is not None:
-            arrays = [np.asarray(history[m], dtype=np.float64) for m in self.METRICS]
+            missing = [m for m in self.metrics if m not in history]
+            if missing:
+                raise ValueError(f"history lacks the recorded metric(s) {missing}")
+            arrays = [np.asarray(history[m], dtype=np.float64) for m in self.metrics]
             shape = arrays[0].shape
             if any(a.shape != shape for a in arrays) or len(shape) != 2 \
                     or shape[1] != self.n_layers:
@@ -306,9 +614,56 @@ class GradientSignRecorder:
                                  f"(n_records, {self.n_layers})")
             self._records = list(np.stack(arrays, axis=1))
         self._committed_signs = [None] * self.n_layers
+        self._init_work()
         self.discard_steps()
 
-    def observe(self, layer, inputs, delta, grad, offset=None):
+    def _init_work(self):
+        self._stacks = [None] * self.n_layers
+
+    def __getstate__(self):
+        for layer in range(self.n_layers):
+            self._flush(layer)
+        state = self.__dict__.copy()
+        del state["_stacks"]  # scratch memory, rebuilt on load
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._init_work()
+
+    #: Bytes of gradient signs a layer may hold to compute its metrics for
+    #: several steps at once, and the most steps held.
+    _STACK_BYTES, _STACK_STEPS = 4096, 32
+
+    def _stack(self, layer, shape, size):
+        """The layer's sign stack for gradients of this shape, or None if too large."""
+        shape_and_stack = self._stacks[layer]
+        if shape_and_stack is not None and shape_and_stack[0] == shape:
+            return shape_and_stack[1]
+        self._flush(layer)
+        capacity = min(self._STACK_STEPS, self._STACK_BYTES // max(size, 1))
+        stack = _SignStack(shape, capacity) if capacity >= 4 else None
+        self._stacks[layer] = (shape, stack)
+        return stack
+
+    def _flush(self, layer):
+        """Complete the held steps of ``layer`` and add them to the pending values."""
+        stack = self._stacks[layer] and self._stacks[layer][1]
+        if stack is None or not stack.steps:
+            return
+        steps, last = stack.flush(self._prev_signs[layer], "same_sign_fraction" in self.metrics,
+                                  "sign_flip_fraction" in self.metrics)
+        self._prev_signs[layer] = last
+        for values in steps:
+            self._add_values(layer, values)
+
+    def _add_values(self, layer, values):
+        pending = self._pending[layer]
+        pending.extend(values)
+        if len(pending) >= 5 * self._FOLD_STEPS:
+            self._fold(layer)
+
+    def observe(self, layer, inputs, delta, grad, offset=None, input_stats=None):
         """Record one update step's diagnostics for weight matrix ``layer``.
 
         Parameters
@@ -323,17 +678,62 @@ class GradientSignRecorder:
             The data term of the weight gradient, ``(a + b)ᵀ delta``.
         offset : ndarray of shape (fan_in,), default=None
             The per-input offset b; the effective input is ``a + b``.
+        input_stats : InputSignStats, default=None
+            Precomputed statistics of exactly this minibatch's effective input
+            (``InputSignStats(X_train, b).take(rows)``); ``inputs`` and ``offset``
+            are then not read for the input metrics.
         """
-        same, sign = _grad_values(grad)
-        flip = _flip_fraction(sign, self._prev_signs[layer])
-        self._prev_signs[layer] = sign
-        row_pos, row_neg, n_positive, total, size = _input_stats(inputs, offset)
-        values = (same, _sample_fraction(row_pos, row_neg, delta, row_pos.shape[0]),
-                  flip, _ratio(total, size), _ratio(n_positive, size))
-        for k, v in enumerate(values):
-            if v == v:  # skip NaN
-                self._sums[k][layer] += v
-                self._counts[k][layer] += 1
+        values = [math.nan] * 5
+        metrics = self.metrics
+        stack, signed = None, False
+        if "same_sign_fraction" in metrics or "sign_flip_fraction" in metrics:
+            G = _as_columns(grad)
+            stack = self._stack(layer, G.shape, G.size)
+            if stack is None:
+                flip = "sign_flip_fraction" in metrics
+                values[0], signed, sign = _grad_stats(G, flip, "same_sign_fraction" in metrics)
+                if flip:
+                    values[2] = _flip_fraction(sign, self._prev_signs[layer])
+                    self._prev_signs[layer] = sign
+        sample = "sample_same_sign_fraction" in metrics
+        if sample or "input_mean" in metrics or "positive_input_fraction" in metrics:
+            if input_stats is None and type(inputs) is np.ndarray and inputs.ndim == 2 \
+                    and inputs.shape[0] == 1:  # one sample: flags as Python booleans
+                E = inputs if offset is None else _effective(inputs, offset)
+                values[1], values[3], values[4] = _one_row_values(E, delta, sample)
+            else:
+                if input_stats is None:
+                    stats = _input_stats(inputs, offset, rows=sample)
+                else:
+                    stats = input_stats._batch(rows=sample)
+                row_pos, row_neg, n_positive, total, size = stats
+                if sample:  # with an offset, rounding can leave G nonzero: no shortcut
+                    values[1] = _sample_fraction(row_pos, row_neg, delta,
+                                                 signed and offset is None)
+                values[3], values[4] = _ratio(total, size), _ratio(n_positive, size)
+        if stack is None:
+            self._add_values(layer, values)
+        elif stack.push(G, values):
+            self._flush(layer)
+
+    _FOLD_STEPS = 64  # steps held per layer before they are added to the running sums
+
+    def _fold(self, layer):
+        """Add the pending step values to the running sums, in step order.
+
+        Accumulating ``[sums; v1; v2; ...]`` left to right performs exactly the
+        additions ``sums + v1 + v2 + ...`` of a running Python sum (NaN values
+        count as 0.0, i.e. are skipped, and are not counted).
+        """
+        pending = self._pending[layer]
+        if not pending:
+            return
+        values = np.array(pending).reshape(-1, 5)
+        valid = values == values
+        self._counts[layer] += np.count_nonzero(valid, axis=0)
+        rows = np.vstack([self._sums[layer], np.where(valid, values, 0.0)])
+        self._sums[layer] = np.add.accumulate(rows, axis=0)[-1]
+        del pending[:]
 
     def end_iteration(self):
         """Append the NaN-ignoring mean of the pending steps as one record.
@@ -343,12 +743,13 @@ class GradientSignRecorder:
         first flip is compared with.
         """
         record = np.full((len(self.METRICS), self.n_layers), np.nan)
-        for k in range(len(self.METRICS)):
-            for layer in range(self.n_layers):
-                if self._counts[k][layer]:
-                    record[k, layer] = self._sums[k][layer] / self._counts[k][layer]
-        self._records.append(record)
-        self._committed_signs = list(self._prev_signs)
+        for layer in range(self.n_layers):
+            self._flush(layer)
+            self._fold(layer)
+            seen = self._counts[layer] > 0
+            record[seen, layer] = self._sums[layer][seen] / self._counts[layer][seen]
+        self._records.append(record[self._columns])
+        self._committed_signs = list(self._prev_signs)  # never written to: fresh arrays
         self.discard_steps()
 
     def discard_steps(self):
@@ -359,8 +760,12 @@ class GradientSignRecorder:
         line-search trial) is compared with nothing.
         """
         self._prev_signs = list(self._committed_signs)
-        self._sums = [[0.0] * self.n_layers for _ in self.METRICS]
-        self._counts = [[0] * self.n_layers for _ in self.METRICS]
+        for shape_and_stack in getattr(self, "_stacks", ()):
+            if shape_and_stack is not None and shape_and_stack[1] is not None:
+                shape_and_stack[1].steps = []
+        self._pending = [array.array("d") for _ in range(self.n_layers)]
+        self._sums = np.zeros((self.n_layers, 5))
+        self._counts = np.zeros((self.n_layers, 5), dtype=np.int64)
 
     def truncate(self, n_records):
         """Keep only the first ``n_records`` records.
@@ -381,10 +786,9 @@ class GradientSignRecorder:
 
     @property
     def history(self):
-        """dict: metric -> float array of shape (n_records, n_layers)."""
+        """dict: metric -> float array of shape (n_records, n_layers), for the recorded metrics."""
         if self._records:
             stacked = np.stack(self._records)
         else:
-            stacked = np.empty((0, len(self.METRICS), self.n_layers))
-        return {m: np.ascontiguousarray(stacked[:, k, :])
-                for k, m in enumerate(self.METRICS)}
+            stacked = np.empty((0, len(self.metrics), self.n_layers))
+        return {m: np.ascontiguousarray(stacked[:, k, :]) for k, m in enumerate(self.metrics)}

@@ -7,7 +7,14 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import InvalidParameterError
 
 from centered_nn import MLPClassifier
-from centered_nn.activations import ACTIVATIONS, Activation, LeakyReLU, get_activation
+from centered_nn.activations import (
+    ACTIVATIONS,
+    Activation,
+    LeakyReLU,
+    get_activation,
+    multiply_derivative,
+    value_into,
+)
 
 
 class Swish(Activation):
@@ -144,3 +151,94 @@ def test_activation_parameter_is_never_changed():
         clf.fit(X, y)
     assert clf.activation is act and act.alpha == 0.1
     assert clf.activation_ is not act and clf.activation_.get_params() == {"alpha": 0.1}
+
+
+def _edge_inputs(dtype):
+    """Pre-activations over a wide range, with zeros, kinks, infinities and NaN."""
+    rng = np.random.RandomState(3)
+    z = np.concatenate([rng.standard_normal(40) * 3, [0.0, -0.0, 1e-300, -1e-300, 30.0, -30.0,
+                                                      700.0, -700.0, np.inf, -np.inf, np.nan]])
+    with np.errstate(over="ignore", under="ignore"):
+        return np.resize(z, (7, 9)).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("act", ALL, ids=IDS)
+def test_in_place_variants_equal_value_and_derivative_bitwise(act, dtype):
+    z = _edge_inputs(dtype)
+    delta = np.resize(np.random.RandomState(4).standard_normal(30) * 10, z.shape).astype(dtype)
+    delta[0, :3] = [0.0, -0.0, np.nan]
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        a = act.value(z)
+        expected = delta * act.derivative(z, a)
+        out = np.full_like(a, 123.0)
+        assert value_into(act, z, out) is out
+        scratch, d = z.copy(), delta.copy()
+        assert multiply_derivative(act, scratch, a, d) is d
+    np.testing.assert_array_equal(out, a)  # NaN where a has NaN
+    np.testing.assert_array_equal(np.signbit(out), np.signbit(a))
+    np.testing.assert_array_equal(d, expected)
+    np.testing.assert_array_equal(np.signbit(d), np.signbit(expected))
+    assert out.dtype == a.dtype and d.dtype == dtype
+
+
+def test_in_place_helpers_accept_objects_that_do_not_subclass_activation():
+    class Cube:  # duck-typed: value and derivative only
+        def value(self, z):
+            return z**3
+
+        def derivative(self, z, a):
+            return 3 * z**2
+
+    z = np.array([[-1.0, 2.0]])
+    out = np.empty_like(z)
+    np.testing.assert_array_equal(value_into(Cube(), z, out), [[-1.0, 8.0]])
+    delta = np.array([[2.0, 0.5]])
+    np.testing.assert_array_equal(multiply_derivative(Cube(), z, out, delta), [[6.0, 6.0]])
+    np.testing.assert_array_equal(z, [[-1.0, 2.0]])  # the fallback leaves z alone
+
+
+def test_multiply_derivative_with_z_sharing_memory_with_a_falls_back():
+    z = np.array([0.5, -0.25])
+    a = z  # e.g. an activation computed in place: z is not scratch then
+    delta = np.array([1.0, 2.0])
+    expected = delta * ACTIVATIONS["logistic"]().derivative(z, a)
+    multiply_derivative(ACTIVATIONS["logistic"](), z, a, delta)
+    np.testing.assert_array_equal(delta, expected)
+
+
+FROM_VALUE = {"identity", "logistic", "centered_logistic", "tanh", "lecun_tanh", "relu"}
+
+
+def test_derivative_from_value_flags():
+    assert {n for n, cls in ACTIVATIONS.items() if cls.derivative_from_value} == FROM_VALUE
+    assert Swish.derivative_from_value is False  # the safe default for user subclasses
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", sorted(FROM_VALUE))
+def test_in_place_forward_then_derivative_from_the_value_alone(name, dtype):
+    act = ACTIVATIONS[name]()
+    z = _edge_inputs(dtype)
+    delta = np.resize(np.random.RandomState(5).standard_normal(30), z.shape).astype(dtype)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        expected_a = act.value(z)
+        expected = delta * act.derivative(z, expected_a)
+        a = value_into(act, z, z)  # scikit-learn's in-place forward: z is gone
+        assert a is z
+        by_method = act.multiply_derivative(None, a, delta.copy())
+        by_helper = multiply_derivative(act, a, a, delta.copy())  # z is a: treated as None
+    np.testing.assert_array_equal(a, expected_a)
+    for got in (by_method, by_helper):
+        np.testing.assert_array_equal(got, expected)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(expected))
+    np.testing.assert_array_equal(a, expected_a)  # a left alone
+
+
+def test_derivative_needing_z_refuses_none():
+    a = np.array([0.5, 1.5])
+    with pytest.raises(ValueError, match="Softplus needs the pre-activations z for its "
+                                         r"derivative \(derivative_from_value is False\)"):
+        multiply_derivative(ACTIVATIONS["softplus"](), None, a, np.ones(2))

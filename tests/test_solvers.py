@@ -1,0 +1,95 @@
+"""The in-place optimisers reproduce scikit-learn's optimisers bit for bit."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
+
+from centered_nn._solvers import SGD, Adam
+
+SHAPES = [(7, 5), (5, 3), (5,), (3,)]
+
+
+def _params(dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(s).astype(dtype) for s in SHAPES]
+
+
+def _grads(dtype, step):
+    rng = np.random.default_rng(100 + step)
+    grads = [(rng.standard_normal(s) * 10.0 ** rng.integers(-6, 3)).astype(dtype) for s in SHAPES]
+    grads[0][0, 0] = 0.0  # zeros and tiny values are rounded like the rest
+    grads[1][1, 1] = 1e-300 if dtype == np.float64 else 1e-40
+    return grads
+
+
+def _run_both(ours, theirs, params_ours, params_theirs, dtype, n_steps=12, epoch=4):
+    for step in range(n_steps):
+        grads = _grads(dtype, step)
+        ours.step(params_ours, [g.copy() for g in grads])
+        theirs.update_params(params_theirs, [g.copy() for g in grads])
+        if (step + 1) % epoch == 0:
+            ours.iteration_ends(step * 10)
+            theirs.iteration_ends(step * 10)
+        for a, b in zip(params_ours, params_theirs):
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("schedule", ["constant", "invscaling", "adaptive"])
+@pytest.mark.parametrize("nesterov", [True, False])
+@pytest.mark.parametrize("momentum", [0.9, 0.0])
+def test_sgd_matches_scikit_learn_bitwise(dtype, schedule, nesterov, momentum):
+    mine, theirs = _params(dtype), _params(dtype)
+    ours = SGD(mine, 0.05, schedule, momentum, nesterov, 0.5)
+    sk = SGDOptimizer(theirs, 0.05, schedule, momentum, nesterov, 0.5)
+    _run_both(ours, sk, mine, theirs, dtype)
+    if schedule == "adaptive":  # a learning-rate cut takes effect in the next steps
+        assert ours.trigger_stopping("", False) is sk.trigger_stopping("", False) is False
+        _run_both(ours, sk, mine, theirs, dtype, n_steps=3)
+        assert ours.learning_rate == sk.learning_rate
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("betas", [(0.9, 0.999, 1e-8), (0.5, 0.9, 1e-3)])
+def test_adam_matches_scikit_learn_bitwise(dtype, betas):
+    mine, theirs = _params(dtype), _params(dtype)
+    ours = Adam(mine, 0.01, *betas)
+    sk = AdamOptimizer(theirs, 0.01, *betas)
+    _run_both(ours, sk, mine, theirs, dtype, n_steps=20)
+    assert ours.t == sk.t == 20 and ours.learning_rate == sk.learning_rate
+
+
+def test_flat_parameters_give_the_same_update():
+    """One flat array updates exactly like the separate arrays it concatenates."""
+    for make in (lambda p: Adam(p, 0.01, 0.9, 0.999, 1e-8),
+                 lambda p: SGD(p, 0.05, "constant", 0.9, True, 0.5)):
+        separate = _params(np.float64)
+        flat = np.concatenate([p.ravel() for p in separate])
+        opt_separate, opt_flat = make(separate), make([flat])
+        for step in range(5):
+            grads = _grads(np.float64, step)
+            opt_separate.step(separate, grads)
+            opt_flat.step([flat], [np.concatenate([g.ravel() for g in grads])])
+        np.testing.assert_array_equal(flat, np.concatenate([p.ravel() for p in separate]))
+
+
+@pytest.mark.parametrize("make", [lambda p: Adam(p, 0.01, 0.9, 0.999, 1e-8),
+                                  lambda p: SGD(p, 0.05, "constant", 0.9, True, 0.5)],
+                         ids=["adam", "sgd"])
+def test_a_step_holds_at_most_two_temporaries_and_keeps_none(make):
+    rng = np.random.default_rng(0)
+    params = [rng.standard_normal((300, 200)), rng.standard_normal(200)]
+    grads = [rng.standard_normal((300, 200)), rng.standard_normal(200)]
+    opt = make(params)
+    tracemalloc.start()
+    try:
+        for _ in range(3):
+            opt.step(params, grads)
+        current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak <= 2 * params[0].nbytes + 4096
+    assert current < 4096
