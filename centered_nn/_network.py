@@ -201,7 +201,7 @@ def backward(delta, sample_weight, inputs, pre, coefs, offsets, activation, alph
         if centralize:
             grad -= grad.mean(axis=0)
         if recorder is not None:
-            recorder.observe(layer, a, delta, grad, offset=offset)
+            recorder.observe(layer, a, delta, grad, offset=offset, centred_rows=centralize)
         grad += alpha * coef
         if centralize:
             grad -= alpha * coef.mean(axis=0)

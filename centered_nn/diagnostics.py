@@ -160,6 +160,16 @@ def _input_stats(inputs, offset=None, rows=True):
     return _dense_input_stats(_effective(A, b), rows)
 
 
+def _rows_vary(inputs, offset=None):
+    """Flags of the rows of ``E = inputs + offset`` that are not constant."""
+    E = inputs.toarray() if sp.issparse(inputs) else np.asarray(inputs)
+    if offset is not None:
+        E = _effective(E, offset)
+    if E.shape[1] == 0:
+        return np.zeros(E.shape[0], dtype=bool)
+    return E.max(axis=1) > E.min(axis=1)
+
+
 def _effective(A, offset):
     """``A + offset`` for a dense 2-D A."""
     b = np.asarray(offset).ravel()
@@ -663,7 +673,8 @@ class GradientSignRecorder:
         if len(pending) >= 5 * self._FOLD_STEPS:
             self._fold(layer)
 
-    def observe(self, layer, inputs, delta, grad, offset=None, input_stats=None):
+    def observe(self, layer, inputs, delta, grad, offset=None, input_stats=None,
+                centred_rows=False):
         """Record one update step's diagnostics for weight matrix ``layer``.
 
         Parameters
@@ -682,6 +693,13 @@ class GradientSignRecorder:
             Precomputed statistics of exactly this minibatch's effective input
             (``InputSignStats(X_train, b).take(rows)``); ``inputs`` and ``offset``
             are then not read for the input metrics.
+        centred_rows : bool, default=False
+            The update is gradient-centralized: the per-sample gradient of unit
+            j is ``delta[s, j] * (e_s - mean(e_s))``, so the per-sample fraction
+            is taken over those centred rows (a row that is not constant then
+            always has both signs; a constant row is all zero and not counted).
+            ``grad`` is then the centred gradient; the input metrics still
+            describe ``e`` itself.
         """
         values = [math.nan] * 5
         metrics = self.metrics
@@ -696,6 +714,10 @@ class GradientSignRecorder:
                     values[2] = _flip_fraction(sign, self._prev_signs[layer])
                     self._prev_signs[layer] = sign
         sample = "sample_same_sign_fraction" in metrics
+        if sample and centred_rows:
+            varies = _rows_vary(inputs, offset)
+            centred_value = _sample_fraction(varies, varies, delta)
+            sample = False
         if sample or "input_mean" in metrics or "positive_input_fraction" in metrics:
             if input_stats is None and type(inputs) is np.ndarray and inputs.ndim == 2 \
                     and inputs.shape[0] == 1:  # one sample: flags as Python booleans
@@ -711,6 +733,8 @@ class GradientSignRecorder:
                     values[1] = _sample_fraction(row_pos, row_neg, delta,
                                                  signed and offset is None)
                 values[3], values[4] = _ratio(total, size), _ratio(n_positive, size)
+        if centred_rows and "sample_same_sign_fraction" in metrics:
+            values[1] = centred_value
         if stack is None:
             self._add_values(layer, values)
         elif stack.push(G, values):

@@ -179,3 +179,19 @@ def test_all_positive_inputs_batch_centring_mixes_per_sample_signs():
     np.testing.assert_array_equal(raw.gradient_sign_history_["sample_same_sign_fraction"][:, 0],
                                   1.0)
     assert batch.gradient_sign_history_["sample_same_sign_fraction"][:, 0].max() < 0.2
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_all_positive_inputs_gradient_centralization_mixes_per_sample_signs(cls):
+    """The sign metrics follow the centred update: per-sample columns delta (e_s - mean e_s)."""
+    Xpos = X + 0.01
+    params = dict(hidden_layer_sizes=(8,), solver="sgd", batch_size=1, max_iter=1,
+                  learning_rate_init=1e-3, random_state=0)
+    raw = cls(**params).fit(Xpos, _target(cls))
+    gc = cls(gradient_centralization=True, **params).fit(Xpos, _target(cls))
+    for key in ("sample_same_sign_fraction", "same_sign_fraction"):
+        np.testing.assert_array_equal(raw.gradient_sign_history_[key][:, 0], 1.0)
+        np.testing.assert_array_equal(gc.gradient_sign_history_[key][:, 0], 0.0)
+    # the input itself is unchanged by centring the gradient: the same first-layer mean
+    assert gc.gradient_sign_history_["input_mean"][0, 0] == pytest.approx(
+        raw.gradient_sign_history_["input_mean"][0, 0])

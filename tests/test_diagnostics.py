@@ -282,3 +282,32 @@ def test_recorder_truncate_history_continuation_and_pickle():
         np.testing.assert_array_equal(clone.history[m], rec2.history[m])
     with pytest.raises(ValueError):
         GradientSignRecorder(2, history=rec.history)
+
+
+def test_centred_rows_per_sample_fraction_against_explicit_centred_gradients():
+    """With gradient centralization the per-sample column is delta_su (e_s - mean(e_s))."""
+    rng = np.random.RandomState(3)
+    A = rng.rand(12, 5) + 0.5  # all positive
+    A[3] = 2.0  # a constant row: centred, it is all zero and not counted
+    offset = np.zeros(5)
+    delta = rng.normal(size=(12, 4))
+    delta[5, 1] = 0.0
+    E = A + offset
+    centred = E - E.mean(axis=1, keepdims=True)
+    single = counted = 0
+    for s in range(12):
+        for u in range(4):
+            column = delta[s, u] * centred[s]
+            nonzero = column[column != 0]
+            if nonzero.size:
+                counted += 1
+                single += bool(np.all(nonzero > 0) or np.all(nonzero < 0))
+    G = (centred.T @ delta)
+    rec = GradientSignRecorder(1)
+    rec.observe(0, A, delta, G - G.mean(axis=0), offset=offset, centred_rows=True)
+    rec.end_iteration()
+    assert rec.history["sample_same_sign_fraction"][0, 0] == single / counted == 0.0
+    assert counted == 11 * 4 - 1
+    # the input metrics still describe E itself
+    assert rec.history["input_mean"][0, 0] == pytest.approx(E.mean())
+    assert rec.history["positive_input_fraction"][0, 0] == 1.0
