@@ -49,13 +49,14 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from centered_nn import Centerer, MLPClassifier  # noqa: E402
+from centered_nn.exceptions import DivergenceWarning  # noqa: E402
 
 LOSS_THRESHOLD = 0.2
 MAX_ITER = 60
-LEARNING_RATES = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
+LEARNING_RATES = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 # Quick mode: two rates of the same grid, the same data and epochs, so every
 # number it prints is one the full run prints too.
-QUICK_LEARNING_RATES = (1.0, 3.0)
+QUICK_LEARNING_RATES = (3.0, 10.0)
 SETUPS = {
     # name: (parameters of the MLP, whether a Centerer comes first)
     "raw": ({}, False),
@@ -81,7 +82,11 @@ def epochs_to(loss_curve, threshold):
 
 
 def fit_setup(X, y, setup, learning_rate):
-    """One fit; returns the fitted MLP, or None if the run diverged to non-finite values."""
+    """One fit; returns the fitted MLP, or None if the run diverged.
+
+    A run diverged when its loss became non-finite (the fit raises a ValueError)
+    or ended more than 10x above its start (the fit warns DivergenceWarning).
+    """
     params, centre = SETUPS[setup]
     mlp = MLPClassifier(
         hidden_layer_sizes=(64,), activation=params.get("activation", "logistic"),
@@ -89,14 +94,16 @@ def fit_setup(X, y, setup, learning_rate):
         n_iter_no_change=MAX_ITER, random_state=0,
         **{k: v for k, v in params.items() if k != "activation"})
     model = make_pipeline(Centerer(), mlp) if centre else mlp
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)  # incl. DivergenceWarning
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
         try:
             model.fit(X, y)
         except ValueError as exc:
             if "non-finite" not in str(exc):
                 raise
             return None
+    if any(issubclass(w.category, DivergenceWarning) for w in caught):
+        return None
     return mlp
 
 
@@ -222,16 +229,31 @@ def plot(runs, best, data, outdir):
 
 
 def readme_summary(result):
-    """The README's sentence about this example, from fits quick mode makes too."""
-    parts = []
-    for problem in ("shifted", "pixels"):
-        cells = ", ".join(
-            f"{setup} {short(result['runs'][(problem, setup, lr)])}"
-            for setup in SETUPS for lr in (1.0,))
-        parts.append(f"{problem} at lr 1: {cells}")
-    return ("`plot_centering_methods.py`: every remedy on digits shifted by +3 and on "
-            f"[0, 1] pixels, logistic (64,), plain SGD, {MAX_ITER} epochs; epochs to a "
-            f"training loss of {LOSS_THRESHOLD} ('-' not reached): " + "; ".join(parts) + ".")
+    """The README's sentences about this example, from fits quick mode makes too."""
+    runs = result["runs"]
+
+    def epochs(problem, lr):
+        return ", ".join(f"{setup} {short(runs[(problem, setup, lr)])}" for setup in SETUPS)
+
+    def figure(key, setups, problem="pixels", lr=10.0):
+        return ", ".join(f"{setup} {runs[(problem, setup, lr)][key]:.3f}" for setup in setups
+                         if not runs[(problem, setup, lr)]["diverged"])
+
+    return (
+        "`plot_centering_methods.py`: every remedy on digits shifted by +3 and on [0, 1] "
+        f"pixels, logistic (64,), plain SGD, {MAX_ITER} epochs, learning rates 0.1 to 100. "
+        f"Epochs to a training loss of {LOSS_THRESHOLD} ('-' not reached, 'div' diverged) "
+        f"at lr 3, shifted: {epochs('shifted', 3.0)}; at lr 10, shifted: "
+        f"{epochs('shifted', 10.0)}; pixels: {epochs('pixels', 10.0)}. Where a remedy "
+        "recovers only part of the centred speed, the recorded figures say why. The "
+        "first-layer per-sample same-sign fraction (lr 10, pixels: "
+        f"{figure('sample_same_sign_l0', SETUPS)}) shows that the zero-centred activation "
+        "leaves the data's zig-zag in place. The output layer's mean input (the hidden "
+        f"activations, same runs: {figure('hidden_mean', ('Centerer', 'mean', 'batch', 'gc'))}) "
+        "shows that gradient centralization and the Centerer mix the first layer's signs "
+        "but leave the hidden layer's output uncentred, where the mean and batch offsets "
+        "centre it. The trained offsets diverge at the rates where the others are fastest."
+    )
 
 
 if __name__ == "__main__":

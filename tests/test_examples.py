@@ -250,8 +250,8 @@ def test_centering_methods(tmp_path_factory):
         if setup in ("mean", "batch"):  # the offsets centre the output layer's input
             assert abs(run["hidden_mean"]) < 0.05
     # the zero-centred activation centres the hidden outputs, not the data
-    assert abs(result["runs"][("pixels", "centred act.", 1.0)]["hidden_mean"]) < 0.05
-    assert result["runs"][("pixels", "raw", 1.0)]["hidden_mean"] > 0.1
+    assert abs(result["runs"][("pixels", "centred act.", 3.0)]["hidden_mean"]) < 0.05
+    assert result["runs"][("pixels", "raw", 3.0)]["hidden_mean"] > 0.1
 
 
 @pytest.mark.parametrize("name", NAMES)
