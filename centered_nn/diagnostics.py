@@ -446,7 +446,7 @@ class InputSignStats:
         The matrix whose rows recur (e.g. the training part of X).
     offset : array-like of shape (n_columns,), default=None
         Per-input offset; the effective input is ``E = inputs + offset``.
-    chunk_rows : int, default=2048
+    chunk_rows : int, default=256
         Rows of a dense input processed at a time; bounds the temporary memory.
 
     Attributes
@@ -481,7 +481,7 @@ class InputSignStats:
     (array([0, 1]), array([0., 1.]))
     """
 
-    def __init__(self, inputs, offset=None, chunk_rows=2048):
+    def __init__(self, inputs, offset=None, chunk_rows=256):
         b = None if offset is None else np.asarray(offset).ravel()
         if sp.issparse(inputs):
             X, _, row_n_pos, row_n_neg = _sparse_row_counts(inputs, b)
