@@ -170,6 +170,23 @@ def _rows_vary(inputs, offset=None):
     return E.max(axis=1) > E.min(axis=1)
 
 
+def _input_total(inputs, offset=None):
+    """``E.sum(dtype=float64)`` of ``E = inputs + offset``, exactly as _input_stats sums."""
+    b = None if offset is None else np.asarray(offset).ravel()
+    if sp.issparse(inputs):
+        X = inputs.tocsr()
+        if not X.has_canonical_format:
+            X = X.copy()
+            X.sum_duplicates()
+        total = X.data.sum(dtype=np.float64)
+        if b is not None:
+            total += X.shape[0] * b.sum(dtype=np.float64)
+        return float(total)
+    A = np.asarray(inputs)
+    E = A if b is None else _effective(A, b)
+    return float(np.add.reduce(E, axis=None, dtype=np.float64))
+
+
 def _effective(A, offset):
     """``A + offset`` for a dense 2-D A."""
     b = np.asarray(offset).ravel()
@@ -445,10 +462,12 @@ class InputSignStats:
 
     The first weight matrix sees the same training rows in every epoch. While
     its offset stays fixed (no offset, or ``input_bias='mean'``, whose first-layer
-    offset is set once per fit) the rows' sign statistics can be computed once and
-    looked up per minibatch with :meth:`take`, instead of rescanning the batch at
-    every step. Pass the looked-up rows to :meth:`GradientSignRecorder.observe` as
-    ``input_stats``.
+    offset is set once per fit) the rows' sign flags and positive counts can be
+    computed once and looked up per minibatch with :meth:`take`, instead of
+    rescanning the batch at every step. Pass the looked-up rows to
+    :meth:`GradientSignRecorder.observe` as ``input_stats`` (with the batch's
+    inputs and offset, whose sum ``input_mean`` still takes, so that every
+    recorded value is exactly the one computed without the statistics).
 
     Parameters
     ----------
@@ -456,7 +475,7 @@ class InputSignStats:
         The matrix whose rows recur (e.g. the training part of X).
     offset : array-like of shape (n_columns,), default=None
         Per-input offset; the effective input is ``E = inputs + offset``.
-    chunk_rows : int, default=2048
+    chunk_rows : int, default=256
         Rows of a dense input processed at a time; bounds the temporary memory.
 
     Attributes
@@ -465,19 +484,11 @@ class InputSignStats:
         Rows of E holding a positive entry.
     row_neg : ndarray of bool, shape (n_samples,)
         Rows of E holding a negative entry.
-    row_n_positive : ndarray of int64, shape (n_samples,)
-        Number of positive entries of each row.
-    row_sum : ndarray of float64, shape (n_samples,)
-        Sum of each row of E.
+    row_n_positive : ndarray of shape (n_samples,)
+        Number of positive entries of each row, in the smallest unsigned integer
+        dtype that holds ``n_columns`` (one byte per row up to 255 columns).
     n_columns : int
         Number of columns of E.
-
-    Notes
-    -----
-    Every statistic the recorder derives from these rows equals the one it
-    computes from the batch itself, except ``input_mean``: the batch total is then
-    the sum of the rows' sums, which agrees with the batch's own sum to rounding
-    (about 1e-16 relative), not always bit for bit.
 
     Examples
     --------
@@ -486,20 +497,16 @@ class InputSignStats:
     >>> stats = InputSignStats(np.array([[1., 0.], [-1., 2.], [0., 0.]]))
     >>> stats.row_pos, stats.row_neg
     (array([ True,  True, False]), array([False,  True, False]))
-    >>> batch = stats.take(np.array([2, 1]))
-    >>> batch.row_n_positive, batch.row_sum
-    (array([0, 1]), array([0., 1.]))
+    >>> stats.take(np.array([2, 1])).row_n_positive
+    array([0, 1], dtype=uint8)
     """
 
-    def __init__(self, inputs, offset=None, chunk_rows=2048):
+    def __init__(self, inputs, offset=None, chunk_rows=256):
         b = None if offset is None else np.asarray(offset).ravel()
         if sp.issparse(inputs):
             X, _, row_n_pos, row_n_neg = _sparse_row_counts(inputs, b)
-            n, m = X.shape
-            row_sum = np.asarray(X.sum(axis=1, dtype=np.float64)).ravel()
-            if b is not None:
-                row_sum += b.sum(dtype=np.float64)
-            self._set(row_n_pos > 0, row_n_neg > 0, row_n_pos.astype(np.int64), row_sum, m)
+            m = X.shape[1]
+            self._set(row_n_pos > 0, row_n_neg > 0, row_n_pos.astype(np.min_scalar_type(m)), m)
             return
         A = np.asarray(inputs)
         if A.ndim != 2:
@@ -507,20 +514,18 @@ class InputSignStats:
         n, m = A.shape
         if b is not None and b.shape[0] != m:
             raise ValueError(f"offset has {b.shape[0]} entries, inputs have {m} columns")
-        self._set(np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, np.int64),
-                  np.zeros(n, np.float64), m)
-        for start in range(0, n, max(int(chunk_rows), 1)):
-            part = slice(start, start + max(int(chunk_rows), 1))
+        self._set(np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, np.min_scalar_type(m)), m)
+        chunk = max(int(chunk_rows), 1)
+        for start in range(0, n, chunk):
+            part = slice(start, start + chunk)
             E = A[part] if b is None else A[part] + b
             mask = E > 0
             self.row_pos[part] = mask.any(axis=1)
             self.row_n_positive[part] = np.count_nonzero(mask, axis=1)
             self.row_neg[part] = np.less(E, 0, out=mask).any(axis=1)
-            self.row_sum[part] = E.sum(axis=1, dtype=np.float64)
 
-    def _set(self, row_pos, row_neg, row_n_positive, row_sum, n_columns):
-        self.row_pos, self.row_neg = row_pos, row_neg
-        self.row_n_positive, self.row_sum = row_n_positive, row_sum
+    def _set(self, row_pos, row_neg, row_n_positive, n_columns):
+        self.row_pos, self.row_neg, self.row_n_positive = row_pos, row_neg, row_n_positive
         self.n_columns = int(n_columns)
 
     def take(self, rows):
@@ -538,15 +543,21 @@ class InputSignStats:
         """
         subset = object.__new__(InputSignStats)
         subset._set(self.row_pos[rows], self.row_neg[rows], self.row_n_positive[rows],
-                    self.row_sum[rows], self.n_columns)
+                    self.n_columns)
         return subset
 
-    def _batch(self, rows=True):
-        """The tuple ``_input_stats`` returns, for all rows held."""
+    def _batch(self, inputs, offset, rows=True):
+        """The tuple ``_input_stats(inputs, offset)`` returns, from the held rows.
+
+        Only the total is computed from `inputs`, exactly as ``_input_stats`` does.
+        """
         n_rows = self.row_pos.shape[0]
+        if inputs.shape != (n_rows, self.n_columns):
+            raise ValueError(f"inputs have shape {inputs.shape}, the statistics describe "
+                             f"{(n_rows, self.n_columns)}")
         return (self.row_pos if rows else None, self.row_neg if rows else None,
-                int(np.add.reduce(self.row_n_positive)), float(np.add.reduce(self.row_sum)),
-                n_rows * self.n_columns)
+                int(np.add.reduce(self.row_n_positive, dtype=np.int64)),
+                _input_total(inputs, offset), n_rows * self.n_columns)
 
 
 def _check_metrics(metrics):
@@ -692,7 +703,8 @@ class GradientSignRecorder:
         input_stats : InputSignStats, default=None
             Precomputed statistics of exactly this minibatch's effective input
             (``InputSignStats(X_train, b).take(rows)``); ``inputs`` and ``offset``
-            are then not read for the input metrics.
+            are then read only for ``input_mean``'s sum. Every recorded value is
+            the same as without it.
         centred_rows : bool, default=False
             The update is gradient-centralized: the per-sample gradient of unit
             j is ``delta[s, j] * (e_s - mean(e_s))``, so the per-sample fraction
@@ -727,7 +739,7 @@ class GradientSignRecorder:
                 if input_stats is None:
                     stats = _input_stats(inputs, offset, rows=sample)
                 else:
-                    stats = input_stats._batch(rows=sample)
+                    stats = input_stats._batch(inputs, offset, rows=sample)
                 row_pos, row_neg, n_positive, total, size = stats
                 if sample:  # with an offset, rounding can leave G nonzero: no shortcut
                     values[1] = _sample_fraction(row_pos, row_neg, delta,
