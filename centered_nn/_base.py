@@ -26,7 +26,7 @@ from ._offsets import OFFSET_SCHEMES
 from ._output import OUTPUT_LAYERS
 from ._training import TrainingState, fit_lbfgs, fit_stochastic
 from .activations import ACTIVATIONS, get_activation
-from .diagnostics import GradientSignRecorder
+from .diagnostics import GradientSignRecorder, _check_metrics
 from .exceptions import DivergenceWarning
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
@@ -174,9 +174,11 @@ _PARAMETERS_DOC = """\
         optimises within that constraint set. The sign diagnostics then
         describe the centred gradients.
 
-    record_gradient_signs : bool, default=True
-        Whether to record `gradient_sign_history_`. False leaves it None and
-        costs nothing.
+    record_gradient_signs : bool or list of str, default=True
+        Whether to record `gradient_sign_history_`: True records every metric
+        of :attr:`centered_nn.diagnostics.GradientSignRecorder.METRICS`, a list
+        records only the metrics it names (at less cost), False leaves the
+        history None and costs nothing.
 """
 
 _ATTRIBUTES_DOC = """\
@@ -199,8 +201,9 @@ _ATTRIBUTES_DOC = """\
         never changed).
 
     gradient_sign_history_ : dict or None
-        Maps each metric of
-        :attr:`centered_nn.diagnostics.GradientSignRecorder.METRICS` to a float
+        Maps each recorded metric of
+        :attr:`centered_nn.diagnostics.GradientSignRecorder.METRICS` (all, or
+        those named by `record_gradient_signs`) to a float
         array of shape (n_records, n_layers - 1): one row per entry of
         `loss_curve_`, one column per weight matrix, each value the mean over
         that iteration's update steps. Metrics are computed on the data term
@@ -267,7 +270,7 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         "input_bias_init": [StrOptions({"zeros", "center"})],
         "input_bias_rate": [Interval(Real, 0, 1, closed="right")],
         "gradient_centralization": ["boolean"],
-        "record_gradient_signs": ["boolean"],
+        "record_gradient_signs": ["boolean", list, tuple],
     }
 
     def _store_params(self, params):
@@ -417,12 +420,23 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
             )
 
     def _wire_recorder(self, state):
-        if not self.record_gradient_signs:
+        """The recorder for this call: the metrics asked for, earlier records kept.
+
+        Metrics not recorded before (recording switched on, or more metrics asked
+        for under warm_start) are NaN in the earlier records.
+        """
+        wanted = self.record_gradient_signs
+        if wanted is False:
             state.recorder = None
-        elif state.recorder is None:  # switched on: earlier records are NaN
-            blank = np.full((len(state.loss_curve), self.n_layers_ - 1), np.nan)
-            history = dict.fromkeys(GradientSignRecorder.METRICS, blank)
-            state.recorder = GradientSignRecorder(self.n_layers_ - 1, history=history)
+            return
+        metrics = _check_metrics(None if wanted is True else wanted)
+        if state.recorder is not None and state.recorder.metrics == metrics:
+            return
+        blank = np.full((len(state.loss_curve), self.n_layers_ - 1), np.nan)
+        old = state.recorder.history if state.recorder is not None else {}
+        history = {m: old.get(m, blank) for m in metrics}
+        state.recorder = GradientSignRecorder(self.n_layers_ - 1, history=history,
+                                              metrics=metrics)
 
     def _network(self):
         return _network.Network(self.coefs_, self.intercepts_, self.input_biases_,

@@ -150,7 +150,8 @@ def l2_penalty(coefs, alpha, sw_sum):
 
 
 def backward(delta, sample_weight, inputs, pre, coefs, offsets, activation, alpha,
-             learn_offsets=False, recorder=None, batch_centred=(), centralize=False):
+             learn_offsets=False, recorder=None, batch_centred=(), centralize=False,
+             first_input_stats=None):
     """Backpropagate the output gradient: gradients of the regularised mean loss.
 
     Parameters
@@ -176,6 +177,10 @@ def backward(delta, sample_weight, inputs, pre, coefs, offsets, activation, alph
         Gradient centralization (Yong et al., 2020): subtract from each column
         of each weight gradient (L2 term included) its mean over fan_in; the
         recorder sees the centred data term.
+    first_input_stats : InputSignStats or None
+        Precomputed sign statistics of this batch's first-layer effective
+        input, passed on to the recorder (see
+        :class:`centered_nn.diagnostics.InputSignStats`).
     recorder : object with ``observe(layer, inputs, delta, grad, offset=None)``, optional
         Receives each layer's input, delta (dL/dz summed with the sample
         weights) and data gradient ``(a + b)ᵀ δ`` before the penalty is added.
@@ -201,7 +206,8 @@ def backward(delta, sample_weight, inputs, pre, coefs, offsets, activation, alph
         if centralize:
             grad -= grad.mean(axis=0)
         if recorder is not None:
-            recorder.observe(layer, a, delta, grad, offset=offset, centred_rows=centralize)
+            recorder.observe(layer, a, delta, grad, offset=offset, centred_rows=centralize,
+                             input_stats=first_input_stats if layer == 0 else None)
         grad += alpha * coef
         if centralize:
             grad -= alpha * coef.mean(axis=0)
@@ -252,7 +258,8 @@ class Network:
         return self.forward(X)[0][-1]
 
     def loss_and_gradients(self, X, Y, sample_weight, alpha, tracker=None, learn_offsets=False,
-                           recorder=None, batch_centred=(), centralize=False):
+                           recorder=None, batch_centred=(), centralize=False,
+                           first_input_stats=None):
         """Reported loss (with the L2 penalty) and the gradients on one batch.
 
         Returns
@@ -275,5 +282,6 @@ class Network:
         delta = self.output.gradient(Y, inputs[-1])
         grads = backward(delta, sample_weight, inputs, pre, self.coefs, self.offsets,
                          self.activation, alpha, learn_offsets=learn_offsets, recorder=recorder,
-                         batch_centred=batch_centred, centralize=centralize)
+                         batch_centred=batch_centred, centralize=centralize,
+                         first_input_stats=first_input_stats)
         return (loss, *grads)

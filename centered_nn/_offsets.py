@@ -45,6 +45,10 @@ class OffsetScheme:
     #: Layers whose offset is the current batch's mean, differentiated through.
     batch_centred = frozenset()
 
+    #: Whether the first layer's offset stays fixed during one fit or partial_fit call
+    #: (so the sign statistics of the training rows can be computed once).
+    first_offset_fixed = True
+
     def __init__(self, layers):
         self.layers = frozenset(layers)
 
@@ -104,6 +108,7 @@ class LearnedOffsets(OffsetScheme):
 
     name = "learned"
     trainable = True
+    first_offset_fixed = False
 
     def prepare(self, net, X, sample_weight, *, first_pass, incremental, lbfgs, init, rate):
         if first_pass and init == "center":
@@ -164,6 +169,7 @@ class BatchOffsets(OffsetScheme):
     """
 
     name = "batch"
+    first_offset_fixed = False
 
     def __init__(self, layers):
         super().__init__(layers)

@@ -12,6 +12,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from ._solvers import SGD, Adam, minimize_lbfgs
+from .diagnostics import InputSignStats
 
 #: Attributes of :class:`TrainingState` the estimators publish with a trailing underscore.
 PUBLISHED = ("n_iter", "t", "loss", "loss_curve", "best_loss", "validation_scores",
@@ -71,12 +72,12 @@ def trainable(net, offsets):
     return net.coefs + net.intercepts + learned
 
 
-def _loss_and_grads(net, state, params, X, Y, sample_weight, tracker):
+def _loss_and_grads(net, state, params, X, Y, sample_weight, tracker, first_input_stats=None):
     loss, coef_g, inter_g, off_g = net.loss_and_gradients(
         X, Y, sample_weight, params["alpha"], tracker=tracker,
         learn_offsets=state.offsets.trainable, recorder=state.recorder,
         batch_centred=state.offsets.batch_centred,
-        centralize=params["gradient_centralization"],
+        centralize=params["gradient_centralization"], first_input_stats=first_input_stats,
     )
     if not np.isfinite(loss) and state.nonfinite_cause is None:
         state.nonfinite_cause = _nonfinite_cause(net, X, params)
@@ -151,6 +152,10 @@ def fit_stochastic(net, state, params, train, validation, rng, incremental, scor
     tracker = state.offsets.tracker(params["input_bias_rate"])
     shuffle, recorder = params["shuffle"], state.recorder
     order = np.arange(n_samples)
+    # the first layer sees the same rows every epoch: their sign statistics once
+    row_stats = None
+    if recorder is not None and state.offsets.first_offset_fixed and not incremental:
+        row_stats = InputSignStats(X, net.offsets[0])
     state.n_iter = 0
     if validation is not None and state.best_validation_score > -np.inf:
         # a warm start: the weights in hand are those of the best score so far
@@ -164,7 +169,9 @@ def fit_stochastic(net, state, params, train, validation, rng, incremental, scor
                 stop = min(start + batch_size, n_samples)
                 rows = order[start:stop] if shuffle else slice(start, stop)
                 sw = None if sample_weight is None else sample_weight[rows]
-                loss, grads = _loss_and_grads(net, state, params, X[rows], Y[rows], sw, tracker)
+                stats = None if row_stats is None else row_stats.take(order[start:stop])
+                loss, grads = _loss_and_grads(net, state, params, X[rows], Y[rows], sw, tracker,
+                                              stats)
                 if state.nonfinite_cause is not None:  # before the step poisons the weights
                     raise_nonfinite(state, f"in epoch {state.n_iter + 1}")
                 accumulated += loss * (stop - start)

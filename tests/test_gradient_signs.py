@@ -150,3 +150,25 @@ def test_switching_recording_on_under_warm_start_pads_with_nan():
     _assert_aligned(clf)
     values = clf.gradient_sign_history_["input_mean"]
     assert np.isnan(values[:2]).all() and np.isfinite(values[2:]).all()
+
+
+@pytest.mark.parametrize("cls", ["MLPClassifier", "MLPRegressor"])
+def test_record_gradient_signs_list_records_only_those_metrics(cls):
+    import centered_nn
+
+    est_cls = getattr(centered_nn, cls)
+    y = Y if cls == "MLPClassifier" else Y / 9.0
+    params = dict(hidden_layer_sizes=(6,), solver="sgd", max_iter=3, random_state=0)
+    full = est_cls(**params).fit(X_POS, y)
+    some = est_cls(record_gradient_signs=["input_mean", "same_sign_fraction"], **params)
+    some.fit(X_POS, y)
+    assert list(some.gradient_sign_history_) == ["same_sign_fraction", "input_mean"]
+    for metric, values in some.gradient_sign_history_.items():
+        np.testing.assert_array_equal(values, full.gradient_sign_history_[metric])
+    # asking for more under warm_start: the earlier records of a new metric are NaN
+    some.set_params(warm_start=True, record_gradient_signs=True, max_iter=2)
+    some.fit(X_POS, y)
+    flips = some.gradient_sign_history_["sign_flip_fraction"]
+    assert flips.shape == (5, 2) and np.isnan(flips[:3]).all() and not np.isnan(flips[3:]).all()
+    with pytest.raises(ValueError, match="Unknown gradient-sign metric.*valid names are"):
+        est_cls(record_gradient_signs=["zigzag"], **params).fit(X_POS, y)
