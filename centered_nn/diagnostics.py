@@ -10,13 +10,12 @@ The functions are written for the training loop's hot path: a whole-array
 minimum replaces the negative mask when it answers the question (inputs that
 cannot be negative, such as ReLU or sigmoid outputs and pixel intensities), the
 deltas are not scanned when the gradient's signs already give the per-sample
-fraction, the signs of small gradients are summarised several steps at a time,
-and rows whose statistics recur every epoch can be summarised once with
-:class:`InputSignStats`. Work arrays are allocated per call rather than kept:
-that measured as fast, and keeps the fit's peak memory down.
+fraction, a one-sample batch is summarised with Python flags, and rows whose
+statistics recur every epoch can be summarised once with :class:`InputSignStats`.
+Work arrays are allocated per call rather than kept: that measured as fast, and
+keeps the fit's peak memory down.
 """
 
-import array
 import math
 
 import numpy as np
@@ -406,57 +405,6 @@ def positive_input_fraction(inputs, offset=None):
     return _ratio(n_positive, size)
 
 
-class _SignStack:
-    """Signs of the gradients of up to ``capacity`` consecutive steps of one layer.
-
-    For small weight matrices the per-step cost of the gradient metrics is
-    numpy's per-call overhead, not arithmetic: the recorder writes each step's
-    signs here (three calls) and computes the same-sign and flip fractions of
-    all held steps at once with the same integer counts, so the values are
-    those of the step-by-step computation.
-    """
-
-    def __init__(self, shape, capacity):
-        self.shape = shape
-        self.signs = np.empty((capacity,) + shape, np.int8)
-        self.steps = []  # each held step's value list, completed by flush()
-
-    def push(self, G, values):
-        """Hold one step's signs; return True when the stack is full."""
-        np.subtract((G > 0).view(np.int8), (G < 0).view(np.int8), out=self.signs[len(self.steps)])
-        self.steps.append(values)
-        return len(self.steps) == self.signs.shape[0]
-
-    def flush(self, prev, same, flip):
-        """Fill in the held steps' metrics; return their value lists and the last signs.
-
-        ``prev`` holds the signs of the step before the first held one (or None).
-        """
-        k, steps = len(self.steps), self.steps
-        S = self.signs[:k]
-        if same:
-            has_pos = np.maximum.reduce(S, axis=1) > 0  # (k, fan_out): column has an entry > 0
-            has_neg = np.minimum.reduce(S, axis=1) < 0
-            single = np.add.reduce(has_pos ^ has_neg, axis=1, dtype=np.intp).tolist()
-            signed = np.add.reduce(has_pos | has_neg, axis=1, dtype=np.intp).tolist()
-            for values, num, den in zip(steps, single, signed):
-                values[0] = _ratio(num, den)
-        if flip:
-            P = np.empty(S.shape, np.int8)
-            np.multiply(S[1:], S[:-1], out=P[1:])
-            if prev is not None and prev.shape == self.shape:
-                np.multiply(S[0], prev, out=P[0])
-            else:
-                P[0] = 0  # nothing to compare with: NaN
-            P = P.reshape(k, -1)
-            both = np.add.reduce(P != 0, axis=1, dtype=np.intp).tolist()
-            flips = np.add.reduce(P < 0, axis=1, dtype=np.intp).tolist()
-            for values, num, den in zip(steps, flips, both):
-                values[2] = _ratio(num, den)
-        self.steps = []
-        return steps, S[k - 1].copy()
-
-
 class InputSignStats:
     """Per-row sign statistics of an effective input ``E = inputs + offset``.
 
@@ -635,54 +583,15 @@ class GradientSignRecorder:
                                  f"(n_records, {self.n_layers})")
             self._records = list(np.stack(arrays, axis=1))
         self._committed_signs = [None] * self.n_layers
-        self._init_work()
         self.discard_steps()
 
-    def _init_work(self):
-        self._stacks = [None] * self.n_layers
-
-    def __getstate__(self):
-        for layer in range(self.n_layers):
-            self._flush(layer)
-        state = self.__dict__.copy()
-        del state["_stacks"]  # scratch memory, rebuilt on load
-        return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        self._init_work()
-
-    #: Bytes of gradient signs a layer may hold to compute its metrics for
-    #: several steps at once, and the most steps held.
-    _STACK_BYTES, _STACK_STEPS = 4096, 32
-
-    def _stack(self, layer, shape, size):
-        """The layer's sign stack for gradients of this shape, or None if too large."""
-        shape_and_stack = self._stacks[layer]
-        if shape_and_stack is not None and shape_and_stack[0] == shape:
-            return shape_and_stack[1]
-        self._flush(layer)
-        capacity = min(self._STACK_STEPS, self._STACK_BYTES // max(size, 1))
-        stack = _SignStack(shape, capacity) if capacity >= 4 else None
-        self._stacks[layer] = (shape, stack)
-        return stack
-
-    def _flush(self, layer):
-        """Complete the held steps of ``layer`` and add them to the pending values."""
-        stack = self._stacks[layer] and self._stacks[layer][1]
-        if stack is None or not stack.steps:
-            return
-        steps, last = stack.flush(self._prev_signs[layer], "same_sign_fraction" in self.metrics,
-                                  "sign_flip_fraction" in self.metrics)
-        self._prev_signs[layer] = last
-        for values in steps:
-            self._add_values(layer, values)
-
     def _add_values(self, layer, values):
-        pending = self._pending[layer]
-        pending.extend(values)
-        if len(pending) >= 5 * self._FOLD_STEPS:
-            self._fold(layer)
+        """Add one step's values to the running sums (NaN skipped), in step order."""
+        sums, counts = self._sums[layer], self._counts[layer]
+        for k, v in enumerate(values):
+            if v == v:
+                sums[k] += v
+                counts[k] += 1
 
     def observe(self, layer, inputs, delta, grad, offset=None, input_stats=None,
                 centred_rows=False):
@@ -715,16 +624,14 @@ class GradientSignRecorder:
         """
         values = [math.nan] * 5
         metrics = self.metrics
-        stack, signed = None, False
+        signed = False
         if "same_sign_fraction" in metrics or "sign_flip_fraction" in metrics:
-            G = _as_columns(grad)
-            stack = self._stack(layer, G.shape, G.size)
-            if stack is None:
-                flip = "sign_flip_fraction" in metrics
-                values[0], signed, sign = _grad_stats(G, flip, "same_sign_fraction" in metrics)
-                if flip:
-                    values[2] = _flip_fraction(sign, self._prev_signs[layer])
-                    self._prev_signs[layer] = sign
+            flip = "sign_flip_fraction" in metrics
+            values[0], signed, sign = _grad_stats(_as_columns(grad), flip,
+                                                  "same_sign_fraction" in metrics)
+            if flip:
+                values[2] = _flip_fraction(sign, self._prev_signs[layer])
+                self._prev_signs[layer] = sign
         sample = "sample_same_sign_fraction" in metrics
         if sample and centred_rows:
             varies = _rows_vary(inputs, offset)
@@ -747,29 +654,7 @@ class GradientSignRecorder:
                 values[3], values[4] = _ratio(total, size), _ratio(n_positive, size)
         if centred_rows and "sample_same_sign_fraction" in metrics:
             values[1] = centred_value
-        if stack is None:
-            self._add_values(layer, values)
-        elif stack.push(G, values):
-            self._flush(layer)
-
-    _FOLD_STEPS = 64  # steps held per layer before they are added to the running sums
-
-    def _fold(self, layer):
-        """Add the pending step values to the running sums, in step order.
-
-        Accumulating ``[sums; v1; v2; ...]`` left to right performs exactly the
-        additions ``sums + v1 + v2 + ...`` of a running Python sum (NaN values
-        count as 0.0, i.e. are skipped, and are not counted).
-        """
-        pending = self._pending[layer]
-        if not pending:
-            return
-        values = np.array(pending).reshape(-1, 5)
-        valid = values == values
-        self._counts[layer] += np.count_nonzero(valid, axis=0)
-        rows = np.vstack([self._sums[layer], np.where(valid, values, 0.0)])
-        self._sums[layer] = np.add.accumulate(rows, axis=0)[-1]
-        del pending[:]
+        self._add_values(layer, values)
 
     def end_iteration(self):
         """Append the NaN-ignoring mean of the pending steps as one record.
@@ -780,10 +665,9 @@ class GradientSignRecorder:
         """
         record = np.full((len(self.METRICS), self.n_layers), np.nan)
         for layer in range(self.n_layers):
-            self._flush(layer)
-            self._fold(layer)
-            seen = self._counts[layer] > 0
-            record[seen, layer] = self._sums[layer][seen] / self._counts[layer][seen]
+            for k, (total, count) in enumerate(zip(self._sums[layer], self._counts[layer])):
+                if count:
+                    record[k, layer] = total / count
         self._records.append(record[self._columns])
         self._committed_signs = list(self._prev_signs)  # never written to: fresh arrays
         self.discard_steps()
@@ -796,12 +680,8 @@ class GradientSignRecorder:
         line-search trial) is compared with nothing.
         """
         self._prev_signs = list(self._committed_signs)
-        for shape_and_stack in getattr(self, "_stacks", ()):
-            if shape_and_stack is not None and shape_and_stack[1] is not None:
-                shape_and_stack[1].steps = []
-        self._pending = [array.array("d") for _ in range(self.n_layers)]
-        self._sums = np.zeros((self.n_layers, 5))
-        self._counts = np.zeros((self.n_layers, 5), dtype=np.int64)
+        self._sums = [[0.0] * 5 for _ in range(self.n_layers)]
+        self._counts = [[0] * 5 for _ in range(self.n_layers)]
 
     def truncate(self, n_records):
         """Keep only the first ``n_records`` records.
