@@ -19,6 +19,7 @@ output layer is an :class:`centered_nn._output.OutputLayer` (or its registered n
 import numpy as np
 
 from ._output import OUTPUT_LAYERS
+from .activations import multiply_derivative
 
 
 def init_parameters(rng, layer_units, init_factor, dtype):
@@ -222,7 +223,8 @@ def backward(delta, sample_weight, inputs, pre, coefs, offsets, activation, alph
                 share = (np.full(delta.shape[0], 1.0 / delta.shape[0]) if sample_weight is None
                          else sample_weight / sw_sum)
                 delta -= np.outer(share, delta.sum(axis=0))
-            delta *= activation.derivative(pre[layer - 1], inputs[layer])
+            # in place, pre[layer - 1] as scratch (works for any activation object)
+            multiply_derivative(activation, pre[layer - 1], inputs[layer], delta)
     return coef_grads, intercept_grads, offset_grads
 
 
