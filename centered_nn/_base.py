@@ -291,6 +291,9 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
     def _validation_score(self, P, Y, sample_weight):
         """Early-stopping score of outputs P against encoded targets Y (NaN if P is not finite)."""
 
+    #: Whether y must be numeric (validate_data's y_numeric), and whether the
+    #: early-stopping split is stratified (single-output targets only).
+    _y_numeric = False
     _stratify_validation = False
 
     # --------------------------------------------------------------- fitting
