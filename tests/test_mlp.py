@@ -280,3 +280,14 @@ def test_divergence_raises_instead_of_returning_nan_weights():
             warnings.simplefilter("ignore")
             with pytest.raises(ValueError, match=msg):
                 cls(**params).fit(X_DIGITS * 100, Y_DIGITS)
+
+
+@pytest.mark.parametrize("activation", ["logistic", "tanh", "relu", "identity"])
+@pytest.mark.parametrize("batch_size", [1, 50, 200])
+def test_sgd_weights_are_bitwise_scikit_learns(activation, batch_size):
+    """sgd (Nesterov momentum) with scikit-learn's own activations: not a bit of difference
+    in the weights (the reported losses agree to rounding: see the parity tests)."""
+    ours, theirs = _fit_both(X_DIGITS[:300], Y_DIGITS[:300], activation=activation,
+                             solver="sgd", batch_size=batch_size, max_iter=3)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_array_equal(a, b)
