@@ -24,7 +24,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from . import _network
 from ._offsets import OFFSET_SCHEMES
 from ._output import OUTPUT_LAYERS
-from ._training import TrainingState, fit_lbfgs, fit_stochastic
+from ._training import TrainingState, arrays_with_offsets, fit_lbfgs, fit_stochastic
 from .activations import ACTIVATIONS, get_activation
 from .diagnostics import GradientSignRecorder, _check_metrics
 from .exceptions import DivergenceWarning
@@ -380,20 +380,15 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         factor = getattr(self.activation_, "init_factor", 6.0)
         self.coefs_, self.intercepts_ = _network.init_parameters(rng, layer_units, factor, dtype)
         n_matrices = len(layer_units) - 1
-        if self.input_bias == "none":
-            layers = set()
-        elif self.input_bias_layers == "first":
-            layers = {0}
-        else:
-            layers = set(range(n_matrices))
+        layers = {0} if self.input_bias_layers == "first" else range(n_matrices)
+        scheme = OFFSET_SCHEMES[self.input_bias](layers)  # 'none' keeps no layer
         self.input_biases_ = [
-            np.zeros(fan_in, dtype=dtype) if layer in layers else None
+            np.zeros(fan_in, dtype=dtype) if layer in scheme.layers else None
             for layer, fan_in in enumerate(layer_units[:-1])
         ]
         self._offset_config = (self.input_bias, self.input_bias_layers)
         self._state = TrainingState(
-            OFFSET_SCHEMES[self.input_bias](layers),
-            stochastic=self.solver in _STOCHASTIC_SOLVERS,
+            scheme, stochastic=self.solver in _STOCHASTIC_SOLVERS,
             early_stopping=self.early_stopping,
         )
 
@@ -462,8 +457,7 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         return (X_train, Y_train, sw_train), (X_val, Y_val, sw_val)
 
     def _check_finite_parameters(self):
-        params = self.coefs_ + self.intercepts_ + [b for b in self.input_biases_ if b is not None]
-        if not all(np.isfinite(p).all() for p in params):
+        if not all(np.isfinite(p).all() for p in arrays_with_offsets(self._network())):
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may"
                 " contain large values and need to be preprocessed."

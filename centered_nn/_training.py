@@ -66,10 +66,18 @@ class TrainingState:
         return state
 
 
+def _trainable_slots(net, offsets):
+    """``(list, index)`` of each array the optimiser updates, in :func:`trainable` order."""
+    slots = [(net.coefs, i) for i in range(len(net.coefs))]
+    slots += [(net.intercepts, i) for i in range(len(net.intercepts))]
+    if offsets.trainable:
+        slots += [(net.offsets, i) for i, b in enumerate(net.offsets) if b is not None]
+    return slots
+
+
 def trainable(net, offsets):
     """The arrays the optimiser updates: weights, intercepts, trained offsets."""
-    learned = [b for b in net.offsets if b is not None] if offsets.trainable else []
-    return net.coefs + net.intercepts + learned
+    return [target[i] for target, i in _trainable_slots(net, offsets)]
 
 
 def _loss_and_grads(net, state, params, X, Y, sample_weight, tracker, first_input_stats=None):
@@ -159,7 +167,7 @@ def fit_stochastic(net, state, params, train, validation, rng, incremental, scor
     state.n_iter = 0
     if validation is not None and state.best_validation_score > -np.inf:
         # a warm start: the weights in hand are those of the best score so far
-        state._best = [p.copy() for p in arrays_with_offsets(net)]
+        state._best = _snapshot(net)
     try:
         for _ in range(params["max_iter"]):
             if shuffle:
@@ -218,6 +226,10 @@ def arrays_with_offsets(net):
     return net.coefs + net.intercepts + [b for b in net.offsets if b is not None]
 
 
+def _snapshot(net):
+    return [p.copy() for p in arrays_with_offsets(net)]
+
+
 def _update_no_improvement_count(net, state, params, validation, score):
     tol = params["tol"]
     if validation is not None:
@@ -233,7 +245,7 @@ def _update_no_improvement_count(net, state, params, validation, score):
             state.no_improvement_count = 0
         if value > state.best_validation_score:
             state.best_validation_score = value
-            state._best = [p.copy() for p in arrays_with_offsets(net)]
+            state._best = _snapshot(net)
     else:
         if state.loss_curve[-1] > state.best_loss - tol:
             state.no_improvement_count += 1
@@ -252,19 +264,16 @@ def fit_lbfgs(net, state, params, train):
     ``finish`` hook then re-centres them.
     """
     X, Y, sample_weight = train
-    arrays = trainable(net, state.offsets)
+    slots = _trainable_slots(net, state.offsets)
+    arrays = [target[i] for target, i in slots]
     shapes = [p.shape for p in arrays]
     bounds = np.cumsum([0] + [p.size for p in arrays])
-    lists = [(net.coefs, i) for i in range(len(net.coefs))]
-    lists += [(net.intercepts, i) for i in range(len(net.intercepts))]
-    if state.offsets.trainable:
-        lists += [(net.offsets, i) for i, b in enumerate(net.offsets) if b is not None]
     recorder = state.recorder
     tracker = state.offsets.tracker(params["input_bias_rate"], full_batch=True)
     evaluated = {}
 
     def place(x):
-        for (target, i), a, b, shape in zip(lists, bounds[:-1], bounds[1:], shapes):
+        for (target, i), a, b, shape in zip(slots, bounds[:-1], bounds[1:], shapes):
             target[i] = x[a:b].reshape(shape)
 
     def loss_grad(x):
