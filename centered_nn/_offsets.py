@@ -6,7 +6,7 @@ A scheme is created at the first fit and held in the training state, so what it
 streams (the first layer's mean, which running means are initialised) carries
 over warm-started fits and ``partial_fit`` calls. Plain numpy.
 
-The training loops call three hooks, always with the training part of X:
+The training loops call these hooks, always with the training part of X:
 
 - :meth:`OffsetScheme.prepare` at the start of every fit or partial_fit call;
 - :meth:`OffsetScheme.tracker` for the per-batch hook of the forward pass
