@@ -91,5 +91,9 @@ def test_a_step_holds_at_most_two_temporaries_and_keeps_none(make):
         current, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak <= 2 * params[0].nbytes + 4096
-    assert current < 4096
+    # tracemalloc counts every thread's allocations (the session's dask cluster runs an
+    # event loop in this process), so allow a quarter array of slack: a third temporary
+    # (a whole array more) or a kept one would still fail.
+    slack = params[0].nbytes // 4
+    assert peak <= 2 * params[0].nbytes + slack
+    assert current < slack
