@@ -19,7 +19,7 @@ output layer is an :class:`centered_nn._output.OutputLayer` (or its registered n
 import numpy as np
 
 from ._output import OUTPUT_LAYERS
-from .activations import multiply_derivative
+from .activations import derivative_from_value, multiply_derivative, value_into
 
 
 def init_parameters(rng, layer_units, init_factor, dtype):
@@ -95,7 +95,7 @@ class OffsetTracker:
 
 
 def forward(X, coefs, intercepts, offsets, activation, output, tracker=None,
-            sample_weight=None):
+            sample_weight=None, keep_pre=False):
     """Run the network forward.
 
     Parameters
@@ -110,6 +110,11 @@ def forward(X, coefs, intercepts, offsets, activation, output, tracker=None,
         its offset b (which it may move, compensating c); see :class:`OffsetTracker`.
     sample_weight : ndarray or None
         Passed to the tracker.
+    keep_pre : bool, default=False
+        Keep the hidden pre-activations even when the activation's derivative
+        is a function of its value (``derivative_from_value``); such an
+        activation is otherwise written over z, as scikit-learn does, saving
+        one array per hidden layer.
 
     Returns
     -------
@@ -117,11 +122,14 @@ def forward(X, coefs, intercepts, offsets, activation, output, tracker=None,
         ``inputs[l]`` is the input of weight matrix l (``inputs[0]`` is X) and
         ``inputs[L]`` the output (probabilities, or predicted values).
     pre : list of length L - 1
-        Hidden pre-activations z, needed by activation derivatives.
+        Hidden pre-activations z, needed by activation derivatives, or the
+        same arrays as ``inputs[1:-1]`` when written over (see `keep_pre`;
+        :func:`~centered_nn.activations.multiply_derivative` tells them apart).
     """
     if isinstance(output, str):
         output = OUTPUT_LAYERS[output]()
     inputs, pre = [X], []
+    in_place = not keep_pre and derivative_from_value(activation)
     last = len(coefs) - 1
     a = X
     for layer, (coef, intercept, offset) in enumerate(zip(coefs, intercepts, offsets)):
@@ -134,7 +142,7 @@ def forward(X, coefs, intercepts, offsets, activation, output, tracker=None,
             z += offset @ coef + intercept
         if layer < last:
             pre.append(z)
-            a = activation.value(z)
+            a = value_into(activation, z, z) if in_place else activation.value(z)
         else:
             a = output.apply(z)
         inputs.append(a)
@@ -152,7 +160,7 @@ def l2_penalty(coefs, alpha, sw_sum):
 
 def backward(delta, sample_weight, inputs, pre, coefs, offsets, activation, alpha,
              learn_offsets=False, recorder=None, batch_centred=(), centralize=False,
-             first_input_stats=None):
+             first_input_stats=None, out=None):
     """Backpropagate the output gradient: gradients of the regularised mean loss.
 
     Parameters
@@ -185,6 +193,10 @@ def backward(delta, sample_weight, inputs, pre, coefs, offsets, activation, alph
     recorder : object with ``observe(layer, inputs, delta, grad, offset=None)``, optional
         Receives each layer's input, delta (dL/dz summed with the sample
         weights) and data gradient ``(a + b)ᵀ δ`` before the penalty is added.
+    out : tuple of three lists, optional
+        Arrays to write the gradients into, shaped and ordered as the returned
+        lists (``None`` where no offset gradient is returned), of the dtype the
+        gradients have (e.g. views of :class:`~._flat.FlatParameters.grads`).
 
     Returns
     -------
@@ -198,10 +210,11 @@ def backward(delta, sample_weight, inputs, pre, coefs, offsets, activation, alph
     offset_grads = [None] * n_layers
     if sample_weight is not None:
         delta *= sample_weight.reshape(-1, 1)
+    coef_out, intercept_out, offset_out = ([None] * n_layers,) * 3 if out is None else out
     for layer in range(n_layers - 1, -1, -1):
         a, coef, offset = inputs[layer], coefs[layer], offsets[layer]
-        grad = a.T @ delta
-        delta_sum = np.sum(delta, axis=0)
+        grad = _product(a.T, delta, coef_out[layer])
+        delta_sum = np.add.reduce(delta, axis=0, out=intercept_out[layer])
         if offset is not None:
             grad += np.outer(offset, delta_sum)
         if centralize:
@@ -214,18 +227,29 @@ def backward(delta, sample_weight, inputs, pre, coefs, offsets, activation, alph
             grad -= alpha * coef.mean(axis=0)
         grad /= sw_sum
         coef_grads[layer] = grad
-        intercept_grads[layer] = delta_sum / sw_sum
+        # in place when writing into `out`, whose dtype the caller matched to this quotient
+        intercept_grads[layer] = np.divide(delta_sum, sw_sum, out=intercept_out[layer])
         if learn_offsets and offset is not None:
-            offset_grads[layer] = coef @ intercept_grads[layer]
+            offset_grads[layer] = _product(coef, intercept_grads[layer], offset_out[layer])
         if layer > 0:
             delta = delta @ coef.T
             if layer in batch_centred:  # the path through the batch mean
                 share = (np.full(delta.shape[0], 1.0 / delta.shape[0]) if sample_weight is None
                          else sample_weight / sw_sum)
                 delta -= np.outer(share, delta.sum(axis=0))
-            # in place, pre[layer - 1] as scratch (works for any activation object)
+            # in place, pre[layer - 1] as scratch unless it is the activation itself
             multiply_derivative(activation, pre[layer - 1], inputs[layer], delta)
     return coef_grads, intercept_grads, offset_grads
+
+
+def _product(a, b, out=None):
+    """``a @ b``, written into `out` when given (a copy if `a` is sparse)."""
+    if out is None:
+        return a @ b
+    if isinstance(a, np.ndarray):
+        return np.matmul(a, b, out=out)
+    out[...] = a @ b
+    return out
 
 
 class Network:
@@ -250,10 +274,10 @@ class Network:
         self.activation = activation
         self.output = output
 
-    def forward(self, X, tracker=None, sample_weight=None):
+    def forward(self, X, tracker=None, sample_weight=None, keep_pre=False):
         """:func:`forward` through this network."""
         return forward(X, self.coefs, self.intercepts, self.offsets, self.activation,
-                       self.output, tracker, sample_weight)
+                       self.output, tracker, sample_weight, keep_pre)
 
     def predict(self, X):
         """The output layer's values, shape (n_samples, n_outputs)."""
@@ -261,8 +285,10 @@ class Network:
 
     def loss_and_gradients(self, X, Y, sample_weight, alpha, tracker=None, learn_offsets=False,
                            recorder=None, batch_centred=(), centralize=False,
-                           first_input_stats=None):
+                           first_input_stats=None, out=None):
         """Reported loss (with the L2 penalty) and the gradients on one batch.
+
+        The keywords after `alpha` are those of :func:`backward`.
 
         Returns
         -------
@@ -285,5 +311,5 @@ class Network:
         grads = backward(delta, sample_weight, inputs, pre, self.coefs, self.offsets,
                          self.activation, alpha, learn_offsets=learn_offsets, recorder=recorder,
                          batch_centred=batch_centred, centralize=centralize,
-                         first_input_stats=first_input_stats)
+                         first_input_stats=first_input_stats, out=out)
         return (loss, *grads)

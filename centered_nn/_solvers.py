@@ -20,7 +20,30 @@ import scipy.optimize
 from threadpoolctl import threadpool_limits
 
 
-class SGD:
+class _Optimizer:
+    """Shared by the stochastic optimisers: per-parameter state arrays, named in ``_state``."""
+
+    _state = ()
+
+    def match(self, params):
+        """Re-cut the state to the layout of `params`, the same elements in the same order.
+
+        A fit keeps its parameters in one buffer stepped in chunks, or as separate
+        arrays (see ``_training._step_buffers``); a later ``partial_fit`` may use
+        the other layout. The state's values are unchanged.
+        """
+        shapes = [p.shape for p in params]
+        for name in self._state:
+            state = getattr(self, name)
+            if [s.shape for s in state] == shapes:
+                continue
+            flat = np.concatenate([s.ravel() for s in state])
+            bounds = np.cumsum([0] + [p.size for p in params])
+            setattr(self, name, [flat[a:b].reshape(shape)
+                                 for a, b, shape in zip(bounds[:-1], bounds[1:], shapes)])
+
+
+class SGD(_Optimizer):
     """Stochastic gradient descent with optional (Nesterov) momentum.
 
     ``v <- momentum * v - lr * g``; the step is ``v`` or, with Nesterov,
@@ -29,6 +52,8 @@ class SGD:
     samples; ``'adaptive'``, divide by 5 when training stalls, stop once
     ``lr <= 1e-6``.
     """
+
+    _state = ("velocities",)
 
     def __init__(self, params, learning_rate_init, schedule, momentum, nesterov, power_t):
         self.learning_rate_init = learning_rate_init
@@ -77,8 +102,10 @@ class SGD:
         return False
 
 
-class Adam:
+class Adam(_Optimizer):
     """Adam (Kingma and Ba, 2014); ``t`` counts update steps (minibatches)."""
+
+    _state = ("ms", "vs")
 
     def __init__(self, params, learning_rate_init, beta_1, beta_2, epsilon):
         self.learning_rate_init = learning_rate_init

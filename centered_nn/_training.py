@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from ._flat import FlatParameters
 from ._solvers import SGD, Adam, minimize_lbfgs
 from .diagnostics import InputSignStats
 
@@ -80,12 +81,14 @@ def trainable(net, offsets):
     return [target[i] for target, i in _trainable_slots(net, offsets)]
 
 
-def _loss_and_grads(net, state, params, X, Y, sample_weight, tracker, first_input_stats=None):
+def _loss_and_grads(net, state, params, X, Y, sample_weight, tracker, first_input_stats=None,
+                    out=None):
     loss, coef_g, inter_g, off_g = net.loss_and_gradients(
         X, Y, sample_weight, params["alpha"], tracker=tracker,
         learn_offsets=state.offsets.trainable, recorder=state.recorder,
         batch_centred=state.offsets.batch_centred,
         centralize=params["gradient_centralization"], first_input_stats=first_input_stats,
+        out=out,
     )
     if not np.isfinite(loss) and state.nonfinite_cause is None:
         state.nonfinite_cause = _nonfinite_cause(net, X, params)
@@ -94,7 +97,7 @@ def _loss_and_grads(net, state, params, X, Y, sample_weight, tracker, first_inpu
 
 def _nonfinite_cause(net, X, params):
     """Why a forward pass on X gives a non-finite loss: the activation, or the step size."""
-    inputs, pre = net.forward(X)
+    inputs, pre = net.forward(X, keep_pre=True)
     for z, a in zip(pre, inputs[1:]):
         if np.isfinite(z).all() and not np.isfinite(a).all():
             return (f"the activation {type(net.activation).__name__} returned non-finite "
@@ -124,6 +127,32 @@ def _batch_size(params, n_samples):
     return int(np.clip(params["batch_size"], 1, n_samples))
 
 
+def _step_buffers(net, offsets, X, sample_weight):
+    """``(arrays, grads, out)``: what the optimiser steps and where backward writes.
+
+    When every trainable array, X and the sample weights share one dtype (so
+    every gradient has it too), the arrays move into one buffer
+    (:class:`~._flat.FlatParameters`): the optimiser steps its chunks, ``grads``
+    are the matching chunks of the gradient buffer and ``out`` its per-array
+    views for :func:`~._network.backward`. Otherwise (e.g. float32 X with
+    float64 sample weights, whose quotients scikit-learn keeps in float64) the
+    arrays stay separate, ``grads`` is None (use what backward returns) and
+    ``out`` is None.
+    """
+    slots = _trainable_slots(net, offsets)
+    dtypes = {target[i].dtype for target, i in slots} | {X.dtype}
+    if sample_weight is not None:
+        dtypes.add(sample_weight.dtype)
+    if len(dtypes) > 1:
+        return [target[i] for target, i in slots], None, None
+    flat = FlatParameters(slots)
+    out = ([None] * len(net.coefs), [None] * len(net.coefs), [None] * len(net.coefs))
+    for (target, i), view in zip(slots, flat.grad_views):  # the same lists as _trainable_slots
+        kind = 0 if target is net.coefs else 1 if target is net.intercepts else 2
+        out[kind][i] = view
+    return flat.value_chunks(), flat.grad_chunks(), out
+
+
 def _make_optimizer(params, arrays):
     if params["solver"] == "sgd":
         return SGD(arrays, params["learning_rate_init"], params["learning_rate"],
@@ -151,18 +180,21 @@ def fit_stochastic(net, state, params, train, validation, rng, incremental, scor
         Validation score of the network's output P; NaN counts as no improvement.
     """
     X, Y, sample_weight = train
-    arrays = trainable(net, state.offsets)
+    arrays, grads, out = _step_buffers(net, state.offsets, X, sample_weight)
     if not incremental or state.optimizer is None:
         state.optimizer = _make_optimizer(params, arrays)
     optimizer = state.optimizer
+    optimizer.match(arrays)
     n_samples = X.shape[0]
     batch_size = _batch_size(params, n_samples)
     tracker = state.offsets.tracker(params["input_bias_rate"])
     shuffle, recorder = params["shuffle"], state.recorder
     order = np.arange(n_samples)
     # the first layer sees the same rows every epoch: their sign statistics once
+    # (a one-row batch is summarised from the row itself, which costs less than a lookup)
     row_stats = None
-    if recorder is not None and state.offsets.first_offset_fixed and not incremental:
+    if recorder is not None and state.offsets.first_offset_fixed and not incremental \
+            and batch_size > 1:
         row_stats = InputSignStats(X, net.offsets[0])
     state.n_iter = 0
     if validation is not None and state.best_validation_score > -np.inf:
@@ -178,12 +210,12 @@ def fit_stochastic(net, state, params, train, validation, rng, incremental, scor
                 rows = order[start:stop] if shuffle else slice(start, stop)
                 sw = None if sample_weight is None else sample_weight[rows]
                 stats = None if row_stats is None else row_stats.take(order[start:stop])
-                loss, grads = _loss_and_grads(net, state, params, X[rows], Y[rows], sw, tracker,
-                                              stats)
+                loss, batch_grads = _loss_and_grads(net, state, params, X[rows], Y[rows], sw,
+                                                    tracker, stats, out)
                 if state.nonfinite_cause is not None:  # before the step poisons the weights
                     raise_nonfinite(state, f"in epoch {state.n_iter + 1}")
                 accumulated += loss * (stop - start)
-                optimizer.step(arrays, grads)
+                optimizer.step(arrays, grads or batch_grads)
             state.n_iter += 1
             state.loss = accumulated / n_samples
             state.t += n_samples

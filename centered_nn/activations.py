@@ -543,11 +543,51 @@ def get_activation(activation):
     return copy.deepcopy(activation)
 
 
+def _defined_below(cls, fast, slow):
+    """Whether attribute `fast` of `cls` comes from where `slow` does, or a subclass of it.
+
+    A subclass of a built-in that overrides ``value`` (``derivative``) but not
+    ``value_into`` (``multiply_derivative``, ``derivative_from_value``) must not
+    get the parent's shortcut, which would compute the parent's function.
+    """
+    key = (cls, fast, slow)
+    if key not in _DEFINED_BELOW:
+        def owner(name):
+            return next((c for c in cls.__mro__ if name in vars(c)), None)
+        fast_owner, slow_owner = owner(fast), owner(slow)
+        _DEFINED_BELOW[key] = fast_owner is not None and (
+            slow_owner is None or issubclass(fast_owner, slow_owner))
+    return _DEFINED_BELOW[key]
+
+
+_DEFINED_BELOW = {}
+
+
+def derivative_from_value(activation):
+    """Whether `activation`'s derivative is a function of its value alone.
+
+    Its ``derivative_from_value`` attribute, honoured only when set where
+    ``derivative`` is defined or below (see :func:`multiply_derivative`).
+
+    Examples
+    --------
+    >>> from centered_nn.activations import Tanh, derivative_from_value
+    >>> class Shifted(Tanh):
+    ...     def derivative(self, z, a):
+    ...         return 1 - (a - z) ** 2
+    >>> derivative_from_value(Tanh()), derivative_from_value(Shifted())
+    (True, False)
+    """
+    return bool(getattr(activation, "derivative_from_value", False)) and _defined_below(
+        type(activation), "derivative_from_value", "derivative")
+
+
 def value_into(activation, z, out):
     """Write ``activation.value(z)`` into `out`, without a new array where possible.
 
     Calls ``activation.value_into(z, out)`` when the object has it (every
-    :class:`Activation` does), else assigns ``activation.value(z)``.
+    :class:`Activation` does) from the class that defines ``value`` or a
+    subclass, else assigns ``activation.value(z)``.
 
     Parameters
     ----------
@@ -569,11 +609,10 @@ def value_into(activation, z, out):
     >>> value_into(ReLU(), np.array([-1.0, 2.0]), out)
     array([0., 2.])
     """
-    method = getattr(activation, "value_into", None)
-    if method is None:
+    if not _defined_below(type(activation), "value_into", "value"):
         out[...] = activation.value(z)
         return out
-    return method(z, out)
+    return activation.value_into(z, out)
 
 
 def multiply_derivative(activation, z, a, delta):
@@ -616,15 +655,14 @@ def multiply_derivative(activation, z, a, delta):
     >>> multiply_derivative(Tanh(), z, a, np.array([2.0, 2.0]))
     array([2.        , 0.83994868])
     """
-    from_value = getattr(activation, "derivative_from_value", False)
+    from_value = derivative_from_value(activation)
     if z is not None and np.may_share_memory(z, a):
         z = None if from_value else z.copy()  # z is not scratch then
     if z is None and not from_value:
         raise ValueError(
             f"{type(activation).__name__} needs the pre-activations z for its derivative "
             "(derivative_from_value is False); keep z instead of overwriting it with a.")
-    method = getattr(activation, "multiply_derivative", None)
-    if method is None:
+    if not _defined_below(type(activation), "multiply_derivative", "derivative"):
         delta *= activation.derivative(z, a)
         return delta
-    return method(z, a, delta)
+    return activation.multiply_derivative(z, a, delta)

@@ -6,11 +6,23 @@ import scipy.sparse as sp
 
 from centered_nn import _network
 from centered_nn._output import OUTPUT_LAYERS
-from centered_nn.activations import ACTIVATIONS
+from centered_nn.activations import ACTIVATIONS, Tanh
 
 from .test_activations import Swish
 
-ACTS = [cls() for cls in ACTIVATIONS.values()] + [Swish(beta=1.5)]
+
+class DoubledTanh(Tanh):
+    """A built-in's subclass overriding value and derivative only: the parent's in-place
+    shortcuts (value_into, multiply_derivative, derivative_from_value) must not apply."""
+
+    def value(self, z):
+        return 2.0 * np.tanh(z)
+
+    def derivative(self, z, a):
+        return 2.0 / np.cosh(z) ** 2
+
+
+ACTS = [cls() for cls in ACTIVATIONS.values()] + [Swish(beta=1.5), DoubledTanh()]
 
 
 def _problem(out_activation, n_out, offsets_at, seed=0, n=7, units=(3, 5, 4)):
@@ -38,9 +50,9 @@ def _loss(X, Y, sw, coefs, intercepts, offsets, act, out, alpha):
     return loss + _network.l2_penalty(coefs, alpha, sw.sum())
 
 
-def _backward(X, Y, sw, coefs, intercepts, offsets, act, out, alpha, **kwargs):
-    inputs, pre = _network.forward(X, coefs, intercepts, offsets, act, out)
-    delta = OUTPUT_LAYERS[out]().gradient(Y, inputs[-1])
+def _backward(X, Y, sw, coefs, intercepts, offsets, act, output, alpha, **kwargs):
+    inputs, pre = _network.forward(X, coefs, intercepts, offsets, act, output)
+    delta = OUTPUT_LAYERS[output]().gradient(Y, inputs[-1])
     return _network.backward(delta, sw, inputs, pre, coefs, offsets, act, alpha, **kwargs)
 
 
@@ -142,3 +154,34 @@ def test_init_parameters_bounds_and_draw_order():
         np.testing.assert_array_equal(W, rng.uniform(-bound, bound, (fan_in, fan_out)).astype(np.float32))
         np.testing.assert_array_equal(c, rng.uniform(-bound, bound, fan_out).astype(np.float32))
         assert W.dtype == np.float32 and np.abs(W).max() <= bound
+
+
+@pytest.mark.parametrize("act", ACTS, ids=[repr(a) for a in ACTS])
+@pytest.mark.parametrize("sparse_input", [False, True])
+def test_backward_into_buffers_equals_fresh_arrays(act, sparse_input):
+    """``out=`` (the flat gradient buffer's views) changes where, not what, is written."""
+    X, Y, sw, coefs, intercepts, offsets = _problem("softmax", 3, (0, 1, 2))
+    X = sp.csr_matrix(X) if sparse_input else X
+    fresh = _backward(X, Y, sw, coefs, intercepts, offsets, act, "softmax", 0.3,
+                      learn_offsets=True)
+    out = tuple([np.full_like(g, np.nan) for g in grads] for grads in fresh)
+    written = _backward(X, Y, sw, coefs, intercepts, offsets, act, "softmax", 0.3,
+                        learn_offsets=True, out=out)
+    for got, buffers, expected in zip(written, out, fresh):
+        for g, buffer, e in zip(got, buffers, expected):
+            assert g is buffer
+            np.testing.assert_array_equal(g, e)
+
+
+def test_in_place_forward_keeps_the_function_and_pre_activations_on_request():
+    X, Y, sw, coefs, intercepts, offsets = _problem("softmax", 3, (0,))
+    act = ACTIVATIONS["relu"]()
+    inputs, pre = _network.forward(X, coefs, intercepts, offsets, act, "softmax")
+    kept_inputs, kept_pre = _network.forward(X, coefs, intercepts, offsets, act, "softmax",
+                                             keep_pre=True)
+    for a, z, kept_a, kept_z in zip(inputs[1:-1], pre, kept_inputs[1:-1], kept_pre):
+        assert z is a  # written over
+        assert not np.shares_memory(kept_z, kept_a)
+        np.testing.assert_array_equal(a, kept_a)
+        np.testing.assert_array_equal(kept_a, np.maximum(kept_z, 0))
+    np.testing.assert_array_equal(inputs[-1], kept_inputs[-1])
