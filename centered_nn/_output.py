@@ -47,9 +47,12 @@ def _average(values, sample_weight=None, axis=None):
     return np.average(values, axis=axis, weights=sample_weight)
 
 
+_EPS = {np.dtype(t): np.finfo(t).eps for t in (np.float64, np.float32)}
+
+
 def _clipped(P):
     """A copy of P clipped to ``[eps, 1 - eps]`` of its dtype, as ``np.clip`` gives it."""
-    eps = np.finfo(P.dtype).eps
+    eps = _EPS.get(P.dtype) or np.finfo(P.dtype).eps
     clipped = np.maximum(P, eps)
     return np.minimum(clipped, 1 - eps, out=clipped)
 
@@ -122,9 +125,9 @@ class Softmax(OutputLayer):
     name = "softmax"
 
     def apply(self, z):
-        z -= z.max(axis=1)[:, np.newaxis]
+        z -= np.maximum.reduce(z, axis=1, keepdims=True)
         np.exp(z, out=z)
-        z /= z.sum(axis=1)[:, np.newaxis]
+        z /= np.add.reduce(z, axis=1, keepdims=True)
         return z
 
     def loss(self, Y, P, sample_weight=None):

@@ -59,3 +59,13 @@ def test_identity_objective_sums_what_loss_averages_over_outputs(dtype):
     Y, P = _case("identity", dtype, 40, 4, rng)
     expected = 0.5 * np.average((Y - P) ** 2, axis=0).sum()
     assert OUTPUT_LAYERS["identity"]().objective(Y, P) == expected
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_softmax_and_logistic_apply_are_scikit_learns(dtype):
+    from sklearn.neural_network._base import logistic, softmax
+
+    z = np.random.default_rng(1).normal(scale=5, size=(50, 7)).astype(dtype)
+    for name, reference in (("softmax", softmax), ("logistic", logistic)):
+        got = OUTPUT_LAYERS[name]().apply(z.copy())
+        np.testing.assert_array_equal(got, reference(z.copy()))
