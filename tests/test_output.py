@@ -62,10 +62,12 @@ def test_identity_objective_sums_what_loss_averages_over_outputs(dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_softmax_and_logistic_apply_are_scikit_learns(dtype):
-    from sklearn.neural_network._base import logistic, softmax
+def test_apply_is_scikit_learns_output_activation(dtype):
+    from sklearn.neural_network._base import ACTIVATIONS
 
     z = np.random.default_rng(1).normal(scale=5, size=(50, 7)).astype(dtype)
-    for name, reference in (("softmax", softmax), ("logistic", logistic)):
-        got = OUTPUT_LAYERS[name]().apply(z.copy())
-        np.testing.assert_array_equal(got, reference(z.copy()))
+    for name in ("softmax", "logistic", "identity", "exp"):
+        got, expected = z.copy(), z.copy()
+        OUTPUT_LAYERS[name]().apply(got)
+        ACTIVATIONS[name](expected)  # in place
+        np.testing.assert_array_equal(got, expected)
