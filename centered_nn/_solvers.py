@@ -15,9 +15,44 @@ result is the same, and a step makes a dozen numpy calls instead of a dozen per
 array (on digits-sized networks about a third of the step's time).
 """
 
+import contextlib
+import functools
+
 import numpy as np
 import scipy.optimize
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
+
+#: A minibatch whose largest matrix product has fewer multiply-adds than this
+#: trains on one BLAS thread (see :func:`blas_threads`).
+SMALL_PRODUCT = 1 << 22
+
+
+@functools.cache
+def _controller():
+    return ThreadpoolController()  # inspecting the loaded libraries costs ~0.3 ms: once
+
+
+@contextlib.contextmanager
+def blas_threads(limit):
+    """Run the block on at most `limit` BLAS threads (None: leave them as they are)."""
+    if limit is None:
+        yield
+        return
+    with _controller().limit(limits=limit, user_api="blas"):
+        yield
+
+
+def minibatch_blas_threads(batch_rows, coef_shapes):
+    """1 when every product of a minibatch step is small, else None (no limit).
+
+    On two cores, a product of a 200-row batch with a 64x100 weight matrix
+    (digits) ran about a quarter faster on one BLAS thread, because the second
+    thread's start-up and spinning between calls cost more than it computes;
+    at 200x100x256 and above two threads win (benchmarks/bench_fit.py, wall
+    clock, default threads).
+    """
+    largest = max(fan_in * fan_out for fan_in, fan_out in coef_shapes) * batch_rows
+    return 1 if largest < SMALL_PRODUCT else None
 
 
 class _Optimizer:
@@ -165,7 +200,7 @@ def minimize_lbfgs(fun, x0, max_iter, max_fun, tol, callback):
     def on_iteration(intermediate_result):
         callback(intermediate_result.x, intermediate_result.fun)
 
-    with threadpool_limits(limits=1, user_api="blas"):
+    with blas_threads(1):
         return scipy.optimize.minimize(
             fun,
             x0,

@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from ._flat import FlatParameters
-from ._solvers import SGD, Adam, minimize_lbfgs
+from ._solvers import SGD, Adam, blas_threads, minibatch_blas_threads, minimize_lbfgs
 from .diagnostics import InputSignStats
 
 #: Attributes of :class:`TrainingState` the estimators publish with a trailing underscore.
@@ -200,47 +200,49 @@ def fit_stochastic(net, state, params, train, validation, rng, incremental, scor
     if validation is not None and state.best_validation_score > -np.inf:
         # a warm start: the weights in hand are those of the best score so far
         state._best = _snapshot(net)
+    threads = minibatch_blas_threads(batch_size, [c.shape for c in net.coefs])
     try:
-        for _ in range(params["max_iter"]):
-            if shuffle:
-                rng.shuffle(order)
-            accumulated = 0.0
-            for start in range(0, n_samples, batch_size):
-                stop = min(start + batch_size, n_samples)
-                rows = order[start:stop] if shuffle else slice(start, stop)
-                sw = None if sample_weight is None else sample_weight[rows]
-                stats = None if row_stats is None else row_stats.take(order[start:stop])
-                loss, batch_grads = _loss_and_grads(net, state, params, X[rows], Y[rows], sw,
-                                                    tracker, stats, out)
-                if state.nonfinite_cause is not None:  # before the step poisons the weights
-                    raise_nonfinite(state, f"in epoch {state.n_iter + 1}")
-                accumulated += loss * (stop - start)
-                optimizer.step(arrays, grads or batch_grads)
-            state.n_iter += 1
-            state.loss = accumulated / n_samples
-            state.t += n_samples
-            state.loss_curve.append(state.loss)
-            if recorder is not None:
-                recorder.end_iteration()
-            if params["verbose"]:
-                print("Iteration %d, loss = %.8f" % (state.n_iter, state.loss))
-            _update_no_improvement_count(net, state, params, validation, score)
-            optimizer.iteration_ends(state.t)
-            if state.no_improvement_count > params["n_iter_no_change"]:
-                what = "Validation score" if validation is not None else "Training loss"
-                msg = ("%s did not improve more than tol=%f for %d consecutive epochs."
-                       % (what, params["tol"], params["n_iter_no_change"]))
-                if optimizer.trigger_stopping(msg, params["verbose"]):
+        with blas_threads(threads):
+            for _ in range(params["max_iter"]):
+                if shuffle:
+                    rng.shuffle(order)
+                accumulated = 0.0
+                for start in range(0, n_samples, batch_size):
+                    stop = min(start + batch_size, n_samples)
+                    rows = order[start:stop] if shuffle else slice(start, stop)
+                    sw = None if sample_weight is None else sample_weight[rows]
+                    stats = None if row_stats is None else row_stats.take(order[start:stop])
+                    loss, batch_grads = _loss_and_grads(net, state, params, X[rows], Y[rows], sw,
+                                                        tracker, stats, out)
+                    if state.nonfinite_cause is not None:  # before the step poisons the weights
+                        raise_nonfinite(state, f"in epoch {state.n_iter + 1}")
+                    accumulated += loss * (stop - start)
+                    optimizer.step(arrays, grads or batch_grads)
+                state.n_iter += 1
+                state.loss = accumulated / n_samples
+                state.t += n_samples
+                state.loss_curve.append(state.loss)
+                if recorder is not None:
+                    recorder.end_iteration()
+                if params["verbose"]:
+                    print("Iteration %d, loss = %.8f" % (state.n_iter, state.loss))
+                _update_no_improvement_count(net, state, params, validation, score)
+                optimizer.iteration_ends(state.t)
+                if state.no_improvement_count > params["n_iter_no_change"]:
+                    what = "Validation score" if validation is not None else "Training loss"
+                    msg = ("%s did not improve more than tol=%f for %d consecutive epochs."
+                           % (what, params["tol"], params["n_iter_no_change"]))
+                    if optimizer.trigger_stopping(msg, params["verbose"]):
+                        break
+                    state.no_improvement_count = 0
+                if incremental:
                     break
-                state.no_improvement_count = 0
-            if incremental:
-                break
-            if state.n_iter == params["max_iter"]:
-                warnings.warn(
-                    "Stochastic Optimizer: Maximum iterations (%d) reached and the "
-                    "optimization hasn't converged yet." % params["max_iter"],
-                    ConvergenceWarning,
-                )
+                if state.n_iter == params["max_iter"]:
+                    warnings.warn(
+                        "Stochastic Optimizer: Maximum iterations (%d) reached and the "
+                        "optimization hasn't converged yet." % params["max_iter"],
+                        ConvergenceWarning,
+                    )
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.")
         if recorder is not None:  # the cut-short epoch has no loss_curve_ entry

@@ -1,12 +1,15 @@
-"""The in-place optimisers reproduce scikit-learn's optimisers bit for bit."""
+"""The in-place optimisers reproduce scikit-learn's optimisers bit for bit; BLAS threads."""
 
 import tracemalloc
 
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
+from threadpoolctl import ThreadpoolController
 
-from centered_nn._solvers import SGD, Adam
+from centered_nn._solvers import SGD, SMALL_PRODUCT, Adam
+from centered_nn.activations import ReLU
 
 SHAPES = [(7, 5), (5, 3), (5,), (3,)]
 
@@ -97,3 +100,33 @@ def test_a_step_holds_at_most_two_temporaries_and_keeps_none(make):
     slack = params[0].nbytes // 4
     assert peak <= 2 * params[0].nbytes + slack
     assert current < slack
+
+
+class _ThreadsSeen(ReLU):
+    """ReLU that notes how many BLAS threads each minibatch's forward pass runs on."""
+
+    def value(self, z):
+        if z.shape[0] == 200:  # a minibatch, not the fit's check of the activation
+            seen = getattr(self, "seen_", set())
+            seen.update(i["num_threads"] for i in ThreadpoolController().info()
+                        if i["user_api"] == "blas")
+            self.seen_ = seen
+        return np.maximum(z, 0)
+
+
+@pytest.mark.parametrize("n_features, hidden, small", [(16, (8,), True), (128, (256,), False)])
+def test_small_minibatch_products_run_on_one_blas_thread(n_features, hidden, small):
+    from centered_nn import MLPClassifier
+
+    before = {i["num_threads"] for i in ThreadpoolController().info() if i["user_api"] == "blas"}
+    X = np.random.default_rng(0).standard_normal((400, n_features))
+    y = np.arange(400) % 2
+    act = _ThreadsSeen()
+    clf = MLPClassifier(hidden_layer_sizes=hidden, activation=act, max_iter=1, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    largest = 200 * n_features * hidden[0]
+    assert (largest < SMALL_PRODUCT) == small
+    assert clf.activation_.seen_ == ({1} if small else before)
+    assert {i["num_threads"] for i in ThreadpoolController().info()
+            if i["user_api"] == "blas"} == before  # restored
