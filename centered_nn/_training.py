@@ -304,6 +304,10 @@ def fit_lbfgs(net, state, params, train):
     bounds = np.cumsum([0] + [p.size for p in arrays])
     recorder = state.recorder
     tracker = state.offsets.tracker(params["input_bias_rate"], full_batch=True)
+    # every evaluation sees all of X: with a fixed first offset, its row signs once
+    row_stats = None
+    if recorder is not None and state.offsets.first_offset_fixed:
+        row_stats = InputSignStats(X, net.offsets[0])
     evaluated = {}
 
     def place(x):
@@ -314,7 +318,8 @@ def fit_lbfgs(net, state, params, train):
         place(x)
         if recorder is not None:
             recorder.discard_steps()
-        loss, grads = _loss_and_grads(net, state, params, X, Y, sample_weight, tracker)
+        loss, grads = _loss_and_grads(net, state, params, X, Y, sample_weight, tracker,
+                                      row_stats)
         evaluated["x"] = x.copy()
         return loss, np.hstack([g.ravel() for g in grads])
 

@@ -172,3 +172,52 @@ def test_record_gradient_signs_list_records_only_those_metrics(cls):
     assert flips.shape == (5, 2) and np.isnan(flips[:3]).all() and not np.isnan(flips[3:]).all()
     with pytest.raises(ValueError, match="Unknown gradient-sign metric.*valid names are"):
         est_cls(record_gradient_signs=["zigzag"], **params).fit(X_POS, y)
+
+
+@pytest.mark.parametrize("solver, batch_size, input_bias", [
+    ("sgd", 1, "none"), ("sgd", 1, "mean"), ("adam", 32, "none"), ("adam", 32, "mean"),
+    ("sgd", 7, "learned"), ("lbfgs", "auto", "none"), ("lbfgs", "auto", "mean")])
+def test_fit_history_equals_loop_definitions_on_the_same_steps(monkeypatch, solver, batch_size,
+                                                               input_bias):
+    """Every step a fit shows the recorder is also given to the loop-based reference
+    recorder of test_diagnostics_fast_paths (copies: the fit reuses its arrays); the
+    fit's history, with all its shortcuts (deferred one-row steps, per-fit row
+    statistics, in-place buffers), must equal the reference's exactly."""
+    from .test_diagnostics_fast_paths import ReferenceRecorder
+
+    refs = []
+    observe, end, discard = (GradientSignRecorder.observe, GradientSignRecorder.end_iteration,
+                             GradientSignRecorder.discard_steps)
+
+    def ref(rec):
+        if not hasattr(rec, "_ref"):
+            rec._ref = ReferenceRecorder(rec.n_layers)
+            refs.append(rec._ref)
+        return rec._ref
+
+    def spy_observe(self, layer, inputs, delta, grad, offset=None, **kwargs):
+        ref(self).observe(layer, inputs.copy(), delta.copy(), grad.copy(),
+                          offset=None if offset is None else offset.copy())
+        return observe(self, layer, inputs, delta, grad, offset=offset, **kwargs)
+
+    def spy_end(self):
+        ref(self).end_iteration()
+        return end(self)
+
+    def spy_discard(self):
+        if hasattr(self, "_ref"):
+            self._ref.discard_steps()
+        return discard(self)
+
+    monkeypatch.setattr(GradientSignRecorder, "observe", spy_observe)
+    monkeypatch.setattr(GradientSignRecorder, "end_iteration", spy_end)
+    monkeypatch.setattr(GradientSignRecorder, "discard_steps", spy_discard)
+    clf = _fit(X_POS[:60], Y[:60], solver=solver, batch_size=batch_size, input_bias=input_bias,
+               activation="relu", max_iter=3)
+    expected = refs[0].history()
+    for metric in METRICS:
+        got = clf.gradient_sign_history_[metric]
+        if metric == "input_mean" and input_bias != "none":  # a + b summed in another order
+            np.testing.assert_allclose(got, expected[metric], rtol=1e-12, atol=1e-15)
+        else:
+            np.testing.assert_array_equal(got, expected[metric], err_msg=metric)
