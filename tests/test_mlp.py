@@ -87,6 +87,20 @@ def test_parity_sample_weight(solver):
 
 
 @needs_sklearn_sample_weight
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+@pytest.mark.parametrize("sw_dtype", [np.float32, np.float64])
+def test_parity_float32_input_with_sample_weight(solver, sw_dtype):
+    """float32 X: with float32 weights the step runs on one parameter buffer; with
+    float64 weights (float64 intercept gradients, as scikit-learn computes them) on
+    separate arrays. Both follow scikit-learn."""
+    X32 = X_DIGITS.astype(np.float32)
+    ours, theirs = _fit_both(X32, Y_DIGITS, {"sample_weight": SW.astype(sw_dtype)},
+                             solver=solver, max_iter=10)
+    _assert_same_model(ours, theirs, X32)
+    assert ours.coefs_[0].dtype == np.float32
+
+
+@needs_sklearn_sample_weight
 def test_parity_sample_weight_early_stopping():
     ours, theirs = _fit_both(X_DIGITS, Y_DIGITS, {"sample_weight": SW}, early_stopping=True, max_iter=15)
     _assert_same_model(ours, theirs, X_DIGITS)

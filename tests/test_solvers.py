@@ -1,5 +1,6 @@
 """The in-place optimisers reproduce scikit-learn's optimisers bit for bit; BLAS threads."""
 
+import copy
 import tracemalloc
 
 import numpy as np
@@ -130,3 +131,29 @@ def test_small_minibatch_products_run_on_one_blas_thread(n_features, hidden, sma
     assert clf.activation_.seen_ == ({1} if small else before)
     assert {i["num_threads"] for i in ThreadpoolController().info()
             if i["user_api"] == "blas"} == before  # restored
+
+
+@pytest.mark.parametrize("make", [lambda p: Adam(p, 0.01, 0.9, 0.999, 1e-8),
+                                  lambda p: SGD(p, 0.05, "constant", 0.9, True, 0.5)],
+                         ids=["adam", "sgd"])
+def test_match_recuts_the_state_between_layouts(make):
+    """A partial_fit may step one buffer after separate arrays (or back): same values."""
+    separate = _params(np.float64)
+    opt = make(separate)
+    for step in range(3):
+        opt.step(separate, _grads(np.float64, step))
+    flat = np.concatenate([p.ravel() for p in separate])
+    halves = [flat[:20], flat[20:]]
+    recut = copy.deepcopy(opt)
+    recut.match(halves)
+    for step in range(3, 6):
+        grads = _grads(np.float64, step)
+        opt.step(separate, grads)
+        flat_grads = np.concatenate([g.ravel() for g in grads])
+        recut.match(halves)  # already cut so: a no-op
+        recut.step(halves, [flat_grads[:20], flat_grads[20:]])
+    np.testing.assert_array_equal(flat, np.concatenate([p.ravel() for p in separate]))
+    back = copy.deepcopy(recut)
+    back.match(separate)
+    for name in back._state:
+        assert [s.shape for s in getattr(back, name)] == [p.shape for p in separate]
