@@ -127,23 +127,22 @@ def _batch_size(params, n_samples):
     return int(np.clip(params["batch_size"], 1, n_samples))
 
 
-def _step_buffers(net, offsets, X, sample_weight):
+def _step_buffers(net, offsets, X, Y, sample_weight):
     """``(arrays, grads, out)``: what the optimiser steps and where backward writes.
 
-    When every trainable array, X and the sample weights share one dtype (so
-    every gradient has it too), the arrays move into one buffer
-    (:class:`~._flat.FlatParameters`): the optimiser steps its chunks, ``grads``
-    are the matching chunks of the gradient buffer and ``out`` its per-array
-    views for :func:`~._network.backward`. Otherwise (e.g. float32 X with
-    float64 sample weights, whose quotients scikit-learn keeps in float64) the
-    arrays stay separate, ``grads`` is None (use what backward returns) and
-    ``out`` is None.
+    When the gradients have the dtype of the trainable arrays (X, the targets
+    and the sample weights promote to no wider type), the arrays move into one
+    buffer (:class:`~._flat.FlatParameters`): the optimiser steps its chunks,
+    ``grads`` are the matching chunks of the gradient buffer and ``out`` its
+    per-array views for :func:`~._network.backward`. Otherwise (e.g. float32 X
+    with float64 regression targets or sample weights, whose gradients
+    scikit-learn computes in float64) the arrays stay separate, ``grads`` is
+    None (use what backward returns) and ``out`` is None.
     """
     slots = _trainable_slots(net, offsets)
-    dtypes = {target[i].dtype for target, i in slots} | {X.dtype}
-    if sample_weight is not None:
-        dtypes.add(sample_weight.dtype)
-    if len(dtypes) > 1:
+    dtypes = {target[i].dtype for target, i in slots}
+    weights = () if sample_weight is None else (sample_weight.dtype,)
+    if len(dtypes) > 1 or np.result_type(X.dtype, Y.dtype, *dtypes, *weights) not in dtypes:
         return [target[i] for target, i in slots], None, None
     flat = FlatParameters(slots)
     out = ([None] * len(net.coefs), [None] * len(net.coefs), [None] * len(net.coefs))
@@ -180,7 +179,7 @@ def fit_stochastic(net, state, params, train, validation, rng, incremental, scor
         Validation score of the network's output P; NaN counts as no improvement.
     """
     X, Y, sample_weight = train
-    arrays, grads, out = _step_buffers(net, state.offsets, X, sample_weight)
+    arrays, grads, out = _step_buffers(net, state.offsets, X, Y, sample_weight)
     if not incremental or state.optimizer is None:
         state.optimizer = _make_optimizer(params, arrays)
     optimizer = state.optimizer

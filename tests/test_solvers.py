@@ -157,3 +157,30 @@ def test_match_recuts_the_state_between_layouts(make):
     back.match(separate)
     for name in back._state:
         assert [s.shape for s in getattr(back, name)] == [p.shape for p in separate]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("solver, input_bias", [("adam", "none"), ("sgd", "learned"),
+                                                ("adam", "mean")])
+def test_one_buffer_and_separate_arrays_train_bit_for_bit_alike(monkeypatch, dtype, solver,
+                                                               input_bias):
+    from centered_nn import MLPClassifier, _training
+
+    X = np.random.default_rng(0).standard_normal((120, 6)).astype(dtype)
+    y = np.arange(120) % 3
+    params = dict(hidden_layer_sizes=(7, 5), solver=solver, input_bias=input_bias,
+                  batch_size=16, max_iter=4, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        flat = MLPClassifier(**params).fit(X, y)
+    assert flat.coefs_[0].base is not None
+    assert flat.coefs_[0].base is flat.intercepts_[1].base  # views of one buffer
+    monkeypatch.setattr(_training, "_step_buffers", lambda net, offsets, X, Y, sw: (
+        _training.trainable(net, offsets), None, None))
+    with pytest.warns(ConvergenceWarning):
+        separate = MLPClassifier(**params).fit(X, y)
+    assert separate.coefs_[0].base is None or separate.coefs_[0].base is not \
+        separate.intercepts_[1].base
+    for name in ("coefs_", "intercepts_", "input_biases_"):
+        for a, b in zip(getattr(flat, name), getattr(separate, name)):
+            np.testing.assert_array_equal(a, b)
+    assert flat.loss_curve_ == separate.loss_curve_
