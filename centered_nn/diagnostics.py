@@ -508,6 +508,71 @@ class InputSignStats:
                 _input_total(inputs, offset), n_rows * self.n_columns)
 
 
+class _PendingRows:
+    """One weight matrix's one-row steps, kept (copied) to be summarised together.
+
+    The step's gradient is the outer product of the input row a and the delta
+    row d, each entry one rounded product, so ``sign(G) = sign(a) ⊗ sign(d)``
+    unless a product underflows to zero or an entry is not finite;
+    :func:`_exact_sign_rows` tells the steps free of both, whose values then
+    follow from the rows' sign counts alone.
+    """
+
+    __slots__ = ("A", "D", "a_rows", "d_rows", "a_shape", "d_shape", "a_dtype", "d_dtype",
+                 "tiny", "size", "n")
+
+    def __init__(self, a, d, size):
+        self.A = np.empty((size, a.shape[1]), a.dtype)
+        self.D = np.empty((size, d.shape[1]), d.dtype)
+        self.a_rows = list(self.A[:, np.newaxis, :])  # (1, fan_in) views: cheap copies
+        self.d_rows = list(self.D[:, np.newaxis, :])
+        self.a_shape, self.d_shape, self.a_dtype, self.d_dtype = a.shape, d.shape, a.dtype, d.dtype
+        self.tiny = float(np.finfo(np.result_type(a.dtype, d.dtype)).tiny)
+        self.size, self.n = size, 0
+
+    @staticmethod
+    def fits(a, d, grad):
+        """Whether the step (a, d, G = aᵀd) can be kept: one dense float row each."""
+        return (type(a) is np.ndarray and type(d) is np.ndarray and a.ndim == d.ndim == 2
+                and a.shape[0] == d.shape[0] == 1 and a.shape[1] > 0 and d.shape[1] > 0
+                and a.dtype in _FLOATS and d.dtype in _FLOATS
+                and np.shape(grad) == (a.shape[1], d.shape[1]))
+
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _int8_signs(M):
+    """``(sign, pos, neg)``: int8 signs of M (NaN counts as 0) and the two masks."""
+    pos, neg = M > 0, M < 0
+    return pos.view(np.int8) - neg.view(np.int8), pos, neg
+
+
+def _min_nonzero_abs(M, nonzero, axis=None):
+    """Smallest ``|M|`` over the entries flagged ``nonzero`` (inf if none)."""
+    return np.minimum.reduce(np.where(nonzero, np.abs(M), np.inf), axis=axis)
+
+
+def _exact_sign_rows(A, D, a_total, tiny):
+    """Flags of the one-row steps whose gradient ``aᵀd`` has the signs ``sign(a) ⊗ sign(d)``.
+
+    Each entry of G is one rounded product, so this holds when every entry is
+    finite (the float64 sums are; a NaN or inf makes them not) and the smallest
+    nonzero product ``min|a| min|d|`` (exact in float64 for float32 rows) is at
+    least ``tiny``, the product dtype's smallest normal number: rounding is
+    monotone, so then no product rounds to zero.
+    """
+    finite = np.isfinite(a_total)
+    d_total = np.add.reduce(D, axis=None, dtype=np.float64)
+    if not math.isfinite(d_total):
+        finite &= np.isfinite(np.add.reduce(D, axis=1, dtype=np.float64))
+    a_nonzero, d_nonzero = A != 0, D != 0
+    if float(_min_nonzero_abs(A, a_nonzero)) * float(_min_nonzero_abs(D, d_nonzero)) >= tiny:
+        return finite  # the global minima already clear the bound
+    a_min = _min_nonzero_abs(A, a_nonzero, axis=1).astype(np.float64)
+    return finite & (a_min * _min_nonzero_abs(D, d_nonzero, axis=1) >= tiny)
+
+
 def _check_metrics(metrics):
     """Selected metric names, in the canonical order of ``GradientSignRecorder.METRICS``."""
     valid = GradientSignRecorder.METRICS
@@ -566,6 +631,10 @@ class GradientSignRecorder:
     METRICS = ("same_sign_fraction", "sample_same_sign_fraction",
                "sign_flip_fraction", "input_mean", "positive_input_fraction")
 
+    #: Steps of one weight matrix kept by ``observe(..., product=True)`` before
+    #: they are summarised together.
+    PENDING_ROWS = 64
+
     def __init__(self, n_layers, history=None, metrics=None):
         self.n_layers = int(n_layers)
         self.metrics = _check_metrics(metrics)
@@ -583,6 +652,7 @@ class GradientSignRecorder:
                                  f"(n_records, {self.n_layers})")
             self._records = list(np.stack(arrays, axis=1))
         self._committed_signs = [None] * self.n_layers
+        self._pending = [None] * self.n_layers
         self.discard_steps()
 
     def _add_values(self, layer, values):
@@ -594,7 +664,7 @@ class GradientSignRecorder:
                 counts[k] += 1
 
     def observe(self, layer, inputs, delta, grad, offset=None, input_stats=None,
-                centred_rows=False):
+                centred_rows=False, product=False):
         """Record one update step's diagnostics for weight matrix ``layer``.
 
         Parameters
@@ -621,7 +691,45 @@ class GradientSignRecorder:
             always has both signs; a constant row is all zero and not counted).
             ``grad`` is then the centred gradient; the input metrics still
             describe ``e`` itself.
+        product : bool, default=False
+            The caller promises that ``grad`` is exactly ``inputs.T @ delta``,
+            computed by one matrix product (no offset, not centred). A one-row
+            step of dense float32/float64 arrays is then not summarised at once:
+            the row and its delta are copied (the caller may overwrite its
+            arrays, and ``grad`` is not read) and up to :attr:`PENDING_ROWS`
+            such steps are summarised together, the values exactly those of
+            the step-by-step computation. Any other step is recorded at once.
         """
+        if product and offset is None and not centred_rows:
+            pending = self._pending[layer]
+            if (pending is not None and type(inputs) is np.ndarray
+                    and type(delta) is np.ndarray and inputs.shape == pending.a_shape
+                    and delta.shape == pending.d_shape and inputs.dtype == pending.a_dtype
+                    and delta.dtype == pending.d_dtype):
+                n = pending.n
+                pending.a_rows[n][...] = inputs
+                pending.d_rows[n][...] = delta
+                pending.n = n + 1
+                if n + 1 == pending.size:
+                    self._flush(layer)
+                return
+            if _PendingRows.fits(inputs, delta, grad):
+                self._flush(layer)
+                size = self.PENDING_ROWS
+                self._pending[layer] = pending = _PendingRows(inputs, delta, size)
+                pending.a_rows[0][...] = inputs
+                pending.d_rows[0][...] = delta
+                pending.n = 1
+                if size == 1:
+                    self._flush(layer)
+                return
+        self._flush(layer)
+        self._add_values(layer, self._step_values(layer, inputs, delta, grad, offset,
+                                                  input_stats, centred_rows))
+
+    def _step_values(self, layer, inputs, delta, grad, offset=None, input_stats=None,
+                     centred_rows=False):
+        """The five values of one step (NaN where not recorded); updates the previous signs."""
         values = [math.nan] * 5
         metrics = self.metrics
         signed = False
@@ -654,7 +762,97 @@ class GradientSignRecorder:
                 values[3], values[4] = _ratio(total, size), _ratio(n_positive, size)
         if centred_rows and "sample_same_sign_fraction" in metrics:
             values[1] = centred_value
-        self._add_values(layer, values)
+        return values
+
+    def _flush(self, layer):
+        """Add the kept one-row steps of ``layer`` to the running sums, in step order."""
+        pending = self._pending[layer]
+        if pending is None or pending.n == 0:
+            return
+        k, pending.n = pending.n, 0
+        A, D = pending.A[:k], pending.D[:k]
+        metrics, m = self.metrics, A.shape[1]
+        values = np.full((5, k), np.nan)
+        sa, a_pos, a_neg = _int8_signs(A)
+        sd, _, _ = _int8_signs(D)
+        a_total = np.add.reduce(A, axis=1, dtype=np.float64)  # bitwise each row's own sum
+        exact = _exact_sign_rows(A, D, a_total, pending.tiny)
+        if "same_sign_fraction" in metrics or "sample_same_sign_fraction" in metrics:
+            # each column of G is d_j a, each counted pair's gradient too: a's signs decide
+            has_pos = np.logical_or.reduce(a_pos, axis=1)
+            has_neg = np.logical_or.reduce(a_neg, axis=1)
+            counted = (has_pos | has_neg) & np.logical_or.reduce(sd, axis=1)
+            same = np.where(counted, (has_pos != has_neg).astype(np.float64), np.nan)
+            for k_metric in (0, 1):
+                if self.METRICS[k_metric] in metrics:
+                    values[k_metric] = same
+        if "input_mean" in metrics:
+            values[3] = a_total / m
+        if "positive_input_fraction" in metrics:
+            values[4] = np.add.reduce(a_pos, axis=1, dtype=np.intp) / m
+        flip = "sign_flip_fraction" in metrics
+        if flip and k > 1:
+            # sign(G_t) sign(G_t-1) = p ⊗ q with p = sa_t sa_t-1, q = sd_t sd_t-1: of the
+            # entries nonzero in both, those of p+ ⊗ q- and p- ⊗ q+ differ
+            p, q = sa[1:] * sa[:-1], sd[1:] * sd[:-1]
+            p_net, q_net = (np.add.reduce(x, axis=1, dtype=np.intp) for x in (p, q))
+            p_nz, q_nz = (np.add.reduce(x != 0, axis=1, dtype=np.intp) for x in (p, q))
+            both = p_nz * q_nz
+            differ = (p_nz * q_nz - p_net * q_net) // 2  # p+q- + p-q+ from the sums
+            np.divide(differ, both, out=values[2, 1:], where=both > 0)
+        # step by step: the first step, steps without exact signs and the steps after them
+        special = {0}
+        if not exact.all():
+            for t in np.flatnonzero(~exact).tolist():
+                special.update((t, t + 1))
+        signs = {-1: self._prev_signs[layer]}  # full sign matrices where needed
+
+        def full_sign(t):
+            if t not in signs:
+                signs[t] = np.multiply.outer(sa[t], sd[t])
+            return signs[t]
+
+        for t in sorted(special):
+            if t >= k:
+                break
+            if exact[t]:
+                if flip:
+                    values[2, t] = _flip_fraction(full_sign(t), full_sign(t - 1))
+                continue
+            if flip:
+                self._prev_signs[layer] = full_sign(t - 1)
+            a, d = A[t:t + 1], D[t:t + 1]
+            with np.errstate(all="ignore"):
+                grad = a.T @ d  # bitwise the caller's one-row product
+            values[:, t] = self._step_values(layer, a, d, grad)
+            signs[t] = self._prev_signs[layer]
+        if flip:
+            self._prev_signs[layer] = full_sign(k - 1)
+        # the running sums, value after value as _add_values adds them: accumulate is
+        # sequential, and a skipped NaN adds +0.0, which leaves a sum (never -0.0) as it is
+        columns = self._columns
+        chosen = values[columns]
+        counted = chosen == chosen
+        sums = np.empty((len(columns), k + 1))
+        sums[:, 0] = [self._sums[layer][j] for j in columns]
+        np.copyto(sums[:, 1:], chosen, where=counted)
+        np.copyto(sums[:, 1:], 0.0, where=~counted)
+        totals = np.add.accumulate(sums, axis=1)[:, -1].tolist()
+        for j, total, count in zip(columns, totals, np.add.reduce(counted, axis=1).tolist()):
+            self._sums[layer][j] = total
+            self._counts[layer][j] += count
+
+    def __getstate__(self):
+        for layer in range(self.n_layers):
+            self._flush(layer)
+        state = self.__dict__.copy()
+        state["_pending"] = [None] * self.n_layers
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if "_pending" not in state:  # pickled before steps were kept
+            self._pending = [None] * self.n_layers
 
     def end_iteration(self):
         """Append the NaN-ignoring mean of the pending steps as one record.
@@ -665,6 +863,7 @@ class GradientSignRecorder:
         """
         record = np.full((len(self.METRICS), self.n_layers), np.nan)
         for layer in range(self.n_layers):
+            self._flush(layer)
             for k, (total, count) in enumerate(zip(self._sums[layer], self._counts[layer])):
                 if count:
                     record[k, layer] = total / count
@@ -680,6 +879,9 @@ class GradientSignRecorder:
         line-search trial) is compared with nothing.
         """
         self._prev_signs = list(self._committed_signs)
+        for pending in self._pending:
+            if pending is not None:
+                pending.n = 0
         self._sums = [[0.0] * 5 for _ in range(self.n_layers)]
         self._counts = [[0] * 5 for _ in range(self.n_layers)]
 
