@@ -509,33 +509,39 @@ class InputSignStats:
 
 
 class _PendingRows:
-    """One weight matrix's one-row steps, kept (copied) to be summarised together.
+    """One weight matrix's one-row steps, copied to be summarised together.
 
-    The step's gradient is the outer product of the input row a and the delta
-    row d, each entry one rounded product, so ``sign(G) = sign(a) ⊗ sign(d)``
-    unless a product underflows to zero or an entry is not finite;
-    :func:`_exact_sign_rows` tells the steps free of both, whose values then
-    follow from the rows' sign counts alone.
+    Row ``t + 1`` of ``B`` holds step t's input row a and delta row d side by
+    side, ``[a | d]``; row 0 holds the step before the first (when ``row0`` is
+    the sign matrix it gave), so that its flip fraction is computed with the
+    others. A one-row gradient is the outer product ``aᵀd``, each entry one
+    rounded product, so ``sign(G) = sign(a) ⊗ sign(d)`` unless a product
+    rounds to zero or an entry is not finite (see :func:`_exact_sign_rows`).
     """
 
-    __slots__ = ("A", "D", "a_rows", "d_rows", "a_shape", "d_shape", "a_dtype", "d_dtype",
-                 "tiny", "size", "n")
+    __slots__ = ("B", "a_rows", "d_rows", "a_shape", "d_shape", "dtype", "m", "size", "n",
+                 "small", "tiny", "row0")
 
     def __init__(self, a, d, size):
-        self.A = np.empty((size, a.shape[1]), a.dtype)
-        self.D = np.empty((size, d.shape[1]), d.dtype)
-        self.a_rows = list(self.A[:, np.newaxis, :])  # (1, fan_in) views: cheap copies
-        self.d_rows = list(self.D[:, np.newaxis, :])
-        self.a_shape, self.d_shape, self.a_dtype, self.d_dtype = a.shape, d.shape, a.dtype, d.dtype
-        self.tiny = float(np.finfo(np.result_type(a.dtype, d.dtype)).tiny)
-        self.size, self.n = size, 0
+        m = a.shape[1]
+        self.B = np.zeros((size + 1, m + d.shape[1]), a.dtype)
+        self.a_rows = [self.B[t:t + 1, :m] for t in range(size + 1)]  # views: cheap copies
+        self.d_rows = [self.B[t:t + 1, m:] for t in range(size + 1)]
+        self.a_shape, self.d_shape, self.dtype, self.m = a.shape, d.shape, a.dtype, m
+        self.size, self.n, self.row0 = size, 0, None
+        # nonzero entries all at least `small`: every product at least `tiny`
+        self.tiny = float(np.finfo(a.dtype).tiny)
+        small = a.dtype.type(math.sqrt(self.tiny))
+        while float(small) ** 2 < self.tiny:
+            small = np.nextafter(small, a.dtype.type(1))
+        self.small = small
 
     @staticmethod
     def fits(a, d, grad):
         """Whether the step (a, d, G = aᵀd) can be kept: one dense float row each."""
         return (type(a) is np.ndarray and type(d) is np.ndarray and a.ndim == d.ndim == 2
                 and a.shape[0] == d.shape[0] == 1 and a.shape[1] > 0 and d.shape[1] > 0
-                and a.dtype in _FLOATS and d.dtype in _FLOATS
+                and a.dtype == d.dtype and a.dtype in _FLOATS
                 and np.shape(grad) == (a.shape[1], d.shape[1]))
 
 
@@ -548,29 +554,26 @@ def _int8_signs(M):
     return pos.view(np.int8) - neg.view(np.int8), pos, neg
 
 
-def _min_nonzero_abs(M, nonzero, axis=None):
-    """Smallest ``|M|`` over the entries flagged ``nonzero`` (inf if none)."""
-    return np.minimum.reduce(np.where(nonzero, np.abs(M), np.inf), axis=axis)
+def _exact_sign_rows(pending, steps, signs):
+    """Flags of the kept steps whose gradient ``aᵀd`` has the signs ``sign(a) ⊗ sign(d)``.
 
-
-def _exact_sign_rows(A, D, a_total, tiny):
-    """Flags of the one-row steps whose gradient ``aᵀd`` has the signs ``sign(a) ⊗ sign(d)``.
-
-    Each entry of G is one rounded product, so this holds when every entry is
-    finite (the float64 sums are; a NaN or inf makes them not) and the smallest
-    nonzero product ``min|a| min|d|`` (exact in float64 for float32 rows) is at
-    least ``tiny``, the product dtype's smallest normal number: rounding is
-    monotone, so then no product rounds to zero.
+    That holds when every entry is finite and the smallest nonzero product
+    ``min|a| min|d|`` (exact in float64 for float32 rows) is at least the dtype's
+    smallest normal number: rounding is monotone, so no product rounds to
+    zero. ``steps`` are the rows ``[a | d]``, ``signs`` their int8 signs.
     """
-    finite = np.isfinite(a_total)
-    d_total = np.add.reduce(D, axis=None, dtype=np.float64)
-    if not math.isfinite(d_total):
-        finite &= np.isfinite(np.add.reduce(D, axis=1, dtype=np.float64))
-    a_nonzero, d_nonzero = A != 0, D != 0
-    if float(_min_nonzero_abs(A, a_nonzero)) * float(_min_nonzero_abs(D, d_nonzero)) >= tiny:
-        return finite  # the global minima already clear the bound
-    a_min = _min_nonzero_abs(A, a_nonzero, axis=1).astype(np.float64)
-    return finite & (a_min * _min_nonzero_abs(D, d_nonzero, axis=1) >= tiny)
+    k, m = steps.shape[0], pending.m
+    if math.isfinite(np.add.reduce(steps, axis=None, dtype=np.float64)):
+        exact = np.ones(k, dtype=bool)
+    else:
+        exact = np.logical_and.reduce(np.isfinite(steps), axis=1)
+    magnitude = np.abs(steps)
+    # entries below `small` are the zeros alone: the common case, one count
+    if np.count_nonzero(magnitude < pending.small) + np.count_nonzero(signs) != steps.size:
+        magnitude = np.where(signs != 0, magnitude, np.inf)
+        a_min = np.minimum.reduce(magnitude[:, :m], axis=1).astype(np.float64)
+        exact &= a_min * np.minimum.reduce(magnitude[:, m:], axis=1) >= pending.tiny
+    return exact
 
 
 def _check_metrics(metrics):
@@ -704,24 +707,19 @@ class GradientSignRecorder:
             pending = self._pending[layer]
             if (pending is not None and type(inputs) is np.ndarray
                     and type(delta) is np.ndarray and inputs.shape == pending.a_shape
-                    and delta.shape == pending.d_shape and inputs.dtype == pending.a_dtype
-                    and delta.dtype == pending.d_dtype):
-                n = pending.n
+                    and delta.shape == pending.d_shape and inputs.dtype == pending.dtype
+                    and delta.dtype == pending.dtype):
+                n = pending.n + 1
                 pending.a_rows[n][...] = inputs
                 pending.d_rows[n][...] = delta
-                pending.n = n + 1
-                if n + 1 == pending.size:
+                pending.n = n
+                if n == pending.size:
                     self._flush(layer)
                 return
             if _PendingRows.fits(inputs, delta, grad):
                 self._flush(layer)
-                size = self.PENDING_ROWS
-                self._pending[layer] = pending = _PendingRows(inputs, delta, size)
-                pending.a_rows[0][...] = inputs
-                pending.d_rows[0][...] = delta
-                pending.n = 1
-                if size == 1:
-                    self._flush(layer)
+                self._pending[layer] = _PendingRows(inputs, delta, self.PENDING_ROWS)
+                self.observe(layer, inputs, delta, grad, product=True)
                 return
         self._flush(layer)
         self._add_values(layer, self._step_values(layer, inputs, delta, grad, offset,
@@ -769,78 +767,79 @@ class GradientSignRecorder:
         pending = self._pending[layer]
         if pending is None or pending.n == 0:
             return
-        k, pending.n = pending.n, 0
-        A, D = pending.A[:k], pending.D[:k]
-        metrics, m = self.metrics, A.shape[1]
-        values = np.full((5, k), np.nan)
-        sa, a_pos, a_neg = _int8_signs(A)
-        sd, _, _ = _int8_signs(D)
-        a_total = np.add.reduce(A, axis=1, dtype=np.float64)  # bitwise each row's own sum
-        exact = _exact_sign_rows(A, D, a_total, pending.tiny)
-        if "same_sign_fraction" in metrics or "sample_same_sign_fraction" in metrics:
-            # each column of G is d_j a, each counted pair's gradient too: a's signs decide
-            has_pos = np.logical_or.reduce(a_pos, axis=1)
-            has_neg = np.logical_or.reduce(a_neg, axis=1)
-            counted = (has_pos | has_neg) & np.logical_or.reduce(sd, axis=1)
-            same = np.where(counted, (has_pos != has_neg).astype(np.float64), np.nan)
-            for k_metric in (0, 1):
-                if self.METRICS[k_metric] in metrics:
-                    values[k_metric] = same
-        if "input_mean" in metrics:
-            values[3] = a_total / m
+        k, m, pending.n = pending.n, pending.m, 0
+        B = pending.B[:k + 1]
+        signs, pos, neg = _int8_signs(B)
+        steps = B[1:]
+        exact = _exact_sign_rows(pending, steps, signs[1:])
+        metrics = self.metrics
+        values = np.full((5, k + 1), np.nan)  # column t + 1: step t; column 0: unused
+        if "input_mean" in metrics:  # the float64 sum of each row, bitwise its own
+            values[3, 1:] = np.add.reduce(steps[:, :m], axis=1, dtype=np.float64) / m
+        n_pos = np.add.reduce(pos[1:, :m], axis=1, dtype=np.intp)
         if "positive_input_fraction" in metrics:
-            values[4] = np.add.reduce(a_pos, axis=1, dtype=np.intp) / m
+            values[4, 1:] = n_pos / m
+        if "same_sign_fraction" in metrics or "sample_same_sign_fraction" in metrics:
+            # each column d_j a of G and each counted pair's gradient: a's signs decide
+            has_pos, has_neg = n_pos > 0, np.logical_or.reduce(neg[1:, :m], axis=1)
+            counted = (has_pos | has_neg) & np.logical_or.reduce(signs[1:, m:], axis=1)
+            same = np.where(counted, has_pos != has_neg, np.nan)
+            for column in (0, 1):
+                if self.METRICS[column] in metrics:
+                    values[column, 1:] = same
         flip = "sign_flip_fraction" in metrics
-        if flip and k > 1:
-            # sign(G_t) sign(G_t-1) = p ⊗ q with p = sa_t sa_t-1, q = sd_t sd_t-1: of the
-            # entries nonzero in both, those of p+ ⊗ q- and p- ⊗ q+ differ
-            p, q = sa[1:] * sa[:-1], sd[1:] * sd[:-1]
-            p_net, q_net = (np.add.reduce(x, axis=1, dtype=np.intp) for x in (p, q))
-            p_nz, q_nz = (np.add.reduce(x != 0, axis=1, dtype=np.intp) for x in (p, q))
-            both = p_nz * q_nz
-            differ = (p_nz * q_nz - p_net * q_net) // 2  # p+q- + p-q+ from the sums
-            np.divide(differ, both, out=values[2, 1:], where=both > 0)
-        # step by step: the first step, steps without exact signs and the steps after them
-        special = {0}
+        if flip:
+            # sign(G_t) sign(G_t-1) = p ⊗ q, p and q the products of a's and d's signs; of
+            # the entries nonzero in both, those of p+ ⊗ q- and p- ⊗ q+ differ
+            p = signs[1:] * signs[:-1]
+            net = np.add.reduceat(p, [0, m], axis=1, dtype=np.intp)
+            both = np.add.reduceat(np.abs(p), [0, m], axis=1, dtype=np.intp)
+            both, net = both[:, 0] * both[:, 1], net[:, 0] * net[:, 1]
+            np.divide((both - net) // 2, both, out=values[2, 1:], where=both > 0)
+        # step by step: a first step not following row 0, steps without exact signs
+        # and the steps after them
+        follows_row0 = pending.row0 is not None and pending.row0 is self._prev_signs[layer]
+        special = set() if follows_row0 else {0}
         if not exact.all():
             for t in np.flatnonzero(~exact).tolist():
                 special.update((t, t + 1))
-        signs = {-1: self._prev_signs[layer]}  # full sign matrices where needed
+        full = {-1: self._prev_signs[layer]}  # full sign matrices where needed
 
         def full_sign(t):
-            if t not in signs:
-                signs[t] = np.multiply.outer(sa[t], sd[t])
-            return signs[t]
+            if t not in full:
+                full[t] = np.multiply.outer(signs[t + 1, :m], signs[t + 1, m:])
+            return full[t]
 
         for t in sorted(special):
-            if t >= k:
+            if t == k:
                 break
             if exact[t]:
                 if flip:
-                    values[2, t] = _flip_fraction(full_sign(t), full_sign(t - 1))
+                    values[2, t + 1] = _flip_fraction(full_sign(t), full_sign(t - 1))
                 continue
             if flip:
                 self._prev_signs[layer] = full_sign(t - 1)
-            a, d = A[t:t + 1], D[t:t + 1]
+            a, d = steps[t:t + 1, :m].copy(), steps[t:t + 1, m:].copy()
             with np.errstate(all="ignore"):
                 grad = a.T @ d  # bitwise the caller's one-row product
-            values[:, t] = self._step_values(layer, a, d, grad)
-            signs[t] = self._prev_signs[layer]
+            values[:, t + 1] = self._step_values(layer, a, d, grad)
+            full[t] = self._prev_signs[layer]
         if flip:
-            self._prev_signs[layer] = full_sign(k - 1)
+            self._prev_signs[layer] = last = full_sign(k - 1)
+            pending.row0 = last if exact[-1] else None
+            B[0] = B[k]
         # the running sums, value after value as _add_values adds them: accumulate is
         # sequential, and a skipped NaN adds +0.0, which leaves a sum (never -0.0) as it is
         columns = self._columns
         chosen = values[columns]
-        counted = chosen == chosen
-        sums = np.empty((len(columns), k + 1))
-        sums[:, 0] = [self._sums[layer][j] for j in columns]
-        np.copyto(sums[:, 1:], chosen, where=counted)
-        np.copyto(sums[:, 1:], 0.0, where=~counted)
-        totals = np.add.accumulate(sums, axis=1)[:, -1].tolist()
-        for j, total, count in zip(columns, totals, np.add.reduce(counted, axis=1).tolist()):
+        skip = chosen != chosen
+        skip[:, 0] = False
+        chosen[:, 0] = [self._sums[layer][j] for j in columns]
+        np.copyto(chosen, 0.0, where=skip)
+        totals = np.add.accumulate(chosen, axis=1)[:, -1].tolist()
+        for j, total, n_skipped in zip(columns, totals, np.add.reduce(skip, axis=1).tolist()):
             self._sums[layer][j] = total
-            self._counts[layer][j] += count
+            self._counts[layer][j] += k - n_skipped
 
     def __getstate__(self):
         for layer in range(self.n_layers):
