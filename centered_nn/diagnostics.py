@@ -519,14 +519,13 @@ class _PendingRows:
     rounds to zero or an entry is not finite (see :func:`_exact_sign_rows`).
     """
 
-    __slots__ = ("B", "a_rows", "d_rows", "a_shape", "d_shape", "dtype", "m", "size", "n",
-                 "small", "tiny", "row0")
+    __slots__ = ("B", "A", "D", "a_shape", "d_shape", "dtype", "m", "size", "n", "small", "tiny",
+                 "row0")
 
     def __init__(self, a, d, size):
         m = a.shape[1]
         self.B = np.zeros((size + 1, m + d.shape[1]), a.dtype)
-        self.a_rows = [self.B[t:t + 1, :m] for t in range(size + 1)]  # views: cheap copies
-        self.d_rows = [self.B[t:t + 1, m:] for t in range(size + 1)]
+        self.A, self.D = self.B[:, :m], self.B[:, m:]  # A[t] = a copies a (1, m) row
         self.a_shape, self.d_shape, self.dtype, self.m = a.shape, d.shape, a.dtype, m
         self.size, self.n, self.row0 = size, 0, None
         # nonzero entries all at least `small`: every product at least `tiny`
@@ -567,10 +566,11 @@ def _exact_sign_rows(pending, steps, signs):
         exact = np.ones(k, dtype=bool)
     else:
         exact = np.logical_and.reduce(np.isfinite(steps), axis=1)
-    magnitude = np.abs(steps)
-    # entries below `small` are the zeros alone: the common case, one count
-    if np.count_nonzero(magnitude < pending.small) + np.count_nonzero(signs) != steps.size:
-        magnitude = np.where(signs != 0, magnitude, np.inf)
+    # entries below `small` in magnitude are the zeros alone: the common case, one count
+    small = np.less(steps, pending.small)
+    small &= np.greater(steps, -pending.small)
+    if np.count_nonzero(small) + np.count_nonzero(signs) != steps.size:
+        magnitude = np.where(signs != 0, np.abs(steps), np.inf)
         a_min = np.minimum.reduce(magnitude[:, :m], axis=1).astype(np.float64)
         exact &= a_min * np.minimum.reduce(magnitude[:, m:], axis=1) >= pending.tiny
     return exact
@@ -705,21 +705,22 @@ class GradientSignRecorder:
         """
         if product and offset is None and not centred_rows:
             pending = self._pending[layer]
-            if (pending is not None and type(inputs) is np.ndarray
+            if not (pending is not None and type(inputs) is np.ndarray
                     and type(delta) is np.ndarray and inputs.shape == pending.a_shape
                     and delta.shape == pending.d_shape and inputs.dtype == pending.dtype
                     and delta.dtype == pending.dtype):
+                pending = None
+                if _PendingRows.fits(inputs, delta, grad):
+                    self._flush(layer)
+                    pending = _PendingRows(inputs, delta, self.PENDING_ROWS)
+                    self._pending[layer] = pending
+            if pending is not None:
                 n = pending.n + 1
-                pending.a_rows[n][...] = inputs
-                pending.d_rows[n][...] = delta
+                pending.A[n] = inputs
+                pending.D[n] = delta
                 pending.n = n
                 if n == pending.size:
                     self._flush(layer)
-                return
-            if _PendingRows.fits(inputs, delta, grad):
-                self._flush(layer)
-                self._pending[layer] = _PendingRows(inputs, delta, self.PENDING_ROWS)
-                self.observe(layer, inputs, delta, grad, product=True)
                 return
         self._flush(layer)
         self._add_values(layer, self._step_values(layer, inputs, delta, grad, offset,
