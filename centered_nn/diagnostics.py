@@ -547,19 +547,14 @@ class _PendingRows:
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def _int8_signs(M):
-    """``(sign, pos, neg)``: int8 signs of M (NaN counts as 0) and the two masks."""
-    pos, neg = M > 0, M < 0
-    return pos.view(np.int8) - neg.view(np.int8), pos, neg
-
-
-def _exact_sign_rows(pending, steps, signs):
+def _exact_sign_rows(pending, steps, signs, n_nonzero):
     """Flags of the kept steps whose gradient ``aᵀd`` has the signs ``sign(a) ⊗ sign(d)``.
 
     That holds when every entry is finite and the smallest nonzero product
     ``min|a| min|d|`` (exact in float64 for float32 rows) is at least the dtype's
     smallest normal number: rounding is monotone, so no product rounds to
-    zero. ``steps`` are the rows ``[a | d]``, ``signs`` their int8 signs.
+    zero. ``steps`` are the rows ``[a | d]``, ``signs`` their int8 signs and
+    ``n_nonzero`` the number of entries > 0 or < 0.
     """
     k, m = steps.shape[0], pending.m
     if math.isfinite(np.add.reduce(steps, axis=None, dtype=np.float64)):
@@ -569,7 +564,7 @@ def _exact_sign_rows(pending, steps, signs):
     # entries below `small` in magnitude are the zeros alone: the common case, one count
     small = np.less(steps, pending.small)
     small &= np.greater(steps, -pending.small)
-    if np.count_nonzero(small) + np.count_nonzero(signs) != steps.size:
+    if np.count_nonzero(small) + n_nonzero != steps.size:
         magnitude = np.where(signs != 0, np.abs(steps), np.inf)
         a_min = np.minimum.reduce(magnitude[:, :m], axis=1).astype(np.float64)
         exact &= a_min * np.minimum.reduce(magnitude[:, m:], axis=1) >= pending.tiny
@@ -769,34 +764,39 @@ class GradientSignRecorder:
         if pending is None or pending.n == 0:
             return
         k, m, pending.n = pending.n, pending.m, 0
-        B = pending.B[:k + 1]
-        signs, pos, neg = _int8_signs(B)
+        B = pending.B[:k + 1]  # row t + 1: step t's [a | d]; row 0: the step before
         steps = B[1:]
-        exact = _exact_sign_rows(pending, steps, signs[1:])
-        metrics = self.metrics
+        masks = np.empty((2, *B.shape), dtype=bool)
+        np.greater(B, 0, out=masks[0])
+        np.less(B, 0, out=masks[1])
+        signs = masks[0].view(np.int8) - masks[1].view(np.int8)
+        # counts[s, t, h]: entries > 0 (s = 0) or < 0 (s = 1) in step t's a (h = 0) or d (h = 1)
+        counts = np.add.reduceat(masks[:, 1:], [0, m], axis=2, dtype=np.intp)
+        exact = _exact_sign_rows(pending, steps, signs[1:], int(np.add.reduce(counts, axis=None)))
+        want = [name in self.metrics for name in self.METRICS]
         values = np.full((5, k + 1), np.nan)  # column t + 1: step t; column 0: unused
-        if "input_mean" in metrics:  # the float64 sum of each row, bitwise its own
-            values[3, 1:] = np.add.reduce(steps[:, :m], axis=1, dtype=np.float64) / m
-        n_pos = np.add.reduce(pos[1:, :m], axis=1, dtype=np.intp)
-        if "positive_input_fraction" in metrics:
-            values[4, 1:] = n_pos / m
-        if "same_sign_fraction" in metrics or "sample_same_sign_fraction" in metrics:
+        if want[0] or want[1]:
             # each column d_j a of G and each counted pair's gradient: a's signs decide
-            has_pos, has_neg = n_pos > 0, np.logical_or.reduce(neg[1:, :m], axis=1)
-            counted = (has_pos | has_neg) & np.logical_or.reduce(signs[1:, m:], axis=1)
-            same = np.where(counted, has_pos != has_neg, np.nan)
-            for column in (0, 1):
-                if self.METRICS[column] in metrics:
-                    values[column, 1:] = same
-        flip = "sign_flip_fraction" in metrics
-        if flip:
+            has = counts > 0
+            a_pos, a_neg = has[0, :, 0], has[1, :, 0]
+            counted = (a_pos | a_neg) & (has[0, :, 1] | has[1, :, 1])
+            same = np.where(counted, a_pos != a_neg, np.nan)
+            values[[column for column in (0, 1) if want[column]], 1:] = same
+        if want[2]:
             # sign(G_t) sign(G_t-1) = p ⊗ q, p and q the products of a's and d's signs; of
             # the entries nonzero in both, those of p+ ⊗ q- and p- ⊗ q+ differ
-            p = signs[1:] * signs[:-1]
-            net = np.add.reduceat(p, [0, m], axis=1, dtype=np.intp)
-            both = np.add.reduceat(np.abs(p), [0, m], axis=1, dtype=np.intp)
-            both, net = both[:, 0] * both[:, 1], net[:, 0] * net[:, 1]
-            np.divide((both - net) // 2, both, out=values[2, 1:], where=both > 0)
+            p = np.empty((2, k, B.shape[1]), dtype=np.int8)
+            np.multiply(signs[1:], signs[:-1], out=p[0])
+            np.abs(p[0], out=p[1])
+            net, nonzero = np.add.reduceat(p, [0, m], axis=2, dtype=np.intp)
+            both = nonzero[:, 0] * nonzero[:, 1]
+            differ = (both - net[:, 0] * net[:, 1]) // 2
+            np.divide(differ, both, out=values[2, 1:], where=both > 0)
+        if want[3]:  # the float64 sum of each row, bitwise its own
+            values[3, 1:] = np.add.reduce(steps[:, :m], axis=1, dtype=np.float64) / m
+        if want[4]:
+            values[4, 1:] = counts[0, :, 0] / m
+        flip = want[2]
         # step by step: a first step not following row 0, steps without exact signs
         # and the steps after them
         follows_row0 = pending.row0 is not None and pending.row0 is self._prev_signs[layer]
