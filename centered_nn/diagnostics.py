@@ -468,9 +468,11 @@ class InputSignStats:
             part = slice(start, start + chunk)
             E = A[part] if b is None else A[part] + b
             mask = E > 0
-            self.row_pos[part] = mask.any(axis=1)
-            self.row_n_positive[part] = np.count_nonzero(mask, axis=1)
-            self.row_neg[part] = np.less(E, 0, out=mask).any(axis=1)
+            np.logical_or.reduce(mask, axis=1, out=self.row_pos[part])
+            # counted in the result's own dtype: no int64 copy of the chunk
+            np.add.reduce(mask.view(np.uint8), axis=1, dtype=self.row_n_positive.dtype,
+                          out=self.row_n_positive[part])
+            np.logical_or.reduce(np.less(E, 0, out=mask), axis=1, out=self.row_neg[part])
 
     def _set(self, row_pos, row_neg, row_n_positive, n_columns):
         self.row_pos, self.row_neg, self.row_n_positive = row_pos, row_neg, row_n_positive
@@ -520,7 +522,7 @@ class _PendingRows:
     """
 
     __slots__ = ("B", "A", "D", "a_shape", "d_shape", "dtype", "m", "size", "n", "small", "tiny",
-                 "row0")
+                 "row0", "count_dtype")
 
     def __init__(self, a, d, size):
         m = a.shape[1]
@@ -534,6 +536,10 @@ class _PendingRows:
         while float(small) ** 2 < self.tiny:
             small = np.nextafter(small, a.dtype.type(1))
         self.small = small
+        # sums of signs over a or d: in int8 when they fit, without an int64 copy
+        width = max(m, d.shape[1])
+        self.count_dtype = np.dtype(np.int8 if width < 128 else np.int16 if width < 2**15
+                                    else np.intp)
 
     @staticmethod
     def fits(a, d, grad):
@@ -547,14 +553,15 @@ class _PendingRows:
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def _exact_sign_rows(pending, steps, signs, n_nonzero):
+def _exact_sign_rows(pending, steps, signs, n_nonzero, scratch):
     """Flags of the kept steps whose gradient ``aᵀd`` has the signs ``sign(a) ⊗ sign(d)``.
 
     That holds when every entry is finite and the smallest nonzero product
     ``min|a| min|d|`` (exact in float64 for float32 rows) is at least the dtype's
     smallest normal number: rounding is monotone, so no product rounds to
-    zero. ``steps`` are the rows ``[a | d]``, ``signs`` their int8 signs and
-    ``n_nonzero`` the number of entries > 0 or < 0.
+    zero. ``steps`` are the rows ``[a | d]``, ``signs`` their int8 signs,
+    ``n_nonzero`` the number of entries > 0 or < 0 and ``scratch`` two boolean
+    arrays of their shape to write into.
     """
     k, m = steps.shape[0], pending.m
     if math.isfinite(np.add.reduce(steps, axis=None, dtype=np.float64)):
@@ -562,13 +569,30 @@ def _exact_sign_rows(pending, steps, signs, n_nonzero):
     else:
         exact = np.logical_and.reduce(np.isfinite(steps), axis=1)
     # entries below `small` in magnitude are the zeros alone: the common case, one count
-    small = np.less(steps, pending.small)
-    small &= np.greater(steps, -pending.small)
+    small = np.less(steps, pending.small, out=scratch[0])
+    small &= np.greater(steps, -pending.small, out=scratch[1])
     if np.count_nonzero(small) + n_nonzero != steps.size:
         magnitude = np.where(signs != 0, np.abs(steps), np.inf)
         a_min = np.minimum.reduce(magnitude[:, :m], axis=1).astype(np.float64)
         exact &= a_min * np.minimum.reduce(magnitude[:, m:], axis=1) >= pending.tiny
     return exact
+
+
+def _consecutive_flips(signs, m, count_dtype):
+    """Flip fraction of each step against the step before, from the rows ``[a | d]``' signs.
+
+    For one-row steps with exact signs, ``sign(G_t) sign(G_t-1) = p ⊗ q`` with
+    p (q) the product of the consecutive a (d) rows' signs: of the entries
+    nonzero in both, those of ``p+ ⊗ q-`` and ``p- ⊗ q+`` differ. Row t + 1 of
+    ``signs`` is step t; the result holds one fraction per step (NaN if none).
+    """
+    p = np.empty((2, signs.shape[0] - 1, signs.shape[1]), dtype=np.int8)
+    np.multiply(signs[1:], signs[:-1], out=p[0])
+    np.abs(p[0], out=p[1])
+    net, nonzero = np.add.reduceat(p, [0, m], axis=2, dtype=count_dtype).astype(np.intp)
+    both = nonzero[:, 0] * nonzero[:, 1]
+    differ = (both - net[:, 0] * net[:, 1]) // 2  # = p+ q- + p- q+
+    return np.divide(differ, both, out=np.full(both.shape, np.nan), where=both > 0)
 
 
 def _check_metrics(metrics):
@@ -766,13 +790,17 @@ class GradientSignRecorder:
         k, m, pending.n = pending.n, pending.m, 0
         B = pending.B[:k + 1]  # row t + 1: step t's [a | d]; row 0: the step before
         steps = B[1:]
-        masks = np.empty((2, *B.shape), dtype=bool)
+        scratch = np.empty((2, *B.shape), dtype=np.int8)  # masks, then flags, then products
+        masks = scratch.view(bool)
         np.greater(B, 0, out=masks[0])
         np.less(B, 0, out=masks[1])
-        signs = masks[0].view(np.int8) - masks[1].view(np.int8)
+        signs = scratch[0] - scratch[1]
         # counts[s, t, h]: entries > 0 (s = 0) or < 0 (s = 1) in step t's a (h = 0) or d (h = 1)
-        counts = np.add.reduceat(masks[:, 1:], [0, m], axis=2, dtype=np.intp)
-        exact = _exact_sign_rows(pending, steps, signs[1:], int(np.add.reduce(counts, axis=None)))
+        counts = np.add.reduceat(scratch[:, 1:], [0, m], axis=2, dtype=pending.count_dtype
+                                 ).astype(np.intp)
+        exact = _exact_sign_rows(pending, steps, signs[1:], int(counts.sum()),
+                                 masks[:, 1:])
+        del scratch, masks
         want = [name in self.metrics for name in self.METRICS]
         values = np.full((5, k + 1), np.nan)  # column t + 1: step t; column 0: unused
         if want[0] or want[1]:
@@ -783,15 +811,7 @@ class GradientSignRecorder:
             same = np.where(counted, a_pos != a_neg, np.nan)
             values[[column for column in (0, 1) if want[column]], 1:] = same
         if want[2]:
-            # sign(G_t) sign(G_t-1) = p ⊗ q, p and q the products of a's and d's signs; of
-            # the entries nonzero in both, those of p+ ⊗ q- and p- ⊗ q+ differ
-            p = np.empty((2, k, B.shape[1]), dtype=np.int8)
-            np.multiply(signs[1:], signs[:-1], out=p[0])
-            np.abs(p[0], out=p[1])
-            net, nonzero = np.add.reduceat(p, [0, m], axis=2, dtype=np.intp)
-            both = nonzero[:, 0] * nonzero[:, 1]
-            differ = (both - net[:, 0] * net[:, 1]) // 2
-            np.divide(differ, both, out=values[2, 1:], where=both > 0)
+            values[2, 1:] = _consecutive_flips(signs, m, pending.count_dtype)
         if want[3]:  # the float64 sum of each row, bitwise its own
             values[3, 1:] = np.add.reduce(steps[:, :m], axis=1, dtype=np.float64) / m
         if want[4]:
@@ -829,18 +849,14 @@ class GradientSignRecorder:
             self._prev_signs[layer] = last = full_sign(k - 1)
             pending.row0 = last if exact[-1] else None
             B[0] = B[k]
-        # the running sums, value after value as _add_values adds them: accumulate is
-        # sequential, and a skipped NaN adds +0.0, which leaves a sum (never -0.0) as it is
-        columns = self._columns
-        chosen = values[columns]
-        skip = chosen != chosen
-        skip[:, 0] = False
-        chosen[:, 0] = [self._sums[layer][j] for j in columns]
-        np.copyto(chosen, 0.0, where=skip)
-        totals = np.add.accumulate(chosen, axis=1)[:, -1].tolist()
-        for j, total, n_skipped in zip(columns, totals, np.add.reduce(skip, axis=1).tolist()):
-            self._sums[layer][j] = total
-            self._counts[layer][j] += k - n_skipped
+        sums, counts = self._sums[layer], self._counts[layer]
+        for j in self._columns:  # in step order, NaN skipped, as _add_values adds
+            total, count = sums[j], counts[j]
+            for v in values[j, 1:].tolist():
+                if v == v:
+                    total += v
+                    count += 1
+            sums[j], counts[j] = total, count
 
     def __getstate__(self):
         for layer in range(self.n_layers):
@@ -869,6 +885,7 @@ class GradientSignRecorder:
                     record[k, layer] = total / count
         self._records.append(record[self._columns])
         self._committed_signs = list(self._prev_signs)  # never written to: fresh arrays
+        self._pending = [None] * self.n_layers  # no memory held between iterations
         self.discard_steps()
 
     def discard_steps(self):
