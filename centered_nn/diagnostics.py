@@ -849,14 +849,17 @@ class GradientSignRecorder:
             self._prev_signs[layer] = last = full_sign(k - 1)
             pending.row0 = last if exact[-1] else None
             B[0] = B[k]
-        sums, counts = self._sums[layer], self._counts[layer]
-        for j in self._columns:  # in step order, NaN skipped, as _add_values adds
-            total, count = sums[j], counts[j]
-            for v in values[j, 1:].tolist():
-                if v == v:
-                    total += v
-                    count += 1
-            sums[j], counts[j] = total, count
+        # the running sums in step order, as _add_values adds: accumulate is sequential, a
+        # skipped NaN adds +0.0, which leaves any sum as it is (a sum is never -0.0)
+        columns, sums, counts = self._columns, self._sums[layer], self._counts[layer]
+        chosen = values[columns]
+        skip = np.isnan(chosen)
+        chosen[skip] = 0.0
+        chosen[:, 0] = [sums[j] for j in columns]
+        totals = np.add.accumulate(chosen, axis=1)[:, -1].tolist()
+        for j, total, n_skipped in zip(columns, totals, np.add.reduce(skip, axis=1).tolist()):
+            sums[j] = total
+            counts[j] += k + 1 - n_skipped  # column 0 (NaN in values) counted as skipped
 
     def __getstate__(self):
         for layer in range(self.n_layers):
