@@ -55,11 +55,12 @@ def _rows_any(mask, count):
     return mask[np.arange(n), mask.argmax(axis=1)]  # argmax stops at the first True
 
 
-def _dense_input_stats(E, rows=True):
+def _dense_input_stats(E, rows=True, unless_nonnegative=False):
     """``(row_pos, row_neg, n_positive, total, size)`` of a dense 2-D E.
 
     ``row_pos`` (``row_neg``) flags the rows holding a positive (negative)
-    entry; with ``rows=False`` both are None. ``total`` is
+    entry; with ``rows=False``, or ``unless_nonnegative=True`` and no entry < 0
+    or NaN (every row single-signed or zero), both are None. ``total`` is
     ``E.sum(dtype=float64)`` exactly.
     """
     n, m = E.shape
@@ -71,12 +72,14 @@ def _dense_input_stats(E, rows=True):
     n_positive = int(np.count_nonzero(mask))
     if not rows:
         return None, None, n_positive, total, n * m
-    row_pos = _rows_any(mask, n_positive)
     # Without NaN (a NaN entry makes the total NaN) the minimum says whether any
     # entry is negative, without writing a second mask.
     if n_positive == n * m or (total == total and not np.minimum.reduce(E, axis=None) < 0):
-        row_neg = np.zeros(n, dtype=bool)
+        if unless_nonnegative:
+            return None, None, n_positive, total, n * m
+        row_pos, row_neg = _rows_any(mask, n_positive), np.zeros(n, dtype=bool)
     else:
+        row_pos = _rows_any(mask, n_positive)
         mask = np.less(E, 0, out=mask)
         row_neg = _rows_any(mask, np.count_nonzero(mask))
     return row_pos, row_neg, n_positive, total, n * m
@@ -138,7 +141,7 @@ def _sparse_row_counts(X, b):
     return X, rows, row_n_pos, row_n_neg
 
 
-def _input_stats(inputs, offset=None, rows=True):
+def _input_stats(inputs, offset=None, rows=True, unless_nonnegative=False):
     """Row sign flags and global sums of ``E = inputs + offset`` (see _dense_input_stats).
 
     Sparse inputs are never densified: unstored entries of a row equal ``offset``.
@@ -154,9 +157,8 @@ def _input_stats(inputs, offset=None, rows=True):
     A = np.asarray(inputs)
     if A.ndim != 2:
         raise ValueError(f"inputs must be 2-D, got shape {A.shape}")
-    if b is None:
-        return _dense_input_stats(A, rows)
-    return _dense_input_stats(_effective(A, b), rows)
+    E = A if b is None else _effective(A, b)
+    return _dense_input_stats(E, rows, unless_nonnegative)
 
 
 def _rows_vary(inputs, offset=None):
@@ -194,6 +196,16 @@ def _effective(A, offset):
     return A + b
 
 
+def _delta_rows(delta, n):
+    """``delta`` as a 2-D array (a 1-D one is one column), checked to have ``n`` rows."""
+    D = np.asarray(delta)
+    if D.ndim == 1:
+        D = D.reshape(-1, 1)
+    if D.shape[0] != n:
+        raise ValueError(f"delta has {D.shape[0]} rows, inputs have {n}")
+    return D
+
+
 def _sample_fraction(row_pos, row_neg, delta, signed_grad=False):
     """Same-sign fraction of the per-sample gradients from the rows' sign flags.
 
@@ -204,12 +216,8 @@ def _sample_fraction(row_pos, row_neg, delta, signed_grad=False):
     gradient is computed as ``aᵀ delta + b ⊗ Σ delta`` and rounding can leave it
     nonzero where every product is zero, so that case does not qualify.)
     """
-    D = np.asarray(delta)
-    if D.ndim == 1:
-        D = D.reshape(-1, 1)
+    D = _delta_rows(delta, row_pos.shape[0])
     n = row_pos.shape[0]
-    if D.shape[0] != n:
-        raise ValueError(f"delta has {D.shape[0]} rows, inputs have {n}")
     counted = row_pos | row_neg
     n_counted = np.count_nonzero(counted)
     if n_counted == 0:
@@ -237,6 +245,18 @@ def _as_columns(grad):
     return g.reshape(-1, 1) if g.ndim == 1 else g
 
 
+def _columns_any(mask):
+    """``mask.any(axis=0)`` of a 2-D boolean mask.
+
+    A reduction down few long columns runs row by row; an argmax (which stops at
+    the first True) and one lookup per column is faster there.
+    """
+    if mask.shape[1] > 16 or mask.shape[0] == 0:
+        return np.logical_or.reduce(mask, axis=0)
+    columns = np.arange(mask.shape[1])
+    return mask[mask.argmax(axis=0), columns]
+
+
 def _grad_stats(G, sign=False, same=True):
     """``(same_sign_fraction, signed, signs)`` of the columns of G.
 
@@ -248,8 +268,7 @@ def _grad_stats(G, sign=False, same=True):
     signs = pos.view(np.int8) - neg.view(np.int8) if sign else None
     if not same:
         return math.nan, None, signs
-    col_pos = np.logical_or.reduce(pos, axis=0)
-    col_neg = np.logical_or.reduce(neg, axis=0)
+    col_pos, col_neg = _columns_any(pos), _columns_any(neg)
     n_signed = np.count_nonzero(col_pos | col_neg)
     return _ratio(np.count_nonzero(col_pos ^ col_neg), n_signed), n_signed > 0, signs
 
@@ -769,14 +788,19 @@ class GradientSignRecorder:
                 E = inputs if offset is None else _effective(inputs, offset)
                 values[1], values[3], values[4] = _one_row_values(E, delta, sample)
             else:
+                # with an offset, rounding can leave G nonzero: no shortcut
+                shortcut = signed and offset is None
                 if input_stats is None:
-                    stats = _input_stats(inputs, offset, rows=sample)
+                    stats = _input_stats(inputs, offset, rows=sample,
+                                         unless_nonnegative=sample and shortcut)
                 else:
                     stats = input_stats._batch(inputs, offset, rows=sample)
                 row_pos, row_neg, n_positive, total, size = stats
-                if sample:  # with an offset, rounding can leave G nonzero: no shortcut
-                    values[1] = _sample_fraction(row_pos, row_neg, delta,
-                                                 signed and offset is None)
+                if sample and row_pos is None:  # nonnegative rows, G signed: some counted
+                    _delta_rows(delta, inputs.shape[0])  # row has a nonzero delta
+                    values[1] = 1.0
+                elif sample:
+                    values[1] = _sample_fraction(row_pos, row_neg, delta, shortcut)
                 values[3], values[4] = _ratio(total, size), _ratio(n_positive, size)
         if centred_rows and "sample_same_sign_fraction" in metrics:
             values[1] = centred_value

@@ -495,3 +495,18 @@ def test_kept_steps_add_to_the_running_sums_in_step_order():
             count += 1
     assert kept.history["input_mean"][0, 0] == running / count
     assert running / count != math.fsum(v for v in values if not math.isnan(v)) / count
+
+
+@pytest.mark.parametrize("fan_in", [0, 1, 30])
+@pytest.mark.parametrize("fan_out", [1, 16, 17, 40])
+def test_same_sign_fraction_narrow_and_wide_gradients(fan_in, fan_out):
+    """Column tests by lookup (up to 16 columns) and by reduction agree with the definition."""
+    rng = np.random.default_rng(fan_in * 100 + fan_out)
+    G = rng.standard_normal((fan_in, fan_out))
+    G[rng.random(G.shape) < 0.3] = 0.0
+    if fan_in > 1:
+        G[:, 0] = np.abs(G[:, 0])  # single-signed
+        G[:, -1] = 0.0  # not counted
+        G[0, fan_out // 2] = np.nan  # neither sign
+    expected = ref_same(G)
+    assert same_sign_fraction(G) == pytest.approx(expected, nan_ok=True, rel=0, abs=0)
