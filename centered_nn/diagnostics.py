@@ -10,8 +10,11 @@ The functions are written for the training loop's hot path: a whole-array
 minimum replaces the negative mask when it answers the question (inputs that
 cannot be negative, such as ReLU or sigmoid outputs and pixel intensities), the
 deltas are not scanned when the gradient's signs already give the per-sample
-fraction, a one-sample batch is summarised with Python flags, and rows whose
-statistics recur every epoch can be summarised once with :class:`InputSignStats`.
+fraction, a one-sample batch is summarised with Python flags, rows whose
+statistics recur every epoch can be summarised once with :class:`InputSignStats`,
+and one-row steps whose gradient is a plain matrix product can be kept and
+summarised many at a time (``observe(..., product=True)``, see
+:mod:`centered_nn._kept_steps`).
 Work arrays are allocated per call rather than kept: that measured as fast, and
 keeps the fit's peak memory down.
 """
@@ -20,6 +23,8 @@ import math
 
 import numpy as np
 import scipy.sparse as sp
+
+from ._kept_steps import KeptSteps
 
 __all__ = [
     "same_sign_fraction",
@@ -529,91 +534,6 @@ class InputSignStats:
                 _input_total(inputs, offset), n_rows * self.n_columns)
 
 
-class _PendingRows:
-    """One weight matrix's one-row steps, copied to be summarised together.
-
-    Row ``t + 1`` of ``B`` holds step t's input row a and delta row d side by
-    side, ``[a | d]``; row 0 holds the step before the first (when ``row0`` is
-    the sign matrix it gave), so that its flip fraction is computed with the
-    others. A one-row gradient is the outer product ``aᵀd``, each entry one
-    rounded product, so ``sign(G) = sign(a) ⊗ sign(d)`` unless a product
-    rounds to zero or an entry is not finite (see :func:`_exact_sign_rows`).
-    """
-
-    __slots__ = ("B", "A", "D", "a_shape", "d_shape", "dtype", "m", "size", "n", "small", "tiny",
-                 "row0", "count_dtype")
-
-    def __init__(self, a, d, size):
-        m = a.shape[1]
-        self.B = np.zeros((size + 1, m + d.shape[1]), a.dtype)
-        self.A, self.D = self.B[:, :m], self.B[:, m:]  # A[t] = a copies a (1, m) row
-        self.a_shape, self.d_shape, self.dtype, self.m = a.shape, d.shape, a.dtype, m
-        self.size, self.n, self.row0 = size, 0, None
-        # nonzero entries all at least `small`: every product at least `tiny`
-        self.tiny = float(np.finfo(a.dtype).tiny)
-        small = a.dtype.type(math.sqrt(self.tiny))
-        while float(small) ** 2 < self.tiny:
-            small = np.nextafter(small, a.dtype.type(1))
-        self.small = small
-        # sums of signs over a or d: in int8 when they fit, without an int64 copy
-        width = max(m, d.shape[1])
-        self.count_dtype = np.dtype(np.int8 if width < 128 else np.int16 if width < 2**15
-                                    else np.intp)
-
-    @staticmethod
-    def fits(a, d, grad):
-        """Whether the step (a, d, G = aᵀd) can be kept: one dense float row each."""
-        return (type(a) is np.ndarray and type(d) is np.ndarray and a.ndim == d.ndim == 2
-                and a.shape[0] == d.shape[0] == 1 and a.shape[1] > 0 and d.shape[1] > 0
-                and a.dtype == d.dtype and a.dtype in _FLOATS
-                and np.shape(grad) == (a.shape[1], d.shape[1]))
-
-
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def _exact_sign_rows(pending, steps, signs, n_nonzero, scratch):
-    """Flags of the kept steps whose gradient ``aᵀd`` has the signs ``sign(a) ⊗ sign(d)``.
-
-    That holds when every entry is finite and the smallest nonzero product
-    ``min|a| min|d|`` (exact in float64 for float32 rows) is at least the dtype's
-    smallest normal number: rounding is monotone, so no product rounds to
-    zero. ``steps`` are the rows ``[a | d]``, ``signs`` their int8 signs,
-    ``n_nonzero`` the number of entries > 0 or < 0 and ``scratch`` two boolean
-    arrays of their shape to write into.
-    """
-    k, m = steps.shape[0], pending.m
-    if math.isfinite(np.add.reduce(steps, axis=None, dtype=np.float64)):
-        exact = np.ones(k, dtype=bool)
-    else:
-        exact = np.logical_and.reduce(np.isfinite(steps), axis=1)
-    # entries below `small` in magnitude are the zeros alone: the common case, one count
-    small = np.less(steps, pending.small, out=scratch[0])
-    small &= np.greater(steps, -pending.small, out=scratch[1])
-    if np.count_nonzero(small) + n_nonzero != steps.size:
-        magnitude = np.where(signs != 0, np.abs(steps), np.inf)
-        a_min = np.minimum.reduce(magnitude[:, :m], axis=1).astype(np.float64)
-        exact &= a_min * np.minimum.reduce(magnitude[:, m:], axis=1) >= pending.tiny
-    return exact
-
-
-def _consecutive_flips(signs, m, count_dtype):
-    """Flip fraction of each step against the step before, from the rows ``[a | d]``' signs.
-
-    For one-row steps with exact signs, ``sign(G_t) sign(G_t-1) = p ⊗ q`` with
-    p (q) the product of the consecutive a (d) rows' signs: of the entries
-    nonzero in both, those of ``p+ ⊗ q-`` and ``p- ⊗ q+`` differ. Row t + 1 of
-    ``signs`` is step t; the result holds one fraction per step (NaN if none).
-    """
-    p = np.empty((2, signs.shape[0] - 1, signs.shape[1]), dtype=np.int8)
-    np.multiply(signs[1:], signs[:-1], out=p[0])
-    np.abs(p[0], out=p[1])
-    net, nonzero = np.add.reduceat(p, [0, m], axis=2, dtype=count_dtype).astype(np.intp)
-    both = nonzero[:, 0] * nonzero[:, 1]
-    differ = (both - net[:, 0] * net[:, 1]) // 2  # = p+ q- + p- q+
-    return np.divide(differ, both, out=np.full(both.shape, np.nan), where=both > 0)
-
-
 def _check_metrics(metrics):
     """Selected metric names, in the canonical order of ``GradientSignRecorder.METRICS``."""
     valid = GradientSignRecorder.METRICS
@@ -748,9 +668,9 @@ class GradientSignRecorder:
                     and delta.shape == pending.d_shape and inputs.dtype == pending.dtype
                     and delta.dtype == pending.dtype):
                 pending = None
-                if _PendingRows.fits(inputs, delta, grad):
+                if KeptSteps.fits(inputs, delta, grad):
                     self._flush(layer)
-                    pending = _PendingRows(inputs, delta, self.PENDING_ROWS)
+                    pending = KeptSteps(inputs, delta, self.PENDING_ROWS)
                     self._pending[layer] = pending
             if pending is not None:
                 n = pending.n + 1
@@ -808,42 +728,16 @@ class GradientSignRecorder:
 
     def _flush(self, layer):
         """Add the kept one-row steps of ``layer`` to the running sums, in step order."""
-        pending = self._pending[layer]
-        if pending is None or pending.n == 0:
+        kept = self._pending[layer]
+        if kept is None or kept.n == 0:
             return
-        k, m, pending.n = pending.n, pending.m, 0
-        B = pending.B[:k + 1]  # row t + 1: step t's [a | d]; row 0: the step before
-        steps = B[1:]
-        scratch = np.empty((2, *B.shape), dtype=np.int8)  # masks, then flags, then products
-        masks = scratch.view(bool)
-        np.greater(B, 0, out=masks[0])
-        np.less(B, 0, out=masks[1])
-        signs = scratch[0] - scratch[1]
-        # counts[s, t, h]: entries > 0 (s = 0) or < 0 (s = 1) in step t's a (h = 0) or d (h = 1)
-        counts = np.add.reduceat(scratch[:, 1:], [0, m], axis=2, dtype=pending.count_dtype
-                                 ).astype(np.intp)
-        exact = _exact_sign_rows(pending, steps, signs[1:], int(counts.sum()),
-                                 masks[:, 1:])
-        del scratch, masks
         want = [name in self.metrics for name in self.METRICS]
-        values = np.full((5, k + 1), np.nan)  # column t + 1: step t; column 0: unused
-        if want[0] or want[1]:
-            # each column d_j a of G and each counted pair's gradient: a's signs decide
-            has = counts > 0
-            a_pos, a_neg = has[0, :, 0], has[1, :, 0]
-            counted = (a_pos | a_neg) & (has[0, :, 1] | has[1, :, 1])
-            same = np.where(counted, a_pos != a_neg, np.nan)
-            values[[column for column in (0, 1) if want[column]], 1:] = same
-        if want[2]:
-            values[2, 1:] = _consecutive_flips(signs, m, pending.count_dtype)
-        if want[3]:  # the float64 sum of each row, bitwise its own
-            values[3, 1:] = np.add.reduce(steps[:, :m], axis=1, dtype=np.float64) / m
-        if want[4]:
-            values[4, 1:] = counts[0, :, 0] / m
+        k, m = kept.n, kept.m
+        values, exact, signs, steps = kept.summarise(want)
         flip = want[2]
         # step by step: a first step not following row 0, steps without exact signs
         # and the steps after them
-        follows_row0 = pending.row0 is not None and pending.row0 is self._prev_signs[layer]
+        follows_row0 = kept.row0 is not None and kept.row0 is self._prev_signs[layer]
         special = set() if follows_row0 else {0}
         if not exact.all():
             for t in np.flatnonzero(~exact).tolist():
@@ -871,8 +765,7 @@ class GradientSignRecorder:
             full[t] = self._prev_signs[layer]
         if flip:
             self._prev_signs[layer] = last = full_sign(k - 1)
-            pending.row0 = last if exact[-1] else None
-            B[0] = B[k]
+            kept.keep_last(last if exact[-1] else None)
         # the running sums in step order, as _add_values adds: accumulate is sequential, a
         # skipped NaN adds +0.0, which leaves any sum as it is (a sum is never -0.0)
         columns, sums, counts = self._columns, self._sums[layer], self._counts[layer]
