@@ -15,8 +15,9 @@ statistics recur every epoch can be summarised once with :class:`InputSignStats`
 and one-row steps whose gradient is a plain matrix product can be kept and
 summarised many at a time (``observe(..., product=True)``, see
 :mod:`centered_nn._kept_steps`).
-Work arrays are allocated per call rather than kept: that measured as fast, and
-keeps the fit's peak memory down.
+Work arrays are allocated per call rather than kept (the kept one-row steps
+aside, released at each ``end_iteration``): that measured as fast, and keeps the
+fit's peak memory down.
 """
 
 import math
@@ -658,8 +659,11 @@ class GradientSignRecorder:
             step of dense float32/float64 arrays is then not summarised at once:
             the row and its delta are copied (the caller may overwrite its
             arrays, and ``grad`` is not read) and up to :attr:`PENDING_ROWS`
-            such steps are summarised together, the values exactly those of
-            the step-by-step computation. Any other step is recorded at once.
+            such steps are summarised together (at the latest by
+            :meth:`end_iteration`, the next other step of this layer or
+            pickling), the values exactly those of the step-by-step
+            computation. This holds ``PENDING_ROWS * (fan_in + fan_out)``
+            values per layer. Any other step is recorded at once.
         """
         if product and offset is None and not centred_rows:
             pending = self._pending[layer]
@@ -716,8 +720,10 @@ class GradientSignRecorder:
                 else:
                     stats = input_stats._batch(inputs, offset, rows=sample)
                 row_pos, row_neg, n_positive, total, size = stats
-                if sample and row_pos is None:  # nonnegative rows, G signed: some counted
-                    _delta_rows(delta, inputs.shape[0])  # row has a nonzero delta
+                if sample and row_pos is None:
+                    # no row has both signs, and as G = aᵀ delta has a nonzero entry
+                    # some counted row has a nonzero delta: the fraction is 1
+                    _delta_rows(delta, inputs.shape[0])  # the check _sample_fraction makes
                     values[1] = 1.0
                 elif sample:
                     values[1] = _sample_fraction(row_pos, row_neg, delta, shortcut)
