@@ -164,7 +164,8 @@ def _consecutive_flips(signs, m, count_dtype):
     p = np.empty((2, signs.shape[0] - 1, signs.shape[1]), dtype=np.int8)
     np.multiply(signs[1:], signs[:-1], out=p[0])
     np.abs(p[0], out=p[1])
-    net, nonzero = np.add.reduceat(p, [0, m], axis=2, dtype=count_dtype).astype(np.intp)
-    both = nonzero[:, 0] * nonzero[:, 1]
-    differ = (both - net[:, 0] * net[:, 1]) // 2  # = p+ q- + p- q+
-    return np.divide(differ, both, out=np.full(both.shape, np.nan), where=both > 0)
+    # [net_a net_d, nonzero_a nonzero_d] per step, net = p+ - p-, nonzero = p+ + p-
+    net, both = np.multiply.reduce(np.add.reduceat(p, [0, m], axis=2, dtype=count_dtype),
+                                   axis=2, dtype=np.intp)
+    differ = both - net  # = 2 (p+ q- + p- q+)
+    return np.divide(differ, 2 * both, out=np.full(both.shape, np.nan), where=both > 0)

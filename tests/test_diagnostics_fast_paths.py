@@ -369,7 +369,8 @@ def _one_row_step(rng, m, n, dtype, kind):
     elif kind == "subnormal":  # a product below the smallest normal number, not zero
         a[0, 0], d[0, 0] = np.sqrt(np.finfo(dtype).tiny) * 0.5, 1e-3
     elif kind == "overflow":
-        a[0, 0], d[0, 0] = 1e200 if dtype == np.float64 else 1e30, 1e200 if dtype == np.float64 else 1e30
+        huge = 1e200 if dtype == np.float64 else 1e30  # the product overflows to inf
+        a[0, 0], d[0, 0] = huge, huge
     elif kind == "nan":
         a[0, 1 % m] = np.nan
     elif kind == "inf_times_zero":
@@ -392,7 +393,8 @@ def test_kept_one_row_steps_equal_the_reference_recorder(dtype, pending_rows, me
     """``observe(..., product=True)`` keeps one-row steps and summarises them later, exactly."""
     rng = np.random.default_rng(7)
     shapes = [(6, 4), (4, 3), (130, 2)]  # the last: sign sums wider than int8
-    kept, plain = GradientSignRecorder(3, metrics=metrics), GradientSignRecorder(3, metrics=metrics)
+    kept = GradientSignRecorder(3, metrics=metrics)
+    plain = GradientSignRecorder(3, metrics=metrics)
     ref = ReferenceRecorder(3)
     if pending_rows is not None:
         kept.PENDING_ROWS = pending_rows
