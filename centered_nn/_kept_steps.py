@@ -109,7 +109,7 @@ class KeptSteps:
             a_pos, a_neg = has[0, :, 0], has[1, :, 0]
             counted = (a_pos | a_neg) & (has[0, :, 1] | has[1, :, 1])
             same = np.where(counted, a_pos != a_neg, np.nan)
-            values[[column for column in (0, 1) if want[column]], 1:] = same
+            values[slice(0, 2) if want[0] and want[1] else int(want[1]), 1:] = same
         if want[2]:
             values[2, 1:] = _consecutive_flips(signs, m, self.count_dtype)
         if want[3]:  # the float64 sum of each row, bitwise its own
