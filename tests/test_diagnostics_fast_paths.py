@@ -350,3 +350,165 @@ def test_offset_gradient_rounding_does_not_fake_a_counted_delta():
     rec.observe(0, A, D, G, offset=b)
     rec.end_iteration()
     assert math.isnan(rec.history["sample_same_sign_fraction"][0, 0])
+
+
+def _one_row_step(rng, m, n, dtype, kind):
+    """A one-row step (a, d): zeros, all-zero rows, underflowing or non-finite products."""
+    a, d = rng.standard_normal((1, m)), rng.standard_normal((1, n))
+    a[rng.random(a.shape) < 0.3] = 0.0
+    d[rng.random(d.shape) < 0.3] = 0.0
+    tiny = 1e-200 if dtype == np.float64 else 1e-30  # squares round to zero in dtype
+    if kind == "nonnegative":
+        a = np.abs(a)
+    elif kind == "zero_a":
+        a[:] = 0.0
+    elif kind == "zero_d":
+        d[:] = 0.0
+    elif kind == "underflow":  # some products round to zero, a and d nonzero there
+        a[0, 0], d[0, 0] = tiny, -tiny
+    elif kind == "subnormal":  # a product below the smallest normal number, not zero
+        a[0, 0], d[0, 0] = np.sqrt(np.finfo(dtype).tiny) * 0.5, 1e-3
+    elif kind == "overflow":
+        huge = 1e200 if dtype == np.float64 else 1e30  # the product overflows to inf
+        a[0, 0], d[0, 0] = huge, huge
+    elif kind == "nan":
+        a[0, 1 % m] = np.nan
+    elif kind == "inf_times_zero":
+        a[0, 0], d[0, 0] = np.inf, 0.0
+    elif kind == "nan_delta":
+        d[0, 0] = np.nan
+    return a.astype(dtype), d.astype(dtype)
+
+
+KINDS = ["mixed"] * 12 + ["nonnegative"] * 6 + ["zero_a", "zero_d", "underflow", "subnormal",
+                                                 "overflow", "nan", "inf_times_zero", "nan_delta"]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("pending_rows", [8, None])
+@pytest.mark.parametrize("metrics", [None, ["sign_flip_fraction"],
+                                     ["same_sign_fraction", "input_mean",
+                                      "positive_input_fraction"]])
+def test_kept_one_row_steps_equal_the_reference_recorder(dtype, pending_rows, metrics):
+    """``observe(..., product=True)`` keeps one-row steps and summarises them later, exactly."""
+    rng = np.random.default_rng(7)
+    shapes = [(6, 4), (4, 3), (130, 2)]  # the last: sign sums wider than int8
+    kept = GradientSignRecorder(3, metrics=metrics)
+    plain = GradientSignRecorder(3, metrics=metrics)
+    ref = ReferenceRecorder(3)
+    if pending_rows is not None:
+        kept.PENDING_ROWS = pending_rows
+    n_steps = 3 * (pending_rows or GradientSignRecorder.PENDING_ROWS) + 11
+    for step in range(n_steps):
+        for layer in (2, 1, 0):
+            kind = KINDS[rng.integers(len(KINDS))] if step % 5 else "mixed"
+            a, d = _one_row_step(rng, *shapes[layer], dtype, kind)
+            with np.errstate(all="ignore"):
+                g = a.T @ d
+            ref.observe(layer, a, d, g)
+            plain.observe(layer, a, d, g)
+            kept.observe(layer, a, d, g, product=step % 29 != 13)  # now and then at once
+            a[...], d[...], g[...] = 7.0, -3.0, 0.0  # the caller reuses its arrays
+        if step % 37 == 36:
+            for r in (kept, plain, ref):
+                r.end_iteration()
+        elif step % 53 == 52:  # an abandoned step
+            for r in (kept, plain, ref):
+                r.discard_steps()
+        if step % 41 == 40:  # pickled with steps kept
+            kept = pickle.loads(pickle.dumps(kept))
+    for r in (kept, plain, ref):
+        r.end_iteration()
+    expected = ref.history()
+    assert list(kept.history) == list(plain.history)
+    for metric, got in kept.history.items():
+        np.testing.assert_array_equal(got, plain.history[metric], err_msg=metric)
+        np.testing.assert_array_equal(got, expected[metric], err_msg=metric)
+
+
+def test_kept_steps_sum_wide_rows_and_compare_flips_across_iterations():
+    """Rows wider than a summation buffer, and flips against the previous iteration's last step."""
+    rng = np.random.default_rng(8)
+    for dtype in (np.float32, np.float64):
+        kept, ref = GradientSignRecorder(1), ReferenceRecorder(1)
+        for step in range(12):
+            a = (rng.standard_normal((1, 9000)) * 10.0 ** rng.integers(-8, 8, (1, 9000)))
+            a, d = a.astype(dtype), rng.standard_normal((1, 2)).astype(dtype)
+            g = a.T @ d
+            kept.observe(0, a, d, g, product=True)
+            ref.observe(0, a, d, g)
+            if step % 4 == 3:
+                kept.end_iteration()
+                ref.end_iteration()
+        expected = ref.history()
+        for metric, got in kept.history.items():
+            np.testing.assert_array_equal(got, expected[metric], err_msg=metric)
+        assert not np.isnan(kept.history["sign_flip_fraction"][1:]).any()
+
+
+def test_product_steps_that_cannot_be_kept_are_recorded_at_once():
+    """Several rows, an offset, centred rows or mixed dtypes: the step-by-step path."""
+    rng = np.random.default_rng(9)
+    A, D, G = random_case(rng, 3, 4, 2, "mixed")
+    b = np.array([0.5, -0.25, 0.0, 1.0])
+    kept, plain = GradientSignRecorder(1), GradientSignRecorder(1)
+    for rec, product in ((kept, True), (plain, False)):
+        rec.observe(0, A, D, G, product=product)
+        rec.observe(0, A[:1], D[:1], (A[:1] + b).T @ D[:1], offset=b, product=product)
+        rec.observe(0, A[:1], D[:1].astype(np.float32), A[:1].T @ D[:1], product=product)
+        rec.observe(0, A[:1], D[:1], A[:1].T @ D[:1], product=product)  # kept
+        assert (rec._pending[0] is not None) == product
+        rec.end_iteration()
+    for metric in METRICS:
+        np.testing.assert_array_equal(kept.history[metric], plain.history[metric])
+
+
+@pytest.mark.parametrize("kind", ["underflow", "nan", "inf_times_zero"])
+def test_kept_step_without_exact_signs_at_the_end_of_a_batch(kind):
+    """The step after it is compared with its actual signs, not sign(a) ⊗ sign(d)."""
+    rng = np.random.default_rng(10)
+    kept, ref = GradientSignRecorder(1), ReferenceRecorder(1)
+    kept.PENDING_ROWS = 4
+    for step in range(9):
+        a, d = _one_row_step(rng, 5, 3, np.float64, kind if step == 3 else "mixed")
+        if step == 4:  # a nonzero where step 3's product was zero or NaN
+            a[0, :2], d[0, 0] = 1.0, -1.0
+        with np.errstate(all="ignore"):
+            g = a.T @ d
+        kept.observe(0, a, d, g, product=True)
+        ref.observe(0, a, d, g)
+    kept.end_iteration()
+    ref.end_iteration()
+    for metric, got in kept.history.items():
+        np.testing.assert_array_equal(got, ref.history()[metric], err_msg=metric)
+
+
+def test_kept_steps_add_to_the_running_sums_in_step_order():
+    values = ([1e16, 1.0, -1e16, 1.0, 3.0, 1e-3] * 4 + [2.5, np.nan, -1e16, 7.0, 1e16]) * 9
+    kept = GradientSignRecorder(1, metrics=["input_mean"])
+    kept.PENDING_ROWS = 16
+    for v in values:
+        kept.observe(0, np.array([[v]]), np.ones((1, 1)), np.array([[v]]), product=True)
+    kept.end_iteration()
+    running, count = 0.0, 0
+    for v in values:
+        if not math.isnan(v):
+            running += v
+            count += 1
+    assert kept.history["input_mean"][0, 0] == running / count
+    assert running / count != math.fsum(v for v in values if not math.isnan(v)) / count
+
+
+@pytest.mark.parametrize("fan_in", [0, 1, 30])
+@pytest.mark.parametrize("fan_out", [1, 16, 17, 40])
+def test_same_sign_fraction_narrow_and_wide_gradients(fan_in, fan_out):
+    """Column tests by lookup (up to 16 columns) and by reduction agree with the definition."""
+    rng = np.random.default_rng(fan_in * 100 + fan_out)
+    G = rng.standard_normal((fan_in, fan_out))
+    G[rng.random(G.shape) < 0.3] = 0.0
+    if fan_in > 1:
+        G[:, 0] = np.abs(G[:, 0])  # single-signed
+        G[:, -1] = 0.0  # not counted
+        G[0, fan_out // 2] = np.nan  # neither sign
+    expected = ref_same(G)
+    assert same_sign_fraction(G) == pytest.approx(expected, nan_ok=True, rel=0, abs=0)
