@@ -221,7 +221,8 @@ def backward(delta, sample_weight, inputs, pre, coefs, offsets, activation, alph
             grad -= grad.mean(axis=0)
         if recorder is not None:
             recorder.observe(layer, a, delta, grad, offset=offset, centred_rows=centralize,
-                             input_stats=first_input_stats if layer == 0 else None)
+                             input_stats=first_input_stats if layer == 0 else None,
+                             product=True)  # grad is a.T @ delta unless offset/centralize
         grad += alpha * coef
         if centralize:
             grad -= alpha * coef.mean(axis=0)
