@@ -214,7 +214,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                     f"`y` has classes not in `self.classes_`. `self.classes_` has "
                     f"{self.classes_}. 'y' has {classes}."
                 )
-        Y = self._label_binarizer.transform(y).astype(bool)
+        binarizer = self._label_binarizer
+        if binarizer.y_type_ == "multiclass":  # one boolean column per class, directly:
+            Y = np.asarray(y).reshape(-1, 1) == binarizer.classes_  # no int64 copy first
+        else:
+            Y = binarizer.transform(y).astype(bool)
         return Y.reshape(Y.shape[0], -1)
 
     def _output_name(self):

@@ -305,3 +305,16 @@ def test_sgd_weights_are_bitwise_scikit_learns(activation, batch_size):
                              solver="sgd", batch_size=batch_size, max_iter=3)
     for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("y", [np.array([3, 1, 2, 3, 1]), np.array(["b", "a", "c", "a", "b"]),
+                               np.array([1.0, -2.0, 7.0, 1.0, 7.0])])
+def test_multiclass_targets_encoded_as_label_binarizer_does(y):
+    from sklearn.preprocessing import LabelBinarizer
+
+    clf = MLPClassifier()
+    Y = clf._encode_targets(y, incremental=False)
+    expected = LabelBinarizer().fit(y).transform(y).astype(bool)
+    assert Y.dtype == bool
+    np.testing.assert_array_equal(Y, expected)
+    np.testing.assert_array_equal(clf.classes_, np.unique(y))
