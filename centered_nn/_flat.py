@@ -10,8 +10,9 @@ layout that :func:`~._network.backward` writes into, and cuts both into a few
 chunks that the optimiser steps through. The arithmetic per element is
 unchanged, so the trajectory is bit for bit the one of separate arrays.
 
-Chunks bound the optimiser's temporaries (two chunk-sized arrays at a time) and
-keep them in cache; on small networks there is one chunk.
+Chunks bound the optimiser's temporaries (two chunk-sized arrays at a time), so
+that the step's peak memory stays near that of separate arrays; on small
+networks there is one chunk.
 """
 
 import numpy as np
@@ -57,7 +58,8 @@ class FlatParameters:
         arrays = [target[i] for target, i in slots]
         dtypes = {a.dtype for a in arrays}
         if len(dtypes) != 1:
-            raise ValueError(f"the trainable arrays must share one dtype, got {sorted(map(str, dtypes))}")
+            raise ValueError("the trainable arrays must share one dtype, got "
+                             f"{sorted(map(str, dtypes))}")
         bounds = np.cumsum([0] + [a.size for a in arrays])
         self.values = np.empty(bounds[-1], dtype=arrays[0].dtype)
         self.grads = np.empty_like(self.values)

@@ -41,7 +41,7 @@ def _mean(values, axis=None):
 
 
 def _average(values, sample_weight=None, axis=None):
-    """``np.average(values, axis, weights=sample_weight)``, the unweighted case via :func:`_mean`."""
+    """``np.average(values, axis, weights=sample_weight)``; unweighted via :func:`_mean`."""
     if sample_weight is None:
         return _mean(values, axis)
     return np.average(values, axis=axis, weights=sample_weight)
