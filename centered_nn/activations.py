@@ -42,6 +42,7 @@ __all__ = [
     "SELU",
     "Softplus",
     "Tanh",
+    "derivative_from_value",
     "get_activation",
     "multiply_derivative",
     "value_into",
