@@ -200,25 +200,18 @@ def fit_stochastic(net, state, params, train, validation, rng, incremental, scor
         # a warm start: the weights in hand are those of the best score so far
         state._best = _snapshot(net)
     threads = minibatch_blas_threads(batch_size, [c.shape for c in net.coefs])
+
+    def step(batch_grads):  # the buffer's chunks, or the separate arrays backward returned
+        optimizer.step(arrays, batch_grads if grads is None else grads)
+
     try:
         with blas_threads(threads):
             for _ in range(params["max_iter"]):
                 if shuffle:
                     rng.shuffle(order)
-                accumulated = 0.0
-                for start in range(0, n_samples, batch_size):
-                    stop = min(start + batch_size, n_samples)
-                    rows = order[start:stop] if shuffle else slice(start, stop)
-                    sw = None if sample_weight is None else sample_weight[rows]
-                    stats = None if row_stats is None else row_stats.take(order[start:stop])
-                    loss, batch_grads = _loss_and_grads(net, state, params, X[rows], Y[rows], sw,
-                                                        tracker, stats, out)
-                    if state.nonfinite_cause is not None:  # before the step poisons the weights
-                        raise_nonfinite(state, f"in epoch {state.n_iter + 1}")
-                    accumulated += loss * (stop - start)
-                    optimizer.step(arrays, grads or batch_grads)
+                state.loss = _epoch(net, state, params, train, order, batch_size, tracker,
+                                    row_stats, out, step)
                 state.n_iter += 1
-                state.loss = accumulated / n_samples
                 state.t += n_samples
                 state.loss_curve.append(state.loss)
                 if recorder is not None:
@@ -252,6 +245,30 @@ def fit_stochastic(net, state, params, train, validation, rng, incremental, scor
             np.copyto(current, best)
         state.offsets.sync(net)
     state._best = None
+
+
+def _epoch(net, state, params, train, order, batch_size, tracker, row_stats, out, step):
+    """One pass of minibatch steps over the rows in ``order``; the mean loss per sample.
+
+    ``step(grads)`` applies the optimiser; ``out`` is where backward writes the
+    gradients (see :func:`_step_buffers`); ``row_stats`` the first layer's
+    precomputed row statistics, or None.
+    """
+    X, Y, sample_weight = train
+    n_samples = X.shape[0]
+    accumulated = 0.0
+    for start in range(0, n_samples, batch_size):
+        stop = min(start + batch_size, n_samples)
+        rows = order[start:stop] if params["shuffle"] else slice(start, stop)
+        sw = None if sample_weight is None else sample_weight[rows]
+        stats = None if row_stats is None else row_stats.take(order[start:stop])
+        loss, grads = _loss_and_grads(net, state, params, X[rows], Y[rows], sw, tracker, stats,
+                                      out)
+        if state.nonfinite_cause is not None:  # before the step poisons the weights
+            raise_nonfinite(state, f"in epoch {state.n_iter + 1}")
+        accumulated += loss * (stop - start)
+        step(grads)
+    return accumulated / n_samples
 
 
 def arrays_with_offsets(net):
