@@ -32,6 +32,8 @@ class FlatParameters:
         copied into the buffer and replaced by a view of it.
     chunk : int, default=CHUNK
         Largest number of elements in one chunk of :attr:`chunks`.
+    grad_dtype : dtype, default=None
+        The gradient buffer's dtype; None: the arrays' dtype.
 
     Attributes
     ----------
@@ -54,7 +56,7 @@ class FlatParameters:
     (3, 1)
     """
 
-    def __init__(self, slots, chunk=CHUNK):
+    def __init__(self, slots, chunk=CHUNK, grad_dtype=None):
         arrays = [target[i] for target, i in slots]
         dtypes = {a.dtype for a in arrays}
         if len(dtypes) != 1:
@@ -62,7 +64,7 @@ class FlatParameters:
                              f"{sorted(map(str, dtypes))}")
         bounds = np.cumsum([0] + [a.size for a in arrays])
         self.values = np.empty(bounds[-1], dtype=arrays[0].dtype)
-        self.grads = np.empty_like(self.values)
+        self.grads = np.empty_like(self.values, dtype=grad_dtype)
         self.grad_views = []
         for (target, i), array, start, stop in zip(slots, arrays, bounds[:-1], bounds[1:]):
             view = self.values[start:stop].reshape(array.shape)

@@ -130,21 +130,26 @@ def _batch_size(params, n_samples):
 def _step_buffers(net, offsets, X, Y, sample_weight):
     """``(arrays, grads, out)``: what the optimiser steps and where backward writes.
 
-    When the gradients have the dtype of the trainable arrays (X, the targets
-    and the sample weights promote to no wider type), the arrays move into one
-    buffer (:class:`~._flat.FlatParameters`): the optimiser steps its chunks,
-    ``grads`` are the matching chunks of the gradient buffer and ``out`` its
-    per-array views for :func:`~._network.backward`. Otherwise (e.g. float32 X
-    with float64 regression targets or sample weights, whose gradients
-    scikit-learn computes in float64) the arrays stay separate, ``grads`` is
-    None (use what backward returns) and ``out`` is None.
+    When the trainable arrays share one dtype and the gradients share one too,
+    the arrays move into one buffer (:class:`~._flat.FlatParameters`) and the
+    gradients get another, of their own dtype: the optimiser steps the chunks
+    ``arrays`` with the matching chunks ``grads``, and ``out`` holds the
+    gradient buffer's per-array views for :func:`~._network.backward`. The
+    gradients' dtype is that of the output delta ``P - Y`` (e.g. float64 for
+    float32 X with float64 regression targets, as scikit-learn computes them).
+    Sample weights of a wider dtype than the delta (float32 X with float64
+    weights) would make the intercept gradients wider than the weight
+    gradients: then the arrays stay separate, ``grads`` is None (use what
+    backward returns) and ``out`` is None.
     """
     slots = _trainable_slots(net, offsets)
     dtypes = {target[i].dtype for target, i in slots}
-    weights = () if sample_weight is None else (sample_weight.dtype,)
-    if len(dtypes) > 1 or np.result_type(X.dtype, Y.dtype, *dtypes, *weights) not in dtypes:
+    grad_dtype = np.result_type(X.dtype, Y.dtype, *dtypes)
+    widened = sample_weight is not None and \
+        np.result_type(grad_dtype, sample_weight.dtype) != grad_dtype
+    if len(dtypes) > 1 or widened:
         return [target[i] for target, i in slots], None, None
-    flat = FlatParameters(slots)
+    flat = FlatParameters(slots, grad_dtype=grad_dtype)
     out = ([None] * len(net.coefs), [None] * len(net.coefs), [None] * len(net.coefs))
     for (target, i), view in zip(slots, flat.grad_views):  # the same lists as _trainable_slots
         kind = 0 if target is net.coefs else 1 if target is net.intercepts else 2

@@ -201,3 +201,29 @@ def test_flat_parameters_layout_chunks_and_dtype_check():
     mixed = [np.zeros(2), np.zeros(2, dtype=np.float32)]
     with pytest.raises(ValueError, match=r"share one dtype, got \['float32', 'float64'\]"):
         FlatParameters([(mixed, 0), (mixed, 1)])
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_float32_regressor_with_float64_targets_steps_one_buffer_bit_for_bit(monkeypatch,
+                                                                             solver):
+    """float32 weights, float64 gradients (P - Y with float64 y, as scikit-learn has them):
+    one float32 parameter buffer stepped with a float64 gradient buffer, the same bits
+    as separate arrays."""
+    from centered_nn import MLPRegressor, _training
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((90, 5)).astype(np.float32)
+    y = X.astype(np.float64) @ rng.standard_normal(5) + 0.1
+    params = dict(hidden_layer_sizes=(6,), solver=solver, batch_size=10, max_iter=3,
+                  random_state=0, learning_rate_init=0.01)
+    with pytest.warns(ConvergenceWarning):
+        flat = MLPRegressor(**params).fit(X, y)
+    assert flat.coefs_[0].dtype == np.float32
+    assert flat.coefs_[0].base is not None and flat.coefs_[0].base is flat.intercepts_[1].base
+    monkeypatch.setattr(_training, "_step_buffers", lambda net, offsets, X, Y, sw: (
+        _training.trainable(net, offsets), None, None))
+    with pytest.warns(ConvergenceWarning):
+        separate = MLPRegressor(**params).fit(X, y)
+    for a, b in zip(flat.coefs_ + flat.intercepts_, separate.coefs_ + separate.intercepts_):
+        np.testing.assert_array_equal(a, b)
+    assert flat.loss_curve_ == separate.loss_curve_
