@@ -194,12 +194,9 @@ def fit_stochastic(net, state, params, train, validation, rng, incremental, scor
     tracker = state.offsets.tracker(params["input_bias_rate"])
     shuffle, recorder = params["shuffle"], state.recorder
     order = np.arange(n_samples)
-    # the first layer sees the same rows every epoch: their sign statistics once
-    # (a one-row batch is summarised from the row itself, which costs less than a lookup)
-    row_stats = None
-    if recorder is not None and state.offsets.first_offset_fixed and not incremental \
-            and batch_size > 1:
-        row_stats = InputSignStats(X, net.offsets[0])
+    # the first layer sees the same rows every epoch; a one-row batch is summarised from
+    # the row itself, which costs less than a lookup
+    row_stats = None if incremental or batch_size == 1 else _first_layer_stats(net, state, X)
     state.n_iter = 0
     if validation is not None and state.best_validation_score > -np.inf:
         # a warm start: the weights in hand are those of the best score so far
@@ -250,6 +247,16 @@ def fit_stochastic(net, state, params, train, validation, rng, incremental, scor
             np.copyto(current, best)
         state.offsets.sync(net)
     state._best = None
+
+
+def _first_layer_stats(net, state, X):
+    """The first layer's row sign statistics, computed once for a fit that revisits X.
+
+    None unless signs are recorded and the first offset stays fixed during the fit.
+    """
+    if state.recorder is None or not state.offsets.first_offset_fixed:
+        return None
+    return InputSignStats(X, net.offsets[0])
 
 
 def _epoch(net, state, params, train, order, batch_size, tracker, row_stats, out, step):
@@ -325,10 +332,7 @@ def fit_lbfgs(net, state, params, train):
     bounds = np.cumsum([0] + [p.size for p in arrays])
     recorder = state.recorder
     tracker = state.offsets.tracker(params["input_bias_rate"], full_batch=True)
-    # every evaluation sees all of X: with a fixed first offset, its row signs once
-    row_stats = None
-    if recorder is not None and state.offsets.first_offset_fixed:
-        row_stats = InputSignStats(X, net.offsets[0])
+    row_stats = _first_layer_stats(net, state, X)  # every evaluation sees all of X
     evaluated = {}
 
     def place(x):

@@ -544,6 +544,10 @@ def get_activation(activation):
     return copy.deepcopy(activation)
 
 
+#: (class, fast attribute, slow attribute) -> whether the fast one may be used.
+_DEFINED_BELOW = {}
+
+
 def _defined_below(cls, fast, slow):
     """Whether attribute `fast` of `cls` comes from where `slow` does, or a subclass of it.
 
@@ -559,9 +563,6 @@ def _defined_below(cls, fast, slow):
         _DEFINED_BELOW[key] = fast_owner is not None and (
             slow_owner is None or issubclass(fast_owner, slow_owner))
     return _DEFINED_BELOW[key]
-
-
-_DEFINED_BELOW = {}
 
 
 def derivative_from_value(activation):
