@@ -159,31 +159,43 @@ def test_match_recuts_the_state_between_layouts(make):
         assert [s.shape for s in getattr(back, name)] == [p.shape for p in separate]
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("solver, input_bias", [("adam", "none"), ("sgd", "learned"),
-                                                ("adam", "mean")])
-def test_one_buffer_and_separate_arrays_train_bit_for_bit_alike(monkeypatch, dtype, solver,
-                                                               input_bias):
-    from centered_nn import MLPClassifier, _training
+def _assert_one_buffer_trains_as_separate_arrays(monkeypatch, estimator, X, y):
+    """Fit `estimator` on one parameter buffer, then a clone on separate arrays (the
+    layout `_step_buffers` falls back to): the same bits. Returns the first fit."""
+    from sklearn.base import clone
 
-    X = np.random.default_rng(0).standard_normal((120, 6)).astype(dtype)
-    y = np.arange(120) % 3
-    params = dict(hidden_layer_sizes=(7, 5), solver=solver, input_bias=input_bias,
-                  batch_size=16, max_iter=4, random_state=0)
+    from centered_nn import _training
+
+    separate = clone(estimator)
     with pytest.warns(ConvergenceWarning):
-        flat = MLPClassifier(**params).fit(X, y)
+        flat = estimator.fit(X, y)
     assert flat.coefs_[0].base is not None
     assert flat.coefs_[0].base is flat.intercepts_[1].base  # views of one buffer
     monkeypatch.setattr(_training, "_step_buffers", lambda net, offsets, X, Y, sw: (
         _training.trainable(net, offsets), None, None))
     with pytest.warns(ConvergenceWarning):
-        separate = MLPClassifier(**params).fit(X, y)
+        separate.fit(X, y)
     assert separate.coefs_[0].base is None or separate.coefs_[0].base is not \
         separate.intercepts_[1].base
     for name in ("coefs_", "intercepts_", "input_biases_"):
         for a, b in zip(getattr(flat, name), getattr(separate, name)):
             np.testing.assert_array_equal(a, b)
     assert flat.loss_curve_ == separate.loss_curve_
+    return flat
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("solver, input_bias", [("adam", "none"), ("sgd", "learned"),
+                                                ("adam", "mean")])
+def test_one_buffer_and_separate_arrays_train_bit_for_bit_alike(monkeypatch, dtype, solver,
+                                                               input_bias):
+    from centered_nn import MLPClassifier
+
+    X = np.random.default_rng(0).standard_normal((120, 6)).astype(dtype)
+    y = np.arange(120) % 3
+    params = dict(hidden_layer_sizes=(7, 5), solver=solver, input_bias=input_bias,
+                  batch_size=16, max_iter=4, random_state=0)
+    _assert_one_buffer_trains_as_separate_arrays(monkeypatch, MLPClassifier(**params), X, y)
 
 
 def test_flat_parameters_layout_chunks_and_dtype_check():
@@ -209,21 +221,13 @@ def test_float32_regressor_with_float64_targets_steps_one_buffer_bit_for_bit(mon
     """float32 weights, float64 gradients (P - Y with float64 y, as scikit-learn has them):
     one float32 parameter buffer stepped with a float64 gradient buffer, the same bits
     as separate arrays."""
-    from centered_nn import MLPRegressor, _training
+    from centered_nn import MLPRegressor
 
     rng = np.random.default_rng(1)
     X = rng.standard_normal((90, 5)).astype(np.float32)
     y = X.astype(np.float64) @ rng.standard_normal(5) + 0.1
     params = dict(hidden_layer_sizes=(6,), solver=solver, batch_size=10, max_iter=3,
                   random_state=0, learning_rate_init=0.01)
-    with pytest.warns(ConvergenceWarning):
-        flat = MLPRegressor(**params).fit(X, y)
+    flat = _assert_one_buffer_trains_as_separate_arrays(monkeypatch, MLPRegressor(**params),
+                                                        X, y)
     assert flat.coefs_[0].dtype == np.float32
-    assert flat.coefs_[0].base is not None and flat.coefs_[0].base is flat.intercepts_[1].base
-    monkeypatch.setattr(_training, "_step_buffers", lambda net, offsets, X, Y, sw: (
-        _training.trainable(net, offsets), None, None))
-    with pytest.warns(ConvergenceWarning):
-        separate = MLPRegressor(**params).fit(X, y)
-    for a, b in zip(flat.coefs_ + flat.intercepts_, separate.coefs_ + separate.intercepts_):
-        np.testing.assert_array_equal(a, b)
-    assert flat.loss_curve_ == separate.loss_curve_
