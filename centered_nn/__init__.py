@@ -1,8 +1,8 @@
 """Measure how zero-centring affects neural-network training."""
 
 from . import activations
-from ._classifier import MLPClassifier
-from ._regressor import MLPRegressor
+from ._estimators.classifier import MLPClassifier
+from ._estimators.regressor import MLPRegressor
 from .preprocessing import Centerer, SampleCenterer
 
 __version__ = "0.1.0.dev0"

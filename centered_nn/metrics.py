@@ -13,105 +13,14 @@ entries of a ``scoring`` dict and refit on a performance metric.
 """
 
 import math
-from numbers import Integral
 
 import numpy as np
-from sklearn.exceptions import NotFittedError
-from sklearn.pipeline import Pipeline
 
-from ._base import BaseMLP
-from .diagnostics import GradientSignRecorder
+from .diagnostics import check_layer, check_metric, find_mlp, fitted_history, history_column
 
 __all__ = ["final_loss_scorer", "gradient_sign_scorer", "n_iter_scorer"]
 
 _REDUCE_OPTIONS = ("mean", "last")
-
-
-# --- helpers shared with centered_nn.plotting ------------------------------
-
-
-def _find_mlp(estimator):
-    """Return the fitted MLP inside ``estimator``.
-
-    ``estimator`` itself is returned when it has ``loss_curve_``; a Pipeline
-    is searched through its last step, recursively.
-    """
-    found = estimator
-    while not hasattr(found, "loss_curve_"):
-        if isinstance(found, Pipeline) or (
-            hasattr(found, "steps") and hasattr(found, "_final_estimator")
-        ):
-            found = found.steps[-1][1]
-            continue
-        if isinstance(found, BaseMLP):
-            raise NotFittedError(
-                f"This {type(found).__name__} instance is not fitted yet. Fit it (or the "
-                "Pipeline holding it) before scoring or plotting its diagnostics."
-            )
-        where = "" if found is estimator else f" at the end of {type(estimator).__name__}"
-        raise TypeError(
-            "Expected a fitted MLP (an estimator with a loss_curve_ attribute, such "
-            "as centered_nn.MLPClassifier or MLPRegressor) or a Pipeline ending in one; found "
-            f"{type(found).__name__}{where}."
-        )
-    return found
-
-
-def _check_metric(metric):
-    """Validate a gradient-sign metric name and return it."""
-    valid = GradientSignRecorder.METRICS
-    if not isinstance(metric, str) or metric not in valid:
-        raise ValueError(
-            f"metric must be one of {', '.join(map(repr, valid))}; got {metric!r}."
-        )
-    return metric
-
-
-def _check_layer(layer):
-    """Validate a layer index (an int, negative counts from the end)."""
-    if isinstance(layer, (bool, np.bool_)) or not isinstance(layer, Integral):
-        raise ValueError(f"layer must be an int; got {layer!r} of type "
-                         f"{type(layer).__name__}.")
-    return int(layer)
-
-
-def _get_history(mlp):
-    """Return ``gradient_sign_history_`` of a fitted MLP, or raise."""
-    history = getattr(mlp, "gradient_sign_history_", None)
-    if history is None:
-        raise ValueError(
-            f"{type(mlp).__name__} has no gradient-sign history: fit "
-            "centered_nn.MLPClassifier with record_gradient_signs=True."
-        )
-    return history
-
-
-def _history_values(history, metric):
-    """Return the 2-D array (n_records, n_weight_matrices) of one metric."""
-    if metric not in history:
-        raise ValueError(f"The gradient-sign history has no metric {metric!r}; it "
-                         f"holds {', '.join(map(repr, history))}.")
-    values = np.asarray(history[metric], dtype=np.float64)
-    if values.ndim != 2:
-        raise ValueError(f"History arrays must be 2-D (n_records, n_weight_matrices); "
-                         f"got shape {values.shape} for {metric!r}.")
-    return values
-
-
-def _history_column(history, metric, layer):
-    """Return ``(values, layer)``: the metric's column for one weight matrix.
-
-    ``layer`` is returned resolved to a non-negative index.
-    """
-    values = _history_values(history, metric)
-    n_matrices = values.shape[1]
-    if not -n_matrices <= layer < n_matrices:
-        raise ValueError(
-            f"layer={layer} is out of range: the estimator has {n_matrices} weight "
-            f"matrices (coefs_), so layer must be in [{-n_matrices}, {n_matrices - 1}]."
-        )
-    layer %= n_matrices
-    return values[:, layer], layer
 
 
 def _reduce(values, reduce):
@@ -133,8 +42,8 @@ class _GradientSignScorer:
         self.reduce = reduce
 
     def __call__(self, estimator, X=None, y=None):
-        history = _get_history(_find_mlp(estimator))
-        values, _ = _history_column(history, self.metric, self.layer)
+        history = fitted_history(find_mlp(estimator))
+        values, _ = history_column(history, self.metric, self.layer)
         return _reduce(values, self.reduce)
 
     def __repr__(self):
@@ -210,8 +119,8 @@ default='same_sign_fraction'
     >>> cv["test_same_sign"]
     array([1., 1., 1.])
     """
-    metric = _check_metric(metric)
-    layer = _check_layer(layer)
+    metric = check_metric(metric)
+    layer = check_layer(layer)
     if reduce not in _REDUCE_OPTIONS:
         raise ValueError(f"reduce must be one of {', '.join(map(repr, _REDUCE_OPTIONS))};"
                          f" got {reduce!r}.")
@@ -261,7 +170,7 @@ def n_iter_scorer(estimator, X=None, y=None):
     >>> n_iter_scorer(pipe, X, y) == pipe[-1].n_iter_
     True
     """
-    return float(_find_mlp(estimator).n_iter_)
+    return float(find_mlp(estimator).n_iter_)
 
 
 def final_loss_scorer(estimator, X=None, y=None):
@@ -307,7 +216,7 @@ def final_loss_scorer(estimator, X=None, y=None):
     >>> final_loss_scorer(clf, X, y) == clf.loss_curve_[-1]
     True
     """
-    loss_curve = _find_mlp(estimator).loss_curve_
+    loss_curve = find_mlp(estimator).loss_curve_
     if len(loss_curve) == 0:
         raise ValueError("The estimator's loss_curve_ is empty.")
     return float(loss_curve[-1])

@@ -8,13 +8,13 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .metrics import (
-    _check_layer,
-    _check_metric,
-    _find_mlp,
-    _get_history,
-    _history_column,
-    _history_values,
+from .diagnostics import (
+    check_layer,
+    check_metric,
+    find_mlp,
+    fitted_history,
+    history_column,
+    history_values,
 )
 
 __all__ = ["GradientSignDisplay"]
@@ -168,7 +168,7 @@ default='same_sign_fraction'
         from matplotlib.cbook import normalize_kwargs
         from matplotlib.lines import Line2D
 
-        metric = _check_metric(self.metric)
+        metric = check_metric(self.metric)
         histories = self.histories
         if isinstance(histories, Mapping):
             histories = [histories]
@@ -183,19 +183,19 @@ default='same_sign_fraction'
         if self.layers is None:
             layers = None
         elif isinstance(self.layers, (list, tuple, np.ndarray)):
-            layers = [_check_layer(layer) for layer in self.layers]
+            layers = [check_layer(layer) for layer in self.layers]
         else:
-            layers = [_check_layer(self.layers)]
+            layers = [check_layer(self.layers)]
 
         # Resolve every column before drawing, so a bad layer leaves no half plot.
         curves = []  # (estimator index, layer, values)
         for i, history in enumerate(histories):
             if layers is None:
-                wanted = range(_history_values(history, metric).shape[1])
+                wanted = range(history_values(history, metric).shape[1])
             else:
                 wanted = layers
             for layer in wanted:
-                values, layer = _history_column(history, metric, layer)
+                values, layer = history_column(history, metric, layer)
                 curves.append((i, layer, values))
 
         if ax is None:
@@ -342,7 +342,7 @@ default='same_sign_fraction'
         """
         _check_matplotlib(f"{cls.__name__}.from_estimator")
         estimators = list(estimator) if isinstance(estimator, (list, tuple)) else [estimator]
-        histories = [_get_history(_find_mlp(est)) for est in estimators]
+        histories = [fitted_history(find_mlp(est)) for est in estimators]
         labels = _as_list(label, "labels", len(estimators), str)
         if all(lab is None for lab in labels):
             labels = None

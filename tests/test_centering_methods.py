@@ -8,7 +8,9 @@ import scipy.sparse as sp
 from sklearn.datasets import load_digits
 from sklearn.utils import check_random_state
 
-from centered_nn import MLPClassifier, MLPRegressor, _network, _training
+from centered_nn import MLPClassifier, MLPRegressor
+from centered_nn._network import network as _network
+from centered_nn._training import loops as _training
 
 X, Y = load_digits(return_X_y=True)
 X, Y = X[:240] / 16.0, Y[:240]

@@ -194,7 +194,7 @@ import matplotlib  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 import centered_nn  # noqa: E402
-from centered_nn import cli  # noqa: E402
+from centered_nn.cli import compare as cli  # noqa: E402
 from centered_nn.activations import ACTIVATIONS, Activation  # noqa: E402
 
 from .figure_checks import legend_problems  # noqa: E402

@@ -6,8 +6,8 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from centered_nn import _csv_data
-from centered_nn._csv_data import CSVError, read_csv
+from centered_nn.cli import csv_data as _csv_data
+from centered_nn.cli.csv_data import CSVError, read_csv
 
 
 def _write(path, text, encoding="utf-8"):

@@ -8,7 +8,7 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
 from centered_nn import MLPClassifier
-from centered_nn import _network
+from centered_nn._network import network as _network
 from centered_nn.diagnostics import GradientSignRecorder
 
 X_RAW, Y = load_digits(return_X_y=True)

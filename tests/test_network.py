@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from centered_nn import _network
-from centered_nn._output import OUTPUT_LAYERS
+from centered_nn._network import network as _network
+from centered_nn._network.output import OUTPUT_LAYERS
 from centered_nn.activations import ACTIVATIONS, Tanh
 
 from .test_activations import Swish

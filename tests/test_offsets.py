@@ -13,8 +13,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from centered_nn import Centerer, MLPClassifier
-from centered_nn import _training
-from centered_nn._network import move_offset
+from centered_nn._training import loops as _training
+from centered_nn._network.network import move_offset
 
 X_RAW, Y = load_digits(return_X_y=True)
 X_RAW, Y = X_RAW[:500], Y[:500]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.special import xlogy
 
-from centered_nn._output import OUTPUT_LAYERS
+from centered_nn._network.output import OUTPUT_LAYERS
 
 
 def _wrapper_loss(name, Y, P, sw):

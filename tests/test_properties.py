@@ -22,7 +22,9 @@ from hypothesis import strategies as st
 from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 
-from centered_nn import MLPClassifier, MLPRegressor, _network, _training
+from centered_nn import MLPClassifier, MLPRegressor
+from centered_nn._network import network as _network
+from centered_nn._training import loops as _training
 from centered_nn.activations import ACTIVATIONS, LeakyReLU
 from centered_nn.diagnostics import GradientSignRecorder
 

@@ -12,7 +12,7 @@ from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 from sklearn.preprocessing import StandardScaler
 
 from centered_nn import MLPClassifier, MLPRegressor
-from centered_nn import _training
+from centered_nn._training import loops as _training
 
 X_DIAB, Y_DIAB = load_diabetes(return_X_y=True)
 X_DIAB = StandardScaler().fit_transform(X_DIAB)
@@ -165,7 +165,7 @@ def test_estimator_gradient_matches_finite_differences(loss, y):
     _, grads = _training._loss_and_grads(net, state, reg.get_params(), X, Y, None, None)
 
     def objective():
-        from centered_nn._network import l2_penalty
+        from centered_nn._network.network import l2_penalty
 
         return net.output.objective(Y, net.predict(X)) + l2_penalty(net.coefs, 0.1, 60)
 

@@ -9,7 +9,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 from threadpoolctl import ThreadpoolController
 
-from centered_nn._solvers import SGD, SMALL_PRODUCT, Adam
+from centered_nn._training.solvers import SGD, SMALL_PRODUCT, Adam
 from centered_nn.activations import ReLU
 
 SHAPES = [(7, 5), (5, 3), (5,), (3,)]
@@ -164,7 +164,7 @@ def _assert_one_buffer_trains_as_separate_arrays(monkeypatch, estimator, X, y):
     layout `_step_buffers` falls back to): the same bits. Returns the first fit."""
     from sklearn.base import clone
 
-    from centered_nn import _training
+    from centered_nn._training import loops as _training
 
     separate = clone(estimator)
     with pytest.warns(ConvergenceWarning):
@@ -199,7 +199,7 @@ def test_one_buffer_and_separate_arrays_train_bit_for_bit_alike(monkeypatch, dty
 
 
 def test_flat_parameters_layout_chunks_and_dtype_check():
-    from centered_nn._flat import FlatParameters
+    from centered_nn._training.layout import FlatParameters
 
     coefs = [np.arange(6.0).reshape(2, 3), np.arange(4.0)]
     before = [c.copy() for c in coefs]

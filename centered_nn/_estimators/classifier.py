@@ -1,7 +1,7 @@
 """MLPClassifier: label encoding, softmax/logistic output, log-loss, accuracy.
 
 Everything else (parameters, training, offsets, diagnostics) lives in
-:mod:`centered_nn._base`, shared with :class:`~centered_nn.MLPRegressor`.
+:mod:`centered_nn._estimators.base`, shared with :class:`~centered_nn.MLPRegressor`.
 """
 
 import numpy as np
@@ -12,10 +12,11 @@ from sklearn.utils import column_or_1d
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 
-from ._base import BaseMLP, _shared_docs
+from .base import BaseMLP
+from .docs import shared_docs
 
 
-@_shared_docs
+@shared_docs
 class MLPClassifier(ClassifierMixin, BaseMLP):
     """Multi-layer perceptron classifier with pluggable activations and centring.
 

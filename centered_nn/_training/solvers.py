@@ -10,7 +10,7 @@ arrays kept between steps measured no faster here and would add to the fit's
 peak memory, so there are none.
 
 The training loop holds all parameters in one buffer (and the gradients in
-another) and passes their chunks (:class:`~._flat.FlatParameters`): the
+another) and passes their chunks (:class:`~centered_nn._training.layout.FlatParameters`): the
 arithmetic is element-wise, so the result is the same, and a step makes a
 dozen numpy calls per chunk instead of a dozen per array. Preallocated work
 arrays and chunks from 4k to 59k elements measured alike for Adam's twelve
@@ -69,7 +69,7 @@ class _Optimizer:
         """Re-cut the state to the layout of `params`, the same elements in the same order.
 
         A fit keeps its parameters in one buffer stepped in chunks, or as separate
-        arrays (see ``_training._step_buffers``); a later ``partial_fit`` may use
+        arrays (see ``loops._step_buffers``); a later ``partial_fit`` may use
         the other layout. The state's values are unchanged.
         """
         shapes = [p.shape for p in params]

@@ -1,7 +1,7 @@
 """MLPRegressor: numeric targets, identity/exp output, squared error/Poisson loss, R².
 
 Everything else (parameters, training, offsets, diagnostics) lives in
-:mod:`centered_nn._base`, shared with :class:`~centered_nn.MLPClassifier`.
+:mod:`centered_nn._estimators.base`, shared with :class:`~centered_nn.MLPClassifier`.
 """
 
 import numpy as np
@@ -11,10 +11,11 @@ from sklearn.utils import column_or_1d
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 
-from ._base import BaseMLP, _shared_docs
+from .base import BaseMLP
+from .docs import shared_docs
 
 
-@_shared_docs
+@shared_docs
 class MLPRegressor(RegressorMixin, BaseMLP):
     """Multi-layer perceptron regressor with pluggable activations and centring.
 

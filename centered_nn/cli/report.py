@@ -72,7 +72,7 @@ def plot_bytes(histories, setups, activations, title, fmt):
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
-    from .plotting import _curve_style
+    from ..plotting import _curve_style
 
     fig = Figure(figsize=(3.6 * len(activations) + 2.4, 4.2), layout="constrained")
     axes = fig.subplots(1, len(activations), sharey=True, squeeze=False)[0]

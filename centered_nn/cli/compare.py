@@ -26,15 +26,15 @@ from sklearn.model_selection import check_cv, cross_validate
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler
 
-from . import __version__
-from ._base import DIVERGENCE_FACTOR, diverged
-from ._classifier import MLPClassifier
-from ._regressor import MLPRegressor
-from ._cli_interrupt import CheckedScorer, InterruptGuard
-from ._cli_report import cell, columns, format_table, json_bytes, jsonable, plot_bytes
-from ._csv_data import CSVError, read_csv
-from .activations import ACTIVATIONS
-from .preprocessing import Centerer
+from .. import __version__
+from .._estimators.classifier import MLPClassifier
+from .._estimators.regressor import MLPRegressor
+from .interrupt import CheckedScorer, InterruptGuard
+from .report import cell, columns, format_table, json_bytes, jsonable, plot_bytes
+from .csv_data import CSVError, read_csv
+from ..activations import ACTIVATIONS
+from ..exceptions import DIVERGENCE_FACTOR, diverged
+from ..preprocessing import Centerer
 
 PROG = "centered-nn"
 

@@ -19,7 +19,7 @@ The training loops call these hooks, always with the training part of X:
 
 from functools import partial
 
-from ._network import OffsetTracker, move_offset, weighted_mean
+from .network import OffsetTracker, move_offset, weighted_mean
 
 __all__ = ["OFFSET_SCHEMES", "BatchOffsets", "LearnedOffsets", "MeanOffsets", "NoOffsets",
            "OffsetScheme"]

@@ -12,14 +12,14 @@ intercept, ``z = a @ W + (b @ W + c)``, so a sparse input is never densified and
 dense and sparse inputs share one code path; likewise the weight gradient is
 ``(a + b)ᵀ δ = aᵀ δ + b ⊗ Σδ``. The hidden activation is an object with
 ``value(z)`` and ``derivative(z, a)`` (see :mod:`centered_nn.activations`); the
-output layer is an :class:`centered_nn._output.OutputLayer` (or its registered name).
+output layer is an :class:`centered_nn._network.output.OutputLayer` (or its registered name).
 :class:`Network` bundles the three lists with the two activations.
 """
 
 import numpy as np
 
-from ._output import OUTPUT_LAYERS
-from .activations import derivative_from_value, multiply_derivative, value_into
+from .output import OUTPUT_LAYERS
+from ..activations import derivative_from_value, multiply_derivative, value_into
 
 
 def init_parameters(rng, layer_units, init_factor, dtype):
@@ -104,7 +104,7 @@ def forward(X, coefs, intercepts, offsets, activation, output, tracker=None,
     coefs, intercepts, offsets : lists of ndarray (offsets entries may be None)
     activation : object with ``value(z)``
     output : OutputLayer or str
-        The output layer, or its name in :data:`centered_nn._output.OUTPUT_LAYERS`.
+        The output layer, or its name in :data:`centered_nn._network.output.OUTPUT_LAYERS`.
     tracker : callable or None
         Called as ``tracker(l, a, sample_weight, W, c, b)`` before layer l uses
         its offset b (which it may move, compensating c); see :class:`OffsetTracker`.
@@ -196,7 +196,7 @@ def backward(delta, sample_weight, inputs, pre, coefs, offsets, activation, alph
     out : tuple of three lists, optional
         Arrays to write the gradients into, shaped and ordered as the returned
         lists (``None`` where no offset gradient is returned), of the dtype the
-        gradients have (e.g. views of :class:`~._flat.FlatParameters.grads`).
+        gradients have (e.g. views of :class:`~centered_nn._training.layout.FlatParameters.grads`).
 
     Returns
     -------

@@ -28,7 +28,7 @@ class FlatParameters:
     ----------
     slots : list of (list, int)
         ``(target, i)`` pairs naming each trainable array ``target[i]`` (see
-        ``_training._trainable_slots``), all of one dtype. Each ``target[i]`` is
+        ``loops._trainable_slots``), all of one dtype. Each ``target[i]`` is
         copied into the buffer and replaced by a view of it.
     chunk : int, default=CHUNK
         Largest number of elements in one chunk of :attr:`chunks`.
@@ -47,7 +47,7 @@ class FlatParameters:
     Examples
     --------
     >>> import numpy as np
-    >>> from centered_nn._flat import FlatParameters
+    >>> from centered_nn._training.layout import FlatParameters
     >>> coefs = [np.ones((2, 3)), np.zeros((3, 1))]
     >>> flat = FlatParameters([(coefs, 0), (coefs, 1)])
     >>> flat.values.shape, np.shares_memory(coefs[0], flat.values)

@@ -11,9 +11,9 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from ._flat import FlatParameters
-from ._solvers import SGD, Adam, blas_threads, minibatch_blas_threads, minimize_lbfgs
-from .diagnostics import InputSignStats
+from .layout import FlatParameters
+from .solvers import SGD, Adam, blas_threads, minibatch_blas_threads, minimize_lbfgs
+from ..diagnostics import InputSignStats
 
 #: Attributes of :class:`TrainingState` the estimators publish with a trailing underscore.
 PUBLISHED = ("n_iter", "t", "loss", "loss_curve", "best_loss", "validation_scores",
@@ -131,7 +131,7 @@ def _step_buffers(net, offsets, X, Y, sample_weight):
     """``(arrays, grads, out)``: what the optimiser steps and where backward writes.
 
     When the trainable arrays share one dtype and the gradients share one too,
-    the arrays move into one buffer (:class:`~._flat.FlatParameters`) and the
+    the arrays move into one buffer (:class:`~.layout.FlatParameters`) and the
     gradients get another, of their own dtype: the optimiser steps the chunks
     ``arrays`` with the matching chunks ``grads``, and ``out`` holds the
     gradient buffer's per-array views for :func:`~._network.backward`. The
