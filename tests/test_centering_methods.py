@@ -10,7 +10,8 @@ from sklearn.utils import check_random_state
 
 from centered_nn import MLPClassifier, MLPRegressor
 from centered_nn._network import network as _network
-from centered_nn._training import loops as _training
+
+from .harness import flat_loss_and_gradient
 
 X, Y = load_digits(return_X_y=True)
 X, Y = X[:240] / 16.0, Y[:240]
@@ -24,25 +25,6 @@ def _target(cls):
     return Y if cls is MLPClassifier else Y / 9.0
 
 
-def _flat_loss_grad(est, X, Y, sample_weight):
-    """The estimator's loss and gradient as functions of its flat trainable vector.
-
-    Every evaluation recomputes the full-batch offsets, as an L-BFGS evaluation does.
-    """
-    net, state, params = est._network(), est._state, est.get_params()
-    arrays = _training.trainable(net, state.offsets)
-    bounds = np.cumsum([0] + [a.size for a in arrays])
-    tracker = state.offsets.tracker(est.input_bias_rate, full_batch=True)
-
-    def loss_grad(x):
-        for a, lo, hi in zip(arrays, bounds[:-1], bounds[1:]):
-            a[...] = x[lo:hi].reshape(a.shape)
-        loss, grads = _training._loss_and_grads(net, state, params, X, Y, sample_weight, tracker)
-        return loss, np.hstack([g.ravel() for g in grads])
-
-    return loss_grad, np.hstack([a.ravel() for a in arrays])
-
-
 @pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
 @pytest.mark.parametrize("layers", ["first", "all"])
 @pytest.mark.parametrize("weighted", [False, True])
@@ -53,7 +35,7 @@ def test_batch_gradient_includes_the_path_through_the_mean(cls, layers, weighted
     est.fit(X[:60], _target(cls)[:60], sample_weight=sw)
     Yenc = (est._label_binarizer.transform(Y[:60]).astype(bool) if cls is MLPClassifier
             else (Y[:60] / 9.0).reshape(-1, 1))
-    loss_grad, x0 = _flat_loss_grad(est, X[:60], Yenc, sw)
+    x0, loss_grad = flat_loss_and_gradient(est, X[:60], Yenc, sw)
     _, grad = loss_grad(x0.copy())
     for i in np.random.RandomState(0).choice(x0.size, 40, replace=False):
         up, down = x0.copy(), x0.copy()

@@ -5,9 +5,11 @@ import pytest
 import scipy.sparse as sp
 
 from centered_nn._network import network as _network
+from centered_nn._network.network import BackwardOptions
 from centered_nn._network.output import OUTPUT_LAYERS
 from centered_nn.activations import ACTIVATIONS, Tanh
 
+from .harness import network_gradients
 from .test_activations import Swish
 
 
@@ -50,10 +52,10 @@ def _loss(X, Y, sw, coefs, intercepts, offsets, act, out, alpha):
     return loss + _network.l2_penalty(coefs, alpha, sw.sum())
 
 
-def _backward(X, Y, sw, coefs, intercepts, offsets, act, output, alpha, **kwargs):
-    inputs, pre = _network.forward(X, coefs, intercepts, offsets, act, output)
-    delta = OUTPUT_LAYERS[output]().gradient(Y, inputs[-1])
-    return _network.backward(delta, sw, inputs, pre, coefs, offsets, act, alpha, **kwargs)
+def _backward(X, Y, sw, coefs, intercepts, offsets, act, output, alpha, learn_offsets=False,
+              out=None):
+    net = _network.Network(coefs, intercepts, offsets, act, output)
+    return network_gradients(X, Y, sw, net, BackwardOptions(alpha, learn_offsets), out=out)
 
 
 @pytest.mark.parametrize("act", ACTS, ids=[repr(a) for a in ACTS])

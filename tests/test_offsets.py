@@ -13,8 +13,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from centered_nn import Centerer, MLPClassifier
-from centered_nn._training import loops as _training
 from centered_nn._network.network import move_offset
+
+from .harness import flat_loss_and_gradient
 
 X_RAW, Y = load_digits(return_X_y=True)
 X_RAW, Y = X_RAW[:500], Y[:500]
@@ -234,20 +235,10 @@ def test_estimator_gradient_in_trainable_order_matches_finite_differences(layers
     clf = _fit(X=X_SHIFTED[:60], y=Y[:60], hidden_layer_sizes=(5,), input_bias="learned",
                input_bias_layers=layers, max_iter=2, alpha=0.1)
     X, Ybin = X_SHIFTED[:60], clf._label_binarizer.transform(Y[:60]).astype(bool)
-    net, state = clf._network(), clf._state
-    params = _training.trainable(net, state.offsets)
-    sizes = np.cumsum([0] + [p.size for p in params])
-    x0 = np.hstack([p.ravel() for p in params])
-
-    def loss_grad(x):
-        for a, b, p in zip(sizes[:-1], sizes[1:], params):
-            p[...] = x[a:b].reshape(p.shape)
-        loss, grads = _training._loss_and_grads(net, state, clf.get_params(), X, Ybin, None, None)
-        return loss, np.hstack([g.ravel() for g in grads])
-
+    x0, loss_grad = flat_loss_and_gradient(clf, X, Ybin)
     _, grad = loss_grad(x0.copy())
     rng = np.random.RandomState(0)
-    offsets_start = sizes[2 * (clf.n_layers_ - 1)]
+    offsets_start = sum(p.size for p in clf.coefs_ + clf.intercepts_)
     coords = np.r_[rng.choice(offsets_start, 20, replace=False), np.arange(offsets_start, x0.size)]
     for i in coords:
         up, down = x0.copy(), x0.copy()

@@ -23,11 +23,10 @@ from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 
 from centered_nn import MLPClassifier, MLPRegressor
-from centered_nn._network import network as _network
-from centered_nn._training import loops as _training
 from centered_nn.activations import ACTIVATIONS, LeakyReLU
 from centered_nn.diagnostics import GradientSignRecorder
 
+from .harness import flat_loss_and_gradient
 from .test_activations import Swish
 
 ESTIMATORS = [MLPClassifier, MLPRegressor]
@@ -48,43 +47,10 @@ ACTIVATION_CHOICES = st.one_of(
 
 
 # ----------------------------------------------------------------------------- helpers
-def _loss_and_gradient(est, X, y, sample_weight):
-    """The training loss of fitted ``est`` and its gradient, over one flat parameter vector.
-
-    The one place these tests reach into the estimator: the vector is what L-BFGS
-    optimises (weights, intercepts, then learned offsets; ``'mean'`` offsets stay fixed),
-    and the gradient is the one every solver uses. Works on a copy, so ``est`` and its
-    gradient-sign history are untouched.
-
-    Returns
-    -------
-    x0 : ndarray
-        The fitted parameters, flattened.
-    loss_grad : callable
-        ``loss_grad(x) -> (loss, grad)`` with the parameters set to ``x``.
-    """
-    est = copy.deepcopy(est)
-    net, state, params = est._network(), est._state, est.get_params()
-    state.recorder = None
+def _encoded(est, y):
+    """The target as the fitted estimator's output layer sees it, one column per output."""
     Y = est._label_binarizer.transform(y).astype(bool) if is_classifier(est) else y
-    Y = Y.reshape(Y.shape[0], -1)
-    arrays = _training.trainable(net, state.offsets)
-    bounds = np.cumsum([0] + [a.size for a in arrays])
-    # L-BFGS's view: 'batch' offsets are the full-data means, recomputed at every x
-    tracker = state.offsets.tracker(est.input_bias_rate, full_batch=True)
-    sw_sum = X.shape[0] if sample_weight is None else sample_weight.sum()
-
-    def loss_grad(x):
-        for a, lo, hi in zip(arrays, bounds[:-1], bounds[1:]):
-            a[...] = x[lo:hi].reshape(a.shape)
-        _, grads = _training._loss_and_grads(net, state, params, X, Y, sample_weight, tracker)
-        # the function whose gradient training uses (OutputLayer.objective): the
-        # reported multi-output squared error is that divided by n_outputs
-        loss = net.output.objective(Y, net.predict(X), sample_weight)
-        loss += _network.l2_penalty(net.coefs, est.alpha, sw_sum)
-        return loss, np.hstack([g.ravel() for g in grads])
-
-    return np.hstack([a.ravel() for a in arrays]), loss_grad
+    return Y.reshape(Y.shape[0], -1)
 
 
 def _loss_rounding(est, X, sample_weight):
@@ -284,7 +250,7 @@ def test_backprop_matches_finite_differences(Estimator, data):
     """
     est, X, y, sw = data.draw(cases(Estimator, dtypes=(np.float64,)))
     _quietly(est.fit, X, y, sample_weight=sw)
-    x0, loss_grad = _loss_and_gradient(est, X, y, sw)
+    x0, loss_grad = flat_loss_and_gradient(est, X, _encoded(est, y), sw)
     _, grad = loss_grad(x0.copy())
     step = 1e-6
     numeric = np.empty_like(x0)

@@ -12,7 +12,8 @@ from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 from sklearn.preprocessing import StandardScaler
 
 from centered_nn import MLPClassifier, MLPRegressor
-from centered_nn._training import loops as _training
+
+from .harness import flat_loss_and_gradient
 
 X_DIAB, Y_DIAB = load_diabetes(return_X_y=True)
 X_DIAB = StandardScaler().fit_transform(X_DIAB)
@@ -159,26 +160,19 @@ def test_estimator_gradient_matches_finite_differences(loss, y):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         reg.fit(X_DIAB[:60], y)
-    net, state = reg._network(), reg._state
-    X, Y = X_DIAB[:60], y.reshape(60, -1)
-    arrays = _training.trainable(net, state.offsets)
-    _, grads = _training._loss_and_grads(net, state, reg.get_params(), X, Y, None, None)
-
-    def objective():
-        from centered_nn._network.network import l2_penalty
-
-        return net.output.objective(Y, net.predict(X)) + l2_penalty(net.coefs, 0.1, 60)
-
+    x0, loss_grad = flat_loss_and_gradient(reg, X_DIAB[:60], y.reshape(60, -1))
+    _, grad = loss_grad(x0.copy())
     rng = np.random.RandomState(0)
-    for array, grad in zip(arrays, grads):
-        for idx in [tuple(rng.randint(s) for s in array.shape) for _ in range(4)]:
-            saved = array[idx]
-            array[idx] = saved + 1e-6
-            up = objective()
-            array[idx] = saved - 1e-6
-            down = objective()
-            array[idx] = saved
-            assert grad[idx] == pytest.approx((up - down) / 2e-6, rel=1e-5, abs=1e-8)
+    start = 0
+    for array in reg.coefs_ + reg.intercepts_ + [b for b in reg.input_biases_ if b is not None]:
+        for i in start + rng.randint(array.size, size=4):  # four entries of every array
+            up, down = x0.copy(), x0.copy()
+            up[i] += 1e-6
+            down[i] -= 1e-6
+            numeric = (loss_grad(up)[0] - loss_grad(down)[0]) / 2e-6
+            assert grad[i] == pytest.approx(numeric, rel=1e-5, abs=1e-8)
+        start += array.size
+    assert start == x0.size
 
 
 def test_reported_squared_error_is_the_objective_over_n_outputs():

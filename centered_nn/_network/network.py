@@ -16,6 +16,8 @@ output layer is an :class:`centered_nn._network.output.OutputLayer` (or its regi
 :class:`Network` bundles the three lists with the two activations.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .output import OUTPUT_LAYERS
@@ -158,9 +160,33 @@ def l2_penalty(coefs, alpha, sw_sum):
     return (0.5 * alpha) * squares / sw_sum
 
 
-def backward(delta, sample_weight, inputs, pre, coefs, offsets, activation, alpha,
-             learn_offsets=False, recorder=None, batch_centred=(), centralize=False,
-             first_input_stats=None, out=None):
+@dataclass(frozen=True)
+class BackwardOptions:
+    """What :func:`backward` needs to know about the fit's options.
+
+    Parameters
+    ----------
+    alpha : float
+        L2 penalty on the weights.
+    learn_offsets : bool, default=False
+        Also return the gradient of the offsets, ``dL/db = W @ dL/dc``.
+    batch_centred : frozenset of int, default=frozenset()
+        Layers whose offset is minus the (sample-weighted) mean of their input
+        over this batch, differentiated through: the input gradient of such a
+        layer is ``g_s - p_s sum_t g_t`` with ``g = delta W^T`` and ``p`` the
+        normalised sample weights.
+    centralize : bool, default=False
+        Gradient centralization (Yong et al., 2020): subtract from each column
+        of each weight gradient (L2 term included) its mean over fan_in.
+    """
+
+    alpha: float
+    learn_offsets: bool = False
+    batch_centred: frozenset = frozenset()
+    centralize: bool = False
+
+
+def backward(delta, sample_weight, inputs, pre, net, options, observe=None, out=None):
     """Backpropagate the output gradient: gradients of the regularised mean loss.
 
     Parameters
@@ -171,28 +197,16 @@ def backward(delta, sample_weight, inputs, pre, coefs, offsets, activation, alph
         overwritten.
     sample_weight : ndarray or None
     inputs, pre : lists returned by :func:`forward`
-    coefs, offsets : lists of ndarray
-    activation : object with ``derivative(z, a)``
-    alpha : float
-        L2 penalty on the weights.
-    learn_offsets : bool
-        Also return the gradient of the offsets, ``dL/db = W @ dL/dc``.
-    batch_centred : collection of int
-        Layers whose offset is minus the (sample-weighted) mean of their input
-        over this batch, differentiated through: the input gradient of such a
-        layer is ``g_s - p_s sum_t g_t`` with ``g = delta W^T`` and ``p`` the
-        normalised sample weights.
-    centralize : bool
-        Gradient centralization (Yong et al., 2020): subtract from each column
-        of each weight gradient (L2 term included) its mean over fan_in; the
-        recorder sees the centred data term.
-    first_input_stats : InputSignStats or None
-        Precomputed sign statistics of this batch's first-layer effective
-        input, passed on to the recorder (see
-        :class:`centered_nn.diagnostics.InputSignStats`).
-    recorder : object with ``observe(layer, inputs, delta, grad, offset=None)``, optional
-        Receives each layer's input, delta (dL/dz summed with the sample
-        weights) and data gradient ``(a + b)ᵀ δ`` before the penalty is added.
+    net : Network
+        Its ``coefs``, ``offsets`` and ``activation`` are read.
+    options : BackwardOptions
+    observe : callable, optional
+        Called as ``observe(layer, a, delta, grad, offset)`` once per weight
+        matrix, last first, with the layer's input a, its delta (dL/dz times
+        the sample weights), the data term of the weight gradient
+        ``(a + b)ᵀ δ`` (centred when ``options.centralize``) before the
+        penalty is added, and the offset b (None for a layer without one).
+        It must not modify the arrays.
     out : tuple of three lists, optional
         Arrays to write the gradients into, shaped and ordered as the returned
         lists (``None`` where no offset gradient is returned), of the dtype the
@@ -201,8 +215,11 @@ def backward(delta, sample_weight, inputs, pre, coefs, offsets, activation, alph
     Returns
     -------
     coef_grads, intercept_grads, offset_grads : lists of ndarray
-        ``offset_grads[l]`` is None unless learn_offsets and layer l has an offset.
+        ``offset_grads[l]`` is None unless ``options.learn_offsets`` and layer l
+        has an offset.
     """
+    coefs, offsets, activation = net.coefs, net.offsets, net.activation
+    alpha, centralize = options.alpha, options.centralize
     n_layers = len(coefs)
     sw_sum = delta.shape[0] if sample_weight is None else sample_weight.sum()
     coef_grads = [None] * n_layers
@@ -219,10 +236,8 @@ def backward(delta, sample_weight, inputs, pre, coefs, offsets, activation, alph
             grad += np.outer(offset, delta_sum)
         if centralize:
             grad -= grad.mean(axis=0)
-        if recorder is not None:
-            recorder.observe(layer, a, delta, grad, offset=offset, centred_rows=centralize,
-                             input_stats=first_input_stats if layer == 0 else None,
-                             product=True)  # grad is a.T @ delta unless offset/centralize
+        if observe is not None:
+            observe(layer, a, delta, grad, offset)
         grad += alpha * coef
         if centralize:
             grad -= alpha * coef.mean(axis=0)
@@ -230,11 +245,11 @@ def backward(delta, sample_weight, inputs, pre, coefs, offsets, activation, alph
         coef_grads[layer] = grad
         # in place when writing into `out`, whose dtype the caller matched to this quotient
         intercept_grads[layer] = np.divide(delta_sum, sw_sum, out=intercept_out[layer])
-        if learn_offsets and offset is not None:
+        if options.learn_offsets and offset is not None:
             offset_grads[layer] = _product(coef, intercept_grads[layer], offset_out[layer])
         if layer > 0:
             delta = delta @ coef.T
-            if layer in batch_centred:  # the path through the batch mean
+            if layer in options.batch_centred:  # the path through the batch mean
                 share = (np.full(delta.shape[0], 1.0 / delta.shape[0]) if sample_weight is None
                          else sample_weight / sw_sum)
                 delta -= np.outer(share, delta.sum(axis=0))
@@ -284,12 +299,21 @@ class Network:
         """The output layer's values, shape (n_samples, n_outputs)."""
         return self.forward(X)[0][-1]
 
-    def loss_and_gradients(self, X, Y, sample_weight, alpha, tracker=None, learn_offsets=False,
-                           recorder=None, batch_centred=(), centralize=False,
-                           first_input_stats=None, out=None):
+    def loss_and_gradients(self, X, Y, sample_weight, options, tracker=None, observe=None,
+                           out=None):
         """Reported loss (with the L2 penalty) and the gradients on one batch.
 
-        The keywords after `alpha` are those of :func:`backward`.
+        Parameters
+        ----------
+        X : ndarray or sparse matrix of shape (n_samples, n_features)
+        Y : ndarray of shape (n_samples, n_outputs)
+            The output layer's target.
+        sample_weight : ndarray or None
+        options : BackwardOptions
+        tracker : callable or None
+            See :func:`forward`.
+        observe, out
+            See :func:`backward`.
 
         Returns
         -------
@@ -307,10 +331,7 @@ class Network:
             )
         inputs, pre = self.forward(X, tracker, sample_weight)
         loss = self.output.loss(Y, inputs[-1], sample_weight)
-        loss += l2_penalty(self.coefs, alpha, sw_sum)
+        loss += l2_penalty(self.coefs, options.alpha, sw_sum)
         delta = self.output.gradient(Y, inputs[-1])
-        grads = backward(delta, sample_weight, inputs, pre, self.coefs, self.offsets,
-                         self.activation, alpha, learn_offsets=learn_offsets, recorder=recorder,
-                         batch_centred=batch_centred, centralize=centralize,
-                         first_input_stats=first_input_stats, out=out)
+        grads = backward(delta, sample_weight, inputs, pre, self, options, observe, out)
         return (loss, *grads)

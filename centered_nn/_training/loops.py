@@ -12,6 +12,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from .layout import FlatParameters
+from .._network.network import BackwardOptions
 from .solvers import SGD, Adam, blas_threads, minibatch_blas_threads, minimize_lbfgs
 from ..diagnostics import InputSignStats
 
@@ -83,13 +84,13 @@ def trainable(net, offsets):
 
 def _loss_and_grads(net, state, params, X, Y, sample_weight, tracker, first_input_stats=None,
                     out=None):
-    loss, coef_g, inter_g, off_g = net.loss_and_gradients(
-        X, Y, sample_weight, params["alpha"], tracker=tracker,
-        learn_offsets=state.offsets.trainable, recorder=state.recorder,
-        batch_centred=state.offsets.batch_centred,
-        centralize=params["gradient_centralization"], first_input_stats=first_input_stats,
-        out=out,
-    )
+    centralize = params["gradient_centralization"]
+    options = BackwardOptions(params["alpha"], state.offsets.trainable,
+                              state.offsets.batch_centred, centralize)
+    observe = None if state.recorder is None else state.recorder.observer(
+        centralize, first_input_stats)
+    loss, coef_g, inter_g, off_g = net.loss_and_gradients(X, Y, sample_weight, options, tracker,
+                                                          observe, out)
     if not np.isfinite(loss) and state.nonfinite_cause is None:
         state.nonfinite_cause = _nonfinite_cause(net, X, params)
     return loss, coef_g + inter_g + [g for g in off_g if g is not None]

@@ -120,6 +120,46 @@ class GradientSignRecorder:
                 sums[k] += v
                 counts[k] += 1
 
+    def observer(self, centred=False, input_stats=None):
+        """The ``observe(layer, a, delta, grad, offset)`` callback of one training step.
+
+        Bound for a backward pass (see :func:`centered_nn._network.network.backward`),
+        whose data gradient is the plain product ``aᵀ delta`` for every layer
+        without an offset when the step is not centred; such one-row steps are
+        kept (see :meth:`observe`'s ``product``).
+
+        Parameters
+        ----------
+        centred : bool, default=False
+            The step is gradient-centralized (``centred_rows`` of :meth:`observe`).
+        input_stats : InputSignStats, default=None
+            The first layer's row statistics for exactly this step's rows; used
+            for layer 0 only.
+
+        Returns
+        -------
+        observe : callable
+            ``observe(layer, a, delta, grad, offset)``, recording through
+            :meth:`observe`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from centered_nn.diagnostics import GradientSignRecorder
+        >>> rec = GradientSignRecorder(n_layers=1, metrics="positive_input_fraction")
+        >>> observe = rec.observer()
+        >>> a, d = np.array([[1., -2.]]), np.array([[1.]])
+        >>> observe(0, a, d, a.T @ d, None)
+        >>> rec.end_iteration()
+        >>> rec.history["positive_input_fraction"]
+        array([[0.5]])
+        """
+        def observe(layer, a, delta, grad, offset):
+            self.observe(layer, a, delta, grad, offset=offset,
+                         input_stats=input_stats if layer == 0 else None,
+                         centred_rows=centred, product=offset is None and not centred)
+        return observe
+
     def observe(self, layer, inputs, delta, grad, offset=None, input_stats=None,
                 centred_rows=False, product=False):
         """Record one update step's diagnostics for weight matrix ``layer``.
