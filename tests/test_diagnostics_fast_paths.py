@@ -462,7 +462,7 @@ def test_product_steps_that_cannot_be_kept_are_recorded_at_once():
         rec.observe(0, A[:1], D[:1], (A[:1] + b).T @ D[:1], offset=b, product=product)
         rec.observe(0, A[:1], D[:1].astype(np.float32), A[:1].T @ D[:1], product=product)
         rec.observe(0, A[:1], D[:1], A[:1].T @ D[:1], product=product)  # kept
-        assert (rec._pending[0] is not None) == product
+        assert (rec._kept[0] is not None) == product
         rec.end_iteration()
     for metric in METRICS:
         np.testing.assert_array_equal(kept.history[metric], plain.history[metric])

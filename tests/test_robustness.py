@@ -217,7 +217,7 @@ def test_case8_interrupted_steps_do_not_leak_into_the_next_fit(cls):
     # call is the first step of epoch 2, cut short
     assert len(est.loss_curve_) == 1
     recorder = est._state.recorder
-    assert all(count == 0 for row in recorder._counts for count in row)
+    assert all(count == 0 for row in recorder._counts for count in row.values())
     assert est.gradient_sign_history_["same_sign_fraction"].shape == (1, 2)
 
 

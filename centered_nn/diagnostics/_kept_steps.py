@@ -14,6 +14,8 @@ import math
 
 import numpy as np
 
+from ._columns import COLUMN, METRICS
+
 FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -41,6 +43,7 @@ class KeptSteps:
                  "small", "tiny", "row0", "count_dtype")
 
     def __init__(self, a, d, size):
+        """Empty buffers for `size` steps shaped like the step ``(a, d)``."""
         m = a.shape[1]
         self.B = np.zeros((size + 1, m + d.shape[1]), a.dtype)
         self.A, self.D = self.B[:, :m], self.B[:, m:]  # A[t] = a copies a (1, m) row
@@ -65,22 +68,47 @@ class KeptSteps:
                 and a.dtype == d.dtype and a.dtype in FLOATS
                 and np.shape(grad) == (a.shape[1], d.shape[1]))
 
-    def summarise(self, want):
+    def accepts(self, a, d):
+        """Whether the step ``(a, d)`` has the shapes and dtype of the kept ones."""
+        return (type(a) is np.ndarray and type(d) is np.ndarray and a.shape == self.a_shape
+                and d.shape == self.d_shape and a.dtype is self.dtype and d.dtype is self.dtype)
+
+    def append(self, a, d):
+        """Copy the rows of one more step (one it :meth:`accepts`, while not :attr:`full`)."""
+        n = self.n + 1
+        self.A[n] = a
+        self.D[n] = d
+        self.n = n
+
+    @property
+    def full(self):
+        """Whether `size` steps are kept: they must be summarised before the next."""
+        return self.n == self.size
+
+    def __len__(self):
+        """Number of steps kept since the last summary."""
+        return self.n
+
+    def clear(self):
+        """Forget the kept steps (not summarised)."""
+        self.n = 0
+
+    def summarise(self, metrics):
         """Values of the kept steps, computed together; the steps are then released.
 
         Parameters
         ----------
-        want : list of 5 bool
-            Which of the recorder's metrics (in ``GradientSignRecorder.METRICS``
-            order) to compute.
+        metrics : collection of str
+            The names from :data:`~._columns.METRICS` to compute.
 
         Returns
         -------
-        values : ndarray of shape (5, n + 1)
-            Column t + 1 holds step t's values (NaN where not wanted); column 0
-            is NaN. A step's flip fraction is against the step before, row 0's
-            for the first; only steps flagged ``exact`` (and following one) are
-            right, the others are the caller's to compute step by step.
+        values : ndarray of shape (n + 1, len(METRICS))
+            Row t + 1 holds step t's values in the metrics' columns
+            (:data:`~._columns.COLUMN`), NaN where not asked for; row 0 is NaN. A
+            step's flip fraction is against the step before, row 0's for the
+            first; only steps flagged ``exact`` (and following one) are right,
+            the others are the caller's to compute step by step.
         exact : ndarray of bool, shape (n,)
             Steps whose gradient has the signs ``sign(a) ⊗ sign(d)``.
         signs : ndarray of int8, shape (n + 1, fan_in + fan_out)
@@ -102,20 +130,25 @@ class KeptSteps:
                                  ).astype(np.intp)
         exact = _exact_sign_rows(self, steps, signs[1:], int(counts.sum()), masks[:, 1:])
         del scratch, masks
-        values = np.full((5, k + 1), np.nan)
-        if want[0] or want[1]:
+        values = np.full((k + 1, len(METRICS)), np.nan)
+        same_sign = [name for name in ("same_sign_fraction", "sample_same_sign_fraction")
+                     if name in metrics]
+        if same_sign:
             # each column d_j a of G and each counted pair's gradient: a's signs decide
             has = counts > 0
             a_pos, a_neg = has[0, :, 0], has[1, :, 0]
             counted = (a_pos | a_neg) & (has[0, :, 1] | has[1, :, 1])
             same = np.where(counted, a_pos != a_neg, np.nan)
-            values[slice(0, 2) if want[0] and want[1] else int(want[1]), 1:] = same
-        if want[2]:
-            values[2, 1:] = _consecutive_flips(signs, m, self.count_dtype)
-        if want[3]:  # the float64 sum of each row, bitwise its own
-            values[3, 1:] = np.add.reduce(steps[:, :m], axis=1, dtype=np.float64) / m
-        if want[4]:
-            values[4, 1:] = counts[0, :, 0] / m
+            for name in same_sign:
+                values[1:, COLUMN[name]] = same
+        if "sign_flip_fraction" in metrics:
+            values[1:, COLUMN["sign_flip_fraction"]] = _consecutive_flips(signs, m,
+                                                                          self.count_dtype)
+        if "input_mean" in metrics:  # the float64 sum of each row, bitwise its own
+            values[1:, COLUMN["input_mean"]] = np.add.reduce(steps[:, :m], axis=1,
+                                                             dtype=np.float64) / m
+        if "positive_input_fraction" in metrics:
+            values[1:, COLUMN["positive_input_fraction"]] = counts[0, :, 0] / m
         return values, exact, signs, steps
 
     def keep_last(self, signs):
@@ -128,7 +161,7 @@ class KeptSteps:
         self.B[0] = self.B[self.last]
 
 
-def _exact_sign_rows(pending, steps, signs, n_nonzero, scratch):
+def _exact_sign_rows(kept, steps, signs, n_nonzero, scratch):
     """Flags of the kept steps whose gradient ``aᵀd`` has the signs ``sign(a) ⊗ sign(d)``.
 
     That holds when every entry is finite and the smallest nonzero product
@@ -138,18 +171,18 @@ def _exact_sign_rows(pending, steps, signs, n_nonzero, scratch):
     ``n_nonzero`` the number of entries > 0 or < 0 and ``scratch`` two boolean
     arrays of their shape to write into.
     """
-    k, m = steps.shape[0], pending.m
+    k, m = steps.shape[0], kept.m
     if math.isfinite(np.add.reduce(steps, axis=None, dtype=np.float64)):
         exact = np.ones(k, dtype=bool)
     else:
         exact = np.logical_and.reduce(np.isfinite(steps), axis=1)
     # entries below `small` in magnitude are the zeros alone: the common case, one count
-    small = np.less(steps, pending.small, out=scratch[0])
-    small &= np.greater(steps, -pending.small, out=scratch[1])
+    small = np.less(steps, kept.small, out=scratch[0])
+    small &= np.greater(steps, -kept.small, out=scratch[1])
     if np.count_nonzero(small) + n_nonzero != steps.size:
         magnitude = np.where(signs != 0, np.abs(steps), np.inf)
         a_min = np.minimum.reduce(magnitude[:, :m], axis=1).astype(np.float64)
-        exact &= a_min * np.minimum.reduce(magnitude[:, m:], axis=1) >= pending.tiny
+        exact &= a_min * np.minimum.reduce(magnitude[:, m:], axis=1) >= kept.tiny
     return exact
 
 

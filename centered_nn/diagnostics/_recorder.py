@@ -4,13 +4,15 @@ Written for the training loop's hot path: rows whose statistics recur every
 epoch can be summarised once with :class:`~._functions.InputSignStats`, and
 one-row steps whose gradient is a plain matrix product can be kept and
 summarised many at a time (``observe(..., product=True)``, see
-:mod:`._kept_steps`, released at each ``end_iteration``).
+:mod:`._kept_steps`, released at each ``end_iteration``). Per-step values and
+running sums are held by metric name (:mod:`._columns`).
 """
 
 import math
 
 import numpy as np
 
+from ._columns import COLUMN, METRICS
 from ._kept_steps import KeptSteps
 from ._sign_stats import (
     _ratio,
@@ -81,8 +83,7 @@ class GradientSignRecorder:
     """
 
     #: Names of the recorded metrics, the keys of :attr:`history`.
-    METRICS = ("same_sign_fraction", "sample_same_sign_fraction",
-               "sign_flip_fraction", "input_mean", "positive_input_fraction")
+    METRICS = METRICS
 
     #: Steps of one weight matrix kept by ``observe(..., product=True)`` before
     #: they are summarised together. A summary costs a fixed ~60 µs, so more
@@ -95,30 +96,31 @@ class GradientSignRecorder:
     def __init__(self, n_layers, history=None, metrics=None):
         self.n_layers = int(n_layers)
         self.metrics = check_metrics(metrics)
-        self._columns = [self.METRICS.index(m) for m in self.metrics]
-        self._records = []
+        # metric -> one row of shape (n_layers,) per end_iteration
+        self._records = {m: [] for m in self.metrics}
         if history is not None:
             missing = [m for m in self.metrics if m not in history]
             if missing:
                 raise ValueError(f"history lacks the recorded metric(s) {missing}")
-            arrays = [np.asarray(history[m], dtype=np.float64) for m in self.metrics]
-            shape = arrays[0].shape
-            if any(a.shape != shape for a in arrays) or len(shape) != 2 \
+            arrays = {m: np.array(history[m], dtype=np.float64) for m in self.metrics}
+            shape = arrays[self.metrics[0]].shape
+            if any(a.shape != shape for a in arrays.values()) or len(shape) != 2 \
                     or shape[1] != self.n_layers:
                 raise ValueError("history arrays must all have shape "
                                  f"(n_records, {self.n_layers})")
-            self._records = list(np.stack(arrays, axis=1))
+            self._records = {m: list(a) for m, a in arrays.items()}
         self._committed_signs = [None] * self.n_layers
-        self._pending = [None] * self.n_layers
+        self._kept = [None] * self.n_layers
         self.discard_steps()
 
     def _add_values(self, layer, values):
-        """Add one step's values to the running sums (NaN skipped), in step order."""
+        """Add one step's values (a dict by metric) to the running sums, NaN skipped."""
         sums, counts = self._sums[layer], self._counts[layer]
-        for k, v in enumerate(values):
+        for name in self.metrics:
+            v = values[name]
             if v == v:
-                sums[k] += v
-                counts[k] += 1
+                sums[name] += v
+                counts[name] += 1
 
     def observer(self, centred=False, input_stats=None):
         """The ``observe(layer, a, delta, grad, offset)`` callback of one training step.
@@ -200,41 +202,41 @@ class GradientSignRecorder:
             computation. This holds ``PENDING_ROWS * (fan_in + fan_out)``
             values per layer. Any other step is recorded at once.
         """
-        if product and offset is None and not centred_rows:
-            pending = self._pending[layer]
-            if not (pending is not None and type(inputs) is np.ndarray
-                    and type(delta) is np.ndarray and inputs.shape == pending.a_shape
-                    and delta.shape == pending.d_shape and inputs.dtype is pending.dtype
-                    and delta.dtype is pending.dtype):  # else a new buffer, if the step fits
-                pending = None
-                if KeptSteps.fits(inputs, delta, grad):
-                    self._flush(layer)
-                    pending = KeptSteps(inputs, delta, self.PENDING_ROWS)
-                    self._pending[layer] = pending
-            if pending is not None:
-                n = pending.n + 1
-                pending.A[n] = inputs
-                pending.D[n] = delta
-                pending.n = n
-                if n == pending.size:
-                    self._flush(layer)
-                return
+        if product and offset is None and not centred_rows and self._keep(layer, inputs, delta,
+                                                                          grad):
+            return
         self._flush(layer)
         self._add_values(layer, self._step_values(layer, inputs, delta, grad, offset,
                                                   input_stats, centred_rows))
 
+    def _keep(self, layer, a, delta, grad):
+        """Keep a one-row product step to summarise later (see :meth:`observe`); whether kept."""
+        kept = self._kept[layer]
+        if kept is None or not kept.accepts(a, delta):
+            if not KeptSteps.fits(a, delta, grad):
+                return False
+            self._flush(layer)
+            kept = self._kept[layer] = KeptSteps(a, delta, self.PENDING_ROWS)
+        kept.append(a, delta)
+        if kept.full:
+            self._flush(layer)
+        return True
+
     def _step_values(self, layer, inputs, delta, grad, offset=None, input_stats=None,
                      centred_rows=False):
-        """The five values of one step (NaN where not recorded); updates the previous signs."""
-        values = [math.nan] * 5
+        """One step's value of every metric (NaN where not computed); updates the previous signs.
+
+        Returns a dict: metric name -> value.
+        """
+        values = dict.fromkeys(METRICS, math.nan)
         metrics = self.metrics
         signed = False
         if "same_sign_fraction" in metrics or "sign_flip_fraction" in metrics:
             flip = "sign_flip_fraction" in metrics
-            values[0], signed, sign = _grad_stats(_as_columns(grad), flip,
-                                                  "same_sign_fraction" in metrics)
+            values["same_sign_fraction"], signed, sign = _grad_stats(
+                _as_columns(grad), flip, "same_sign_fraction" in metrics)
             if flip:
-                values[2] = _flip_fraction(sign, self._prev_signs[layer])
+                values["sign_flip_fraction"] = _flip_fraction(sign, self._prev_signs[layer])
                 self._prev_signs[layer] = sign
         sample = "sample_same_sign_fraction" in metrics
         if sample and centred_rows:
@@ -245,7 +247,8 @@ class GradientSignRecorder:
             if input_stats is None and type(inputs) is np.ndarray and inputs.ndim == 2 \
                     and inputs.shape[0] == 1:  # one sample: flags as Python booleans
                 E = inputs if offset is None else _effective(inputs, offset)
-                values[1], values[3], values[4] = _one_row_values(E, delta, sample)
+                (values["sample_same_sign_fraction"], values["input_mean"],
+                 values["positive_input_fraction"]) = _one_row_values(E, delta, sample)
             else:
                 # with an offset, rounding can leave G nonzero: no shortcut
                 shortcut = signed and offset is None
@@ -259,25 +262,34 @@ class GradientSignRecorder:
                     # no row has both signs, and as G = aᵀ delta has a nonzero entry
                     # some counted row has a nonzero delta: the fraction is 1
                     _delta_rows(delta, inputs.shape[0])  # the check _sample_fraction makes
-                    values[1] = 1.0
+                    values["sample_same_sign_fraction"] = 1.0
                 elif sample:
-                    values[1] = _sample_fraction(row_pos, row_neg, delta, shortcut)
-                values[3], values[4] = _ratio(total, size), _ratio(n_positive, size)
+                    values["sample_same_sign_fraction"] = _sample_fraction(row_pos, row_neg,
+                                                                           delta, shortcut)
+                values["input_mean"] = _ratio(total, size)
+                values["positive_input_fraction"] = _ratio(n_positive, size)
         if centred_rows and "sample_same_sign_fraction" in metrics:
-            values[1] = centred_value
+            values["sample_same_sign_fraction"] = centred_value
         return values
 
     def _flush(self, layer):
         """Add the kept one-row steps of ``layer`` to the running sums, in step order."""
-        kept = self._pending[layer]
-        if kept is None or kept.n == 0:
+        kept = self._kept[layer]
+        if kept is None or not len(kept):
             return
-        want = [name in self.metrics for name in self.METRICS]
-        k, m = kept.n, kept.m
-        values, exact, signs, steps = kept.summarise(want)
-        flip = want[2]
-        # step by step: a first step not following row 0, steps without exact signs
-        # and the steps after them
+        values, exact, signs, steps = kept.summarise(self.metrics)
+        self._step_by_step(layer, kept, values, exact, signs, steps)
+        self._add_kept_values(layer, values)
+
+    def _step_by_step(self, layer, kept, values, exact, signs, steps):
+        """Complete the kept steps' ``values`` where the batched summary is not exact.
+
+        Computed one by one: a first step not following row 0, steps without
+        exact signs and the steps after them (their flip fraction). The previous
+        signs then become the last step's.
+        """
+        k, m = len(exact), kept.m
+        flip = "sign_flip_fraction" in self.metrics
         follows_row0 = kept.row0 is not None and kept.row0 is self._prev_signs[layer]
         special = set() if follows_row0 else {0}
         if not exact.all():
@@ -295,41 +307,45 @@ class GradientSignRecorder:
                 break
             if exact[t]:
                 if flip:
-                    values[2, t + 1] = _flip_fraction(full_sign(t), full_sign(t - 1))
+                    values[t + 1, COLUMN["sign_flip_fraction"]] = _flip_fraction(
+                        full_sign(t), full_sign(t - 1))
                 continue
             if flip:
                 self._prev_signs[layer] = full_sign(t - 1)
             a, d = steps[t:t + 1, :m].copy(), steps[t:t + 1, m:].copy()
             with np.errstate(all="ignore"):
                 grad = a.T @ d  # bitwise the caller's one-row product
-            values[:, t + 1] = self._step_values(layer, a, d, grad)
+            step = self._step_values(layer, a, d, grad)
+            values[t + 1] = [step[name] for name in METRICS]
             full[t] = self._prev_signs[layer]
         if flip:
             self._prev_signs[layer] = last = full_sign(k - 1)
             kept.keep_last(last if exact[-1] else None)
-        # the running sums in step order, as _add_values adds: accumulate is sequential, a
-        # skipped NaN adds +0.0, which leaves any sum as it is (a sum is never -0.0)
-        columns, sums, counts = self._columns, self._sums[layer], self._counts[layer]
-        chosen = values[columns]
+
+    def _add_kept_values(self, layer, values):
+        """Add the kept steps' ``values`` (row t + 1: step t) to the running sums.
+
+        In step order, as :meth:`_add_values` adds: accumulate is sequential, and
+        a skipped NaN adds +0.0, which leaves any sum as it is (a sum is never -0.0).
+        """
+        sums, counts = self._sums[layer], self._counts[layer]
+        chosen = values[:, [COLUMN[name] for name in self.metrics]]
         skip = np.isnan(chosen)
         chosen[skip] = 0.0
-        chosen[:, 0] = [sums[j] for j in columns]
-        totals = np.add.accumulate(chosen, axis=1)[:, -1].tolist()
-        for j, total, n_skipped in zip(columns, totals, np.add.reduce(skip, axis=1).tolist()):
-            sums[j] = total
-            counts[j] += k + 1 - n_skipped  # column 0 (NaN in values) counted as skipped
+        chosen[0] = [sums[name] for name in self.metrics]
+        totals = np.add.accumulate(chosen, axis=0)[-1].tolist()
+        n_steps = len(values)  # with row 0, NaN in values: counted as skipped
+        for name, total, n_skipped in zip(self.metrics, totals,
+                                          np.add.reduce(skip, axis=0).tolist()):
+            sums[name] = total
+            counts[name] += n_steps - n_skipped
 
     def __getstate__(self):
         for layer in range(self.n_layers):
             self._flush(layer)
         state = self.__dict__.copy()
-        state["_pending"] = [None] * self.n_layers
+        state["_kept"] = [None] * self.n_layers
         return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        if "_pending" not in state:  # pickled before steps were kept
-            self._pending = [None] * self.n_layers
 
     def end_iteration(self):
         """Append the NaN-ignoring mean of the pending steps as one record.
@@ -338,15 +354,16 @@ class GradientSignRecorder:
         signs of the last observed gradients become those the next iteration's
         first flip is compared with.
         """
-        record = np.full((len(self.METRICS), self.n_layers), np.nan)
         for layer in range(self.n_layers):
             self._flush(layer)
-            for k, (total, count) in enumerate(zip(self._sums[layer], self._counts[layer])):
-                if count:
-                    record[k, layer] = total / count
-        self._records.append(record[self._columns])
+        for name in self.metrics:
+            row = np.full(self.n_layers, np.nan)
+            for layer, (sums, counts) in enumerate(zip(self._sums, self._counts)):
+                if counts[name]:
+                    row[layer] = sums[name] / counts[name]
+            self._records[name].append(row)
         self._committed_signs = list(self._prev_signs)  # never written to: fresh arrays
-        self._pending = [None] * self.n_layers  # no memory held between iterations
+        self._kept = [None] * self.n_layers  # no memory held between iterations
         self.discard_steps()
 
     def discard_steps(self):
@@ -357,11 +374,11 @@ class GradientSignRecorder:
         line-search trial) is compared with nothing.
         """
         self._prev_signs = list(self._committed_signs)
-        for pending in self._pending:
-            if pending is not None:
-                pending.n = 0
-        self._sums = [[0.0] * 5 for _ in range(self.n_layers)]
-        self._counts = [[0] * 5 for _ in range(self.n_layers)]
+        for kept in self._kept:
+            if kept is not None:
+                kept.clear()
+        self._sums = [dict.fromkeys(self.metrics, 0.0) for _ in range(self.n_layers)]
+        self._counts = [dict.fromkeys(self.metrics, 0) for _ in range(self.n_layers)]
 
     def truncate(self, n_records):
         """Keep only the first ``n_records`` records.
@@ -373,18 +390,16 @@ class GradientSignRecorder:
         """
         if n_records < 0:
             raise ValueError(f"n_records must be >= 0, got {n_records}")
-        del self._records[n_records:]
+        for rows in self._records.values():
+            del rows[n_records:]
 
     @property
     def n_records(self):
         """Number of stored records."""
-        return len(self._records)
+        return len(self._records[self.metrics[0]])
 
     @property
     def history(self):
         """dict: metric -> float array of shape (n_records, n_layers), for the recorded metrics."""
-        if self._records:
-            stacked = np.stack(self._records)
-        else:
-            stacked = np.empty((0, len(self.metrics), self.n_layers))
-        return {m: np.ascontiguousarray(stacked[:, k, :]) for k, m in enumerate(self.metrics)}
+        return {m: np.array(rows, dtype=np.float64).reshape(len(rows), self.n_layers)
+                for m, rows in self._records.items()}
