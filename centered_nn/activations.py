@@ -15,10 +15,11 @@ preallocated array (:meth:`Activation.value_into`) and multiply its derivative
 into a delta in place (:meth:`Activation.multiply_derivative`). The base class
 implements both from ``value`` and ``derivative``, so a user's subclass needs
 neither; the built-in activations override them without temporaries, with
-results bit-for-bit equal to ``value`` and ``delta * derivative``. The
-module-level :func:`value_into` and :func:`multiply_derivative` call them on any
-activation object, falling back to ``value``/``derivative`` for objects that
-do not subclass :class:`Activation`.
+results bit-for-bit equal to ``value`` and ``delta * derivative``. The training
+loop uses such a fast method only where it is defined in the class that defines
+the slow one (``value``, ``derivative``) or in a subclass of it: a subclass of a
+built-in that overrides ``value`` alone is never computed with its parent's
+``value_into``.
 """
 
 import copy
@@ -42,10 +43,7 @@ __all__ = [
     "SELU",
     "Softplus",
     "Tanh",
-    "derivative_from_value",
     "get_activation",
-    "multiply_derivative",
-    "value_into",
 ]
 
 
@@ -71,7 +69,17 @@ class Activation(BaseEstimator, metaclass=ABCMeta):
         activation over the pre-activations (``value_into(z, out=z)``, as
         scikit-learn does) and the backward pass call
         ``multiply_derivative(None, a, delta)``. False by default, which is
-        always safe.
+        always safe. Honoured only when set in the class that defines
+        ``derivative`` or below it.
+
+    Notes
+    -----
+    :meth:`value_into` and :meth:`multiply_derivative` are optional fast
+    versions of :meth:`value` and :meth:`derivative` for the training loop. A
+    subclass that overrides ``value`` (``derivative``) but not ``value_into``
+    (``multiply_derivative``, ``derivative_from_value``) is computed from the
+    method it overrides: the parent's fast versions would compute the parent's
+    function, so they are not used.
 
     Examples
     --------
@@ -542,129 +550,3 @@ def get_activation(activation):
     if hasattr(activation, "get_params"):
         return clone(activation)
     return copy.deepcopy(activation)
-
-
-#: (class, fast attribute, slow attribute) -> whether the fast one may be used.
-_DEFINED_BELOW = {}
-
-
-def _defined_below(cls, fast, slow):
-    """Whether attribute `fast` of `cls` comes from where `slow` does, or a subclass of it.
-
-    A subclass of a built-in that overrides ``value`` (``derivative``) but not
-    ``value_into`` (``multiply_derivative``, ``derivative_from_value``) must not
-    get the parent's shortcut, which would compute the parent's function.
-    """
-    key = (cls, fast, slow)
-    if key not in _DEFINED_BELOW:
-        def owner(name):
-            return next((c for c in cls.__mro__ if name in vars(c)), None)
-        fast_owner, slow_owner = owner(fast), owner(slow)
-        _DEFINED_BELOW[key] = fast_owner is not None and (
-            slow_owner is None or issubclass(fast_owner, slow_owner))
-    return _DEFINED_BELOW[key]
-
-
-def derivative_from_value(activation):
-    """Whether `activation`'s derivative is a function of its value alone.
-
-    Its ``derivative_from_value`` attribute, honoured only when set where
-    ``derivative`` is defined or below (see :func:`multiply_derivative`).
-
-    Examples
-    --------
-    >>> from centered_nn.activations import Tanh, derivative_from_value
-    >>> class Shifted(Tanh):
-    ...     def derivative(self, z, a):
-    ...         return 1 - (a - z) ** 2
-    >>> derivative_from_value(Tanh()), derivative_from_value(Shifted())
-    (True, False)
-    """
-    return bool(getattr(activation, "derivative_from_value", False)) and _defined_below(
-        type(activation), "derivative_from_value", "derivative")
-
-
-def value_into(activation, z, out):
-    """Write ``activation.value(z)`` into `out`, without a new array where possible.
-
-    Calls ``activation.value_into(z, out)`` when the object has it (every
-    :class:`Activation` does) from the class that defines ``value`` or a
-    subclass, else assigns ``activation.value(z)``.
-
-    Parameters
-    ----------
-    activation : object with ``value(z)``
-    z : ndarray
-        Pre-activations; not modified.
-    out : ndarray of z's shape and of the dtype of ``activation.value(z)``
-        May be `z` itself (an in-place activation).
-
-    Returns
-    -------
-    out : ndarray
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from centered_nn.activations import ReLU, value_into
-    >>> out = np.empty(2)
-    >>> value_into(ReLU(), np.array([-1.0, 2.0]), out)
-    array([0., 2.])
-    """
-    if not _defined_below(type(activation), "value_into", "value"):
-        out[...] = activation.value(z)
-        return out
-    return activation.value_into(z, out)
-
-
-def multiply_derivative(activation, z, a, delta):
-    """``delta *= activation.derivative(z, a)`` in place, without temporaries where possible.
-
-    Calls ``activation.multiply_derivative(z, a, delta)`` when the object has it
-    (every :class:`Activation` does), otherwise multiplies by
-    ``activation.derivative(z, a)``. The result is the same either way, bit for
-    bit. When `z` is `a` (an in-place forward pass), an activation whose
-    :attr:`~Activation.derivative_from_value` is True gets ``z=None``; any other
-    gets a copy of `z`.
-
-    Parameters
-    ----------
-    activation : object with ``derivative(z, a)``
-    z : ndarray or None
-        Pre-activations; may be used as scratch space (undefined afterwards).
-        None if the forward pass overwrote them with `a`, which requires
-        ``activation.derivative_from_value``.
-    a : ndarray
-        ``activation.value(z)``; not modified.
-    delta : ndarray of z's shape
-        Multiplied in place.
-
-    Returns
-    -------
-    delta : ndarray
-
-    Raises
-    ------
-    ValueError
-        If `z` is None for an activation whose derivative needs it.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from centered_nn.activations import Tanh, multiply_derivative
-    >>> z = np.array([0.0, 1.0])
-    >>> a = np.tanh(z)
-    >>> multiply_derivative(Tanh(), z, a, np.array([2.0, 2.0]))
-    array([2.        , 0.83994868])
-    """
-    from_value = derivative_from_value(activation)
-    if z is not None and np.may_share_memory(z, a):
-        z = None if from_value else z.copy()  # z is not scratch then
-    if z is None and not from_value:
-        raise ValueError(
-            f"{type(activation).__name__} needs the pre-activations z for its derivative "
-            "(derivative_from_value is False); keep z instead of overwriting it with a.")
-    if not _defined_below(type(activation), "multiply_derivative", "derivative"):
-        delta *= activation.derivative(z, a)
-        return delta
-    return activation.multiply_derivative(z, a, delta)

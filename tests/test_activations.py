@@ -7,14 +7,18 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import InvalidParameterError
 
 from centered_nn import MLPClassifier
+from centered_nn._network.activation_calls import (
+    derivative_needs_value_only,
+    multiply_by_derivative as multiply_derivative,
+    write_value as value_into,
+)
 from centered_nn.activations import (
     ACTIVATIONS,
     Activation,
     LeakyReLU,
     Logistic,
+    Tanh,
     get_activation,
-    multiply_derivative,
-    value_into,
 )
 
 
@@ -215,6 +219,42 @@ def test_multiply_derivative_with_z_sharing_memory_with_a_falls_back():
     expected = delta * ACTIVATIONS["logistic"]().derivative(z, a)
     multiply_derivative(ACTIVATIONS["logistic"](), z, a, delta)
     np.testing.assert_array_equal(delta, expected)
+
+
+def test_a_subclass_overriding_the_slow_methods_only_does_not_get_the_parents_fast_ones():
+    """Tanh's value_into, multiply_derivative and derivative_from_value compute tanh."""
+
+    class Shifted(Tanh):
+        def value(self, z):
+            return np.tanh(z) + 1.0
+
+        def derivative(self, z, a):
+            return 1.0 - (a - 1.0) ** 2
+
+    class FastSquare(Tanh):  # overrides the fast methods too, below the slow ones
+        def value(self, z):
+            return z * z
+
+        def derivative(self, z, a):
+            return 2 * z
+
+        def value_into(self, z, out):
+            calls.append(z)
+            np.multiply(z, z, out=out)
+            return out
+
+    calls = []
+    z = np.array([[-0.5, 0.25]])
+    a = value_into(Shifted(), z, np.empty_like(z))
+    np.testing.assert_array_equal(a, np.tanh(z) + 1.0)
+    delta = multiply_derivative(Shifted(), z.copy(), a, np.ones_like(z))
+    np.testing.assert_array_equal(delta, 1.0 - (a - 1.0) ** 2)  # not Tanh's 1 - a²
+    assert not np.allclose(delta, 1.0 - a**2)
+    assert derivative_needs_value_only(Tanh()) and not derivative_needs_value_only(Shifted())
+    out = np.empty_like(z)
+    assert value_into(FastSquare(), z, out) is out
+    np.testing.assert_array_equal(out, z * z)
+    assert len(calls) == 1  # its own fast method is used
 
 
 FROM_VALUE = {"identity", "logistic", "centered_logistic", "tanh", "lecun_tanh", "relu"}

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .output import OUTPUT_LAYERS
-from ..activations import derivative_from_value, multiply_derivative, value_into
+from .activation_calls import derivative_needs_value_only, multiply_by_derivative, write_value
 
 
 def init_parameters(rng, layer_units, init_factor, dtype):
@@ -114,7 +114,7 @@ def forward(X, coefs, intercepts, offsets, activation, output, tracker=None,
         Passed to the tracker.
     keep_pre : bool, default=False
         Keep the hidden pre-activations even when the activation's derivative
-        is a function of its value (``derivative_from_value``); such an
+        is a function of its value (its ``derivative_from_value``); such an
         activation is otherwise written over z, as scikit-learn does, saving
         one array per hidden layer.
 
@@ -126,12 +126,12 @@ def forward(X, coefs, intercepts, offsets, activation, output, tracker=None,
     pre : list of length L - 1
         Hidden pre-activations z, needed by activation derivatives, or the
         same arrays as ``inputs[1:-1]`` when written over (see `keep_pre`;
-        :func:`~centered_nn.activations.multiply_derivative` tells them apart).
+        :func:`~.activation_calls.multiply_by_derivative` tells them apart).
     """
     if isinstance(output, str):
         output = OUTPUT_LAYERS[output]()
     inputs, pre = [X], []
-    in_place = not keep_pre and derivative_from_value(activation)
+    in_place = not keep_pre and derivative_needs_value_only(activation)
     last = len(coefs) - 1
     a = X
     for layer, (coef, intercept, offset) in enumerate(zip(coefs, intercepts, offsets)):
@@ -144,7 +144,7 @@ def forward(X, coefs, intercepts, offsets, activation, output, tracker=None,
             z += offset @ coef + intercept
         if layer < last:
             pre.append(z)
-            a = value_into(activation, z, z) if in_place else activation.value(z)
+            a = write_value(activation, z, z) if in_place else activation.value(z)
         else:
             a = output.apply(z)
         inputs.append(a)
@@ -254,7 +254,7 @@ def backward(delta, sample_weight, inputs, pre, net, options, observe=None, out=
                          else sample_weight / sw_sum)
                 delta -= np.outer(share, delta.sum(axis=0))
             # in place, pre[layer - 1] as scratch unless it is the activation itself
-            multiply_derivative(activation, pre[layer - 1], inputs[layer], delta)
+            multiply_by_derivative(activation, pre[layer - 1], inputs[layer], delta)
     return coef_grads, intercept_grads, offset_grads
 
 
