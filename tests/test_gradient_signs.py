@@ -191,7 +191,7 @@ def test_fit_history_equals_loop_definitions_on_the_same_steps(monkeypatch, solv
 
     def ref(rec):
         if not hasattr(rec, "_ref"):
-            rec._ref = ReferenceRecorder(rec.n_layers)
+            rec._ref = ReferenceRecorder(rec.n_weight_matrices)
             refs.append(rec._ref)
         return rec._ref
 

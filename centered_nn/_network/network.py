@@ -5,7 +5,8 @@ A network with L weight matrices is held as three lists of length L:
 - ``coefs[l]``, shape (fan_in, fan_out): one column per unit (its incoming weights);
 - ``intercepts[l]``, shape (fan_out,): the unit's bias c;
 - ``offsets[l]``, shape (fan_in,) or None: the per-input offset b of the
-  reparameterisation f = W(a + b) + c.
+  reparameterisation f = W(a + b) + c (the estimators' ``input_bias``, fitted as
+  ``input_biases_``; "offset" here and in the rest of the package's internals).
 
 Layer l computes ``z = (a + b) @ W + c``. The offset is folded into the
 intercept, ``z = a @ W + (b @ W + c)``, so a sparse input is never densified and

@@ -46,10 +46,10 @@ class GradientSignRecorder:
 
     Parameters
     ----------
-    n_layers : int
+    n_weight_matrices : int
         Number of weight matrices.
     history : dict, default=None
-        Existing history (metric -> array of shape (n_records, n_layers)) to
+        Existing history (metric -> array of shape (n_records, n_weight_matrices)) to
         append to, e.g. when warm starting. It must hold every recorded metric;
         other keys are ignored.
     metrics : str or list of str, default=None
@@ -65,7 +65,7 @@ class GradientSignRecorder:
     --------
     >>> import numpy as np
     >>> from centered_nn.diagnostics import GradientSignRecorder
-    >>> rec = GradientSignRecorder(n_layers=1)
+    >>> rec = GradientSignRecorder(n_weight_matrices=1)
     >>> X = np.array([[1., 2.]])
     >>> for D in ([[1., -1.]], [[-1., -1.]]):
     ...     D = np.array(D)
@@ -75,7 +75,7 @@ class GradientSignRecorder:
     array([[0.5]])
     >>> rec.history["same_sign_fraction"]
     array([[1.]])
-    >>> only = GradientSignRecorder(n_layers=1, metrics=["input_mean"])
+    >>> only = GradientSignRecorder(n_weight_matrices=1, metrics=["input_mean"])
     >>> only.observe(0, X, D, X.T @ D)
     >>> only.end_iteration()
     >>> only.history
@@ -93,10 +93,10 @@ class GradientSignRecorder:
     #: scikit-learn's, by 12 KB.
     PENDING_ROWS = 16
 
-    def __init__(self, n_layers, history=None, metrics=None):
-        self.n_layers = int(n_layers)
+    def __init__(self, n_weight_matrices, history=None, metrics=None):
+        self.n_weight_matrices = int(n_weight_matrices)
         self.metrics = check_metrics(metrics)
-        # metric -> one row of shape (n_layers,) per end_iteration
+        # metric -> one row of shape (n_weight_matrices,) per end_iteration
         self._records = {m: [] for m in self.metrics}
         if history is not None:
             missing = [m for m in self.metrics if m not in history]
@@ -105,12 +105,12 @@ class GradientSignRecorder:
             arrays = {m: np.array(history[m], dtype=np.float64) for m in self.metrics}
             shape = arrays[self.metrics[0]].shape
             if any(a.shape != shape for a in arrays.values()) or len(shape) != 2 \
-                    or shape[1] != self.n_layers:
+                    or shape[1] != self.n_weight_matrices:
                 raise ValueError("history arrays must all have shape "
-                                 f"(n_records, {self.n_layers})")
+                                 f"(n_records, {self.n_weight_matrices})")
             self._records = {m: list(a) for m, a in arrays.items()}
-        self._committed_signs = [None] * self.n_layers
-        self._kept = [None] * self.n_layers
+        self._committed_signs = [None] * self.n_weight_matrices
+        self._kept = [None] * self.n_weight_matrices
         self.discard_steps()
 
     def _add_values(self, layer, values):
@@ -133,7 +133,7 @@ class GradientSignRecorder:
         Parameters
         ----------
         centred : bool, default=False
-            The step is gradient-centralized (``centred_rows`` of :meth:`observe`).
+            The step is gradient-centralized (``centered_rows`` of :meth:`observe`).
         input_stats : InputSignStats, default=None
             The first layer's row statistics for exactly this step's rows; used
             for layer 0 only.
@@ -148,7 +148,7 @@ class GradientSignRecorder:
         --------
         >>> import numpy as np
         >>> from centered_nn.diagnostics import GradientSignRecorder
-        >>> rec = GradientSignRecorder(n_layers=1, metrics="positive_input_fraction")
+        >>> rec = GradientSignRecorder(n_weight_matrices=1, metrics="positive_input_fraction")
         >>> observe = rec.observer()
         >>> a, d = np.array([[1., -2.]]), np.array([[1.]])
         >>> observe(0, a, d, a.T @ d, None)
@@ -159,11 +159,11 @@ class GradientSignRecorder:
         def observe(layer, a, delta, grad, offset):
             self.observe(layer, a, delta, grad, offset=offset,
                          input_stats=input_stats if layer == 0 else None,
-                         centred_rows=centred, product=offset is None and not centred)
+                         centered_rows=centred, product=offset is None and not centred)
         return observe
 
     def observe(self, layer, inputs, delta, grad, offset=None, input_stats=None,
-                centred_rows=False, product=False):
+                centered_rows=False, product=False):
         """Record one update step's diagnostics for weight matrix ``layer``.
 
         Parameters
@@ -177,13 +177,14 @@ class GradientSignRecorder:
         grad : ndarray of shape (fan_in, fan_out)
             The data term of the weight gradient, ``(a + b)ᵀ delta``.
         offset : ndarray of shape (fan_in,), default=None
-            The per-input offset b; the effective input is ``a + b``.
+            The per-input offset b (the estimators' ``input_bias``, fitted as
+            ``input_biases_``); the effective input is ``a + b``.
         input_stats : InputSignStats, default=None
             Precomputed statistics of exactly this minibatch's effective input
             (``InputSignStats(X_train, b).take(rows)``); ``inputs`` and ``offset``
             are then read only for ``input_mean``'s sum. Every recorded value is
             the same as without it.
-        centred_rows : bool, default=False
+        centered_rows : bool, default=False
             The update is gradient-centralized: the per-sample gradient of unit
             j is ``delta[s, j] * (e_s - mean(e_s))``, so the per-sample fraction
             is taken over those centred rows (a row that is not constant then
@@ -202,12 +203,12 @@ class GradientSignRecorder:
             computation. This holds ``PENDING_ROWS * (fan_in + fan_out)``
             values per layer. Any other step is recorded at once.
         """
-        if product and offset is None and not centred_rows and self._keep(layer, inputs, delta,
+        if product and offset is None and not centered_rows and self._keep(layer, inputs, delta,
                                                                           grad):
             return
         self._flush(layer)
         self._add_values(layer, self._step_values(layer, inputs, delta, grad, offset,
-                                                  input_stats, centred_rows))
+                                                  input_stats, centered_rows))
 
     def _keep(self, layer, a, delta, grad):
         """Keep a one-row product step to summarise later (see :meth:`observe`); whether kept."""
@@ -223,7 +224,7 @@ class GradientSignRecorder:
         return True
 
     def _step_values(self, layer, inputs, delta, grad, offset=None, input_stats=None,
-                     centred_rows=False):
+                     centered_rows=False):
         """One step's value of every metric (NaN where not computed); updates the previous signs.
 
         Returns a dict: metric name -> value.
@@ -239,9 +240,9 @@ class GradientSignRecorder:
                 values["sign_flip_fraction"] = _flip_fraction(sign, self._prev_signs[layer])
                 self._prev_signs[layer] = sign
         sample = "sample_same_sign_fraction" in metrics
-        if sample and centred_rows:
+        if sample and centered_rows:
             varies = _rows_vary(inputs, offset)
-            centred_value = _sample_fraction(varies, varies, delta)
+            centered_value = _sample_fraction(varies, varies, delta)
             sample = False
         if sample or "input_mean" in metrics or "positive_input_fraction" in metrics:
             if input_stats is None and type(inputs) is np.ndarray and inputs.ndim == 2 \
@@ -268,8 +269,8 @@ class GradientSignRecorder:
                                                                            delta, shortcut)
                 values["input_mean"] = _ratio(total, size)
                 values["positive_input_fraction"] = _ratio(n_positive, size)
-        if centred_rows and "sample_same_sign_fraction" in metrics:
-            values["sample_same_sign_fraction"] = centred_value
+        if centered_rows and "sample_same_sign_fraction" in metrics:
+            values["sample_same_sign_fraction"] = centered_value
         return values
 
     def _flush(self, layer):
@@ -341,10 +342,10 @@ class GradientSignRecorder:
             counts[name] += n_steps - n_skipped
 
     def __getstate__(self):
-        for layer in range(self.n_layers):
+        for layer in range(self.n_weight_matrices):
             self._flush(layer)
         state = self.__dict__.copy()
-        state["_kept"] = [None] * self.n_layers
+        state["_kept"] = [None] * self.n_weight_matrices
         return state
 
     def end_iteration(self):
@@ -354,16 +355,16 @@ class GradientSignRecorder:
         signs of the last observed gradients become those the next iteration's
         first flip is compared with.
         """
-        for layer in range(self.n_layers):
+        for layer in range(self.n_weight_matrices):
             self._flush(layer)
         for name in self.metrics:
-            row = np.full(self.n_layers, np.nan)
+            row = np.full(self.n_weight_matrices, np.nan)
             for layer, (sums, counts) in enumerate(zip(self._sums, self._counts)):
                 if counts[name]:
                     row[layer] = sums[name] / counts[name]
             self._records[name].append(row)
         self._committed_signs = list(self._prev_signs)  # never written to: fresh arrays
-        self._kept = [None] * self.n_layers  # no memory held between iterations
+        self._kept = [None] * self.n_weight_matrices  # no memory held between iterations
         self.discard_steps()
 
     def discard_steps(self):
@@ -377,29 +378,11 @@ class GradientSignRecorder:
         for kept in self._kept:
             if kept is not None:
                 kept.clear()
-        self._sums = [dict.fromkeys(self.metrics, 0.0) for _ in range(self.n_layers)]
-        self._counts = [dict.fromkeys(self.metrics, 0) for _ in range(self.n_layers)]
-
-    def truncate(self, n_records):
-        """Keep only the first ``n_records`` records.
-
-        Parameters
-        ----------
-        n_records : int
-            Number of records to keep (>= 0); more than are stored keeps all.
-        """
-        if n_records < 0:
-            raise ValueError(f"n_records must be >= 0, got {n_records}")
-        for rows in self._records.values():
-            del rows[n_records:]
-
-    @property
-    def n_records(self):
-        """Number of stored records."""
-        return len(self._records[self.metrics[0]])
+        self._sums = [dict.fromkeys(self.metrics, 0.0) for _ in range(self.n_weight_matrices)]
+        self._counts = [dict.fromkeys(self.metrics, 0) for _ in range(self.n_weight_matrices)]
 
     @property
     def history(self):
-        """dict: metric -> float array of shape (n_records, n_layers), for the recorded metrics."""
-        return {m: np.array(rows, dtype=np.float64).reshape(len(rows), self.n_layers)
+        """dict: recorded metric -> float array of shape (n_records, n_weight_matrices)."""
+        return {m: np.array(rows, dtype=np.float64).reshape(len(rows), self.n_weight_matrices)
                 for m, rows in self._records.items()}
