@@ -197,3 +197,65 @@ def test_all_positive_inputs_gradient_centralization_mixes_per_sample_signs(cls)
     # the input itself is unchanged by centring the gradient: the same first-layer mean
     assert gc.gradient_sign_history_["input_mean"][0, 0] == pytest.approx(
         raw.gradient_sign_history_["input_mean"][0, 0])
+
+
+# ------------------------------------ one-sample minibatches under 'batch' (issue 18, item 1)
+ONE_SAMPLE = r"input_bias='batch' expected more than 1 value per channel when training"
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_batch_refuses_minibatches_of_one_sample(cls, solver):
+    est = cls(hidden_layer_sizes=(5,), solver=solver, input_bias="batch", batch_size=1,
+              max_iter=2, random_state=0)
+    with pytest.raises(ValueError, match=ONE_SAMPLE + r".*\(batch_size=1 on 240 training"):
+        est.fit(X, _target(cls))
+    assert not hasattr(est, "coefs_")
+    extra = {"classes": np.unique(Y)} if cls is MLPClassifier else {}
+    est.set_params(batch_size="auto")
+    with pytest.raises(ValueError, match=ONE_SAMPLE + r".*batch_size='auto' on 1 training"):
+        est.partial_fit(X[:1], _target(cls)[:1], **extra)
+    assert not hasattr(est, "coefs_")
+    est.partial_fit(X[:2], _target(cls)[:2], **extra)  # two samples are enough
+    assert est.n_iter_ == 1
+
+
+def _one_step_fit(cls, X_rows, y_rows, sample_weight=None, **params):
+    """sgd without momentum, alpha=0, no shuffling: one epoch of steps in order."""
+    est = cls(hidden_layer_sizes=(5,), solver="sgd", momentum=0.0, alpha=0.0, shuffle=False,
+              input_bias="batch", max_iter=1, learning_rate_init=0.1, random_state=0, **params)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X_rows, y_rows, sample_weight=sample_weight)
+    return est, [str(w.message) for w in caught if "input_bias='batch'" in str(w.message)]
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+@pytest.mark.parametrize("case", ["last-row", "weight-on-one-row"])
+def test_batch_one_sample_minibatch_warns_and_leaves_centred_weights(cls, case):
+    """The documented decision: the step on a one-row minibatch (the last one when
+    n % batch_size == 1), or one whose weight sits on one row, is taken with a warning;
+    the centred layers' weights do not move in it."""
+    n, y = len(Y), _target(cls)
+    if case == "last-row":
+        batch, sample_weight = n - 1, None
+    else:
+        batch, sample_weight = n // 2, np.ones(n)
+        sample_weight[n // 2 + 1:] = 0.0  # the second minibatch weighs on its first row
+    full, messages = _one_step_fit(cls, X, y, sample_weight, batch_size=batch)
+    assert len(messages) == 1  # once per call, though the hidden layer is centred too
+    assert "was centred on its one sample" in messages[0]
+    assert "n_samples % batch_size == 1" in messages[0]
+    # the same first step alone: the first minibatch, one step
+    first_weight = None if sample_weight is None else sample_weight[:batch]
+    first, none = _one_step_fit(cls, X[:batch], y[:batch], first_weight, batch_size=batch)
+    assert none == []
+    for a, b in zip(full.coefs_, first.coefs_):  # every weight matrix is centred
+        np.testing.assert_array_equal(a, b)
+    # the step was taken: the output intercept moved
+    assert np.abs(full.intercepts_[-1] - first.intercepts_[-1]).max() > 1e-6
+
+
+def test_batch_without_one_sample_minibatches_does_not_warn():
+    _, messages = _one_step_fit(MLPClassifier, X, Y, batch_size=len(Y) - 2)  # last batch: 2
+    assert messages == []

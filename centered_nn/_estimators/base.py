@@ -141,6 +141,7 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         stochastic = self.solver in _STOCHASTIC_SOLVERS
         if self.early_stopping and stochastic:
             train, validation = self._split_validation(X, Y, sample_weight, rng)
+        state.offsets.check_batches(self.batch_size, train[0].shape[0], lbfgs=not stochastic)
         state.offsets.prepare(
             net, train[0], train[2], first_pass=first_pass, incremental=incremental,
             lbfgs=not stochastic, init=self.input_bias_init, rate=self.input_bias_rate,
