@@ -259,3 +259,45 @@ def test_batch_one_sample_minibatch_warns_and_leaves_centred_weights(cls, case):
 def test_batch_without_one_sample_minibatches_does_not_warn():
     _, messages = _one_step_fit(MLPClassifier, X, Y, batch_size=len(Y) - 2)  # last batch: 2
     assert messages == []
+
+
+# ------------------------------- gradient centralization's by-construction facts (item 6)
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+@pytest.mark.parametrize("params", [dict(solver="sgd", batch_size=1),
+                                    dict(solver="adam", batch_size=2, input_bias="batch",
+                                         input_bias_layers="first"),
+                                    dict(solver="lbfgs")],
+                         ids=["sgd-batch1", "adam-batch-bias", "lbfgs"])
+def test_gradient_centralization_same_sign_fractions_are_zero_where_defined(cls, params):
+    common = dict(hidden_layer_sizes=(8, 4), max_iter=3, random_state=0, **params)
+    gc = cls(gradient_centralization=True, **common).fit(X, _target(cls))
+    plain = cls(**common).fit(X, _target(cls))
+    for key in ("same_sign_fraction", "sample_same_sign_fraction"):
+        values = gc.gradient_sign_history_[key]
+        defined = ~np.isnan(values)
+        assert defined.all(axis=0).all()  # every weight matrix has fan_in > 1 here
+        np.testing.assert_array_equal(values, 0.0)
+        assert np.nanmax(plain.gradient_sign_history_[key]) > 0  # not 0 for another reason
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+@pytest.mark.parametrize("X1, sizes, layer, what", [
+    (X[:, 20:21], (4,), 0, "one input feature"),
+    (X, (1,), 1, "a hidden layer of one unit"),
+])
+def test_gradient_centralization_warns_of_a_layer_with_fan_in_one(cls, X1, sizes, layer, what):
+    params = dict(hidden_layer_sizes=sizes, solver="sgd", max_iter=3, random_state=0)
+    with pytest.warns(UserWarning, match=rf"gradient_centralization=True: weight matrix "
+                                         rf"coefs_\[{layer}\] has fan_in 1 \({what}\)"):
+        est = cls(gradient_centralization=True, **params).fit(X1, _target(cls))
+    # the fact warned about: those weights are still the initial draw
+    rng = check_random_state(0)
+    initial, _ = _network.init_parameters(rng, [X1.shape[1], *sizes, est.n_outputs_], 6.0,
+                                          np.float64)
+    np.testing.assert_array_equal(est.coefs_[layer], initial[layer])
+    for key in ("same_sign_fraction", "sample_same_sign_fraction"):
+        assert np.isnan(est.gradient_sign_history_[key][:, layer]).all()
+    with warnings.catch_warnings(record=True) as caught:  # no warning without centralization
+        warnings.simplefilter("always")
+        cls(**params).fit(X1, _target(cls))
+    assert not [w for w in caught if "gradient_centralization" in str(w.message)]

@@ -141,7 +141,12 @@ _PARAMETERS_DOC = """\
         Under 'sgd' every weight column's sum therefore keeps its initial
         value. With 'lbfgs' the gradient is the same projection, so L-BFGS
         optimises within that constraint set. The sign diagnostics then
-        describe the centred gradients.
+        describe the centred gradients, whose columns sum to zero: both
+        same-sign fractions of `gradient_sign_history_` are 0 by
+        construction (NaN where a gradient is all zero). A weight matrix with
+        fan_in 1 (one input feature, or a hidden layer of one unit) has a
+        centred gradient of exactly zero, so its weights never change: a
+        UserWarning names it at fit.
 
     record_gradient_signs : bool or list of str, default=True
         Whether to record `gradient_sign_history_`: True records every metric
