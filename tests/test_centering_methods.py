@@ -116,11 +116,21 @@ def test_batch_on_sparse_input_equals_dense():
 
 
 def test_batch_with_early_stopping_restores_the_best_running_means():
-    est = MLPClassifier(hidden_layer_sizes=(8,), input_bias="batch", early_stopping=True,
-                        solver="adam", learning_rate_init=0.05, max_iter=40, random_state=0,
-                        n_iter_no_change=3).fit(X, Y)
+    params = dict(hidden_layer_sizes=(8,), input_bias="batch", early_stopping=True,
+                  solver="adam", learning_rate_init=0.1, max_iter=40, random_state=0,
+                  n_iter_no_change=5)
+    est = MLPClassifier(**params).fit(X, Y)
     best = int(np.argmax(est.validation_scores_))
-    assert best < est.n_iter_ - 1  # the run went on past its best epoch
+    # the run went on past its best epoch and ended below it: keeping the last weights
+    # would not score the best
+    assert est.validation_scores_[-1] < max(est.validation_scores_)
+    # the restored weights and running means are the best epoch's: those of a refit
+    # that stops after it (the same trajectory up to there)
+    upto = MLPClassifier(**{**params, "max_iter": best + 1}).fit(X, Y)
+    assert upto.validation_scores_ == est.validation_scores_[:best + 1]
+    for name in ("coefs_", "intercepts_", "input_biases_"):
+        for restored, at_best in zip(getattr(est, name), getattr(upto, name)):
+            np.testing.assert_array_equal(restored, at_best)
     # the restored model (weights and running means) scores the best validation
     # score on the fit's own split: the RandomState after the initial weight draws
     rng = check_random_state(0)

@@ -102,7 +102,10 @@ def test_parity_float32_input_with_sample_weight(solver, sw_dtype):
 
 @needs_sklearn_sample_weight
 def test_parity_sample_weight_early_stopping():
-    ours, theirs = _fit_both(X_DIGITS, Y_DIGITS, {"sample_weight": SW}, early_stopping=True, max_iter=15)
+    ours, theirs = _fit_both(X_DIGITS, Y_DIGITS, {"sample_weight": SW}, early_stopping=True,
+                             learning_rate_init=0.03, max_iter=40)
+    # a run whose last epoch scores below its best: both restore the best epoch's weights
+    assert ours.validation_scores_[-1] < max(ours.validation_scores_)
     _assert_same_model(ours, theirs, X_DIGITS)
     np.testing.assert_allclose(ours.validation_scores_, theirs.validation_scores_)
 

@@ -89,6 +89,15 @@ def test_parity_sample_weight(solver, early_stopping):
     _assert_same_model(ours, theirs, X_DIAB)
 
 
+def test_parity_sample_weight_early_stopping_restores_the_best():
+    ours, theirs = _fit_both(X_DIAB, Y_DIAB, {"sample_weight": SW}, solver="sgd",
+                             early_stopping=True, learning_rate_init=0.05, max_iter=60)
+    # the last epoch scores below the best: both restore the best epoch's weights
+    assert ours.validation_scores_[-1] < max(ours.validation_scores_)
+    _assert_same_model(ours, theirs, X_DIAB)
+    np.testing.assert_allclose(ours.validation_scores_, theirs.validation_scores_, rtol=1e-6)
+
+
 @pytest.mark.parametrize("solver", ["adam", "lbfgs"])
 def test_parity_sparse(solver):
     X = sp.csr_matrix(np.where(X_DIAB > 0.5, X_DIAB, 0.0))
