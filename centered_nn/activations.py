@@ -23,12 +23,15 @@ built-in that overrides ``value`` alone is never computed with its parent's
 """
 
 import copy
+import functools
+import math
 from abc import ABCMeta, abstractmethod
+from numbers import Real
 
 import numpy as np
 from scipy.special import expit
 from sklearn.base import BaseEstimator, clone
-from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils._param_validation import Interval, InvalidParameterError
 
 __all__ = [
     "ACTIVATIONS",
@@ -56,13 +59,20 @@ class Activation(BaseEstimator, metaclass=ABCMeta):
     unchanged, as for any scikit-learn estimator, which makes them visible to
     ``get_params``/``set_params`` and to :class:`~sklearn.model_selection.GridSearchCV`.
 
+    A subclass may declare ``_parameter_constraints`` (as scikit-learn's
+    estimators do, e.g. ``{"alpha": [Interval(Real, 0, None, closed="left")]}``);
+    they are checked when an estimator resolves its activation
+    (:func:`get_activation`). The ``value`` and ``derivative`` a subclass
+    defines are checked on every call to return an array of the input's
+    shape, so a wrong shape during training names the activation and method.
+
     Attributes
     ----------
     init_factor : float
         Class attribute: factor of the Glorot-uniform initialisation bound
         ``sqrt(init_factor / (fan_in + fan_out))`` used for every layer of a
-        network with this hidden activation. scikit-learn uses 2 for the
-        logistic sigmoid and 6 otherwise; 6 is the default here.
+        network with this hidden activation; finite and > 0. scikit-learn uses
+        2 for the logistic sigmoid and 6 otherwise; 6 is the default here.
     derivative_from_value : bool
         Class attribute: True when the derivative is a function of ``a`` alone
         (identity, logistic, tanh, ReLU, ...). A forward pass may then write the
@@ -96,6 +106,17 @@ class Activation(BaseEstimator, metaclass=ABCMeta):
 
     init_factor = 6.0
     derivative_from_value = False
+    _parameter_constraints: dict = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__module__ == __name__:
+            return  # the built-ins return their input's shape by construction
+        for method in ("value", "derivative"):
+            function = vars(cls).get(method)
+            if callable(function) and not getattr(function, "__isabstractmethod__", False) \
+                    and not getattr(function, "_checks_shape", False):
+                setattr(cls, method, _shape_checked(function, method))
 
     @abstractmethod
     def value(self, z):
@@ -166,6 +187,32 @@ class Activation(BaseEstimator, metaclass=ABCMeta):
         """
         delta *= self.derivative(z, a)
         return delta
+
+
+def _shape_checked(function, method):
+    """Wrap a subclass's `value` or `derivative` to refuse an output of another shape.
+
+    Without it a shape that differs from the one the estimator probed at fit
+    surfaces as a matmul or broadcasting error deep in the training loop (or, for
+    a derivative that broadcasts, as silently wrong gradients).
+    """
+    @functools.wraps(function)
+    def checked(self, z, *args, **kwargs):
+        out = function(self, z, *args, **kwargs)
+        # derivative(None, a) when the forward pass overwrote z with a
+        ref = z if z is not None or method == "value" else (args[0] if args else kwargs["a"])
+        if np.shape(out) != np.shape(ref):
+            got = f"an array of shape {np.shape(out)}"
+            got += f" and dtype {out.dtype}" if isinstance(out, np.ndarray) else ""
+            raise TypeError(
+                f"The activation's {type(self).__name__}.{method} returned {got} for an "
+                f"array of shape {np.shape(ref)} and dtype {getattr(ref, 'dtype', None)}; "
+                "it must return an array of the same shape and dtype."
+            )
+        return out
+
+    checked._checks_shape = True
+    return checked
 
 
 class Identity(Activation):
@@ -378,7 +425,7 @@ class LeakyReLU(Activation):
     Parameters
     ----------
     alpha : float, default=0.01
-        Slope for negative inputs.
+        Slope for negative inputs; finite and >= 0.
 
     Examples
     --------
@@ -387,6 +434,8 @@ class LeakyReLU(Activation):
     >>> LeakyReLU(alpha=0.1).value(np.array([-1.0, 2.0]))
     array([-0.1,  2. ])
     """
+
+    _parameter_constraints: dict = {"alpha": [Interval(Real, 0, None, closed="left")]}
 
     def __init__(self, alpha=0.01):
         self.alpha = alpha
@@ -410,7 +459,8 @@ class ELU(Activation):
     Parameters
     ----------
     alpha : float, default=1.0
-        Value the unit saturates to, as ``-alpha``, for large negative inputs.
+        Value the unit saturates to, as ``-alpha``, for large negative inputs;
+        finite and >= 0.
 
     Examples
     --------
@@ -419,6 +469,8 @@ class ELU(Activation):
     >>> ELU().value(np.array([-1e6, 0.0, 2.0]))
     array([-1.,  0.,  2.])
     """
+
+    _parameter_constraints: dict = {"alpha": [Interval(Real, 0, None, closed="left")]}
 
     def __init__(self, alpha=1.0):
         self.alpha = alpha
@@ -518,9 +570,11 @@ def get_activation(activation):
     Raises
     ------
     InvalidParameterError
-        For an unknown name (the message lists the valid names) or an object
-        lacking ``value`` or ``derivative`` (the message names what is missing).
-        It subclasses both ValueError and TypeError.
+        For an unknown name (the message lists the valid names), an object
+        lacking ``value`` or ``derivative`` (the message names what is missing),
+        a parameter outside the activation's ``_parameter_constraints`` (the
+        message names it), or an ``init_factor`` that is not a finite number
+        > 0. It subclasses both ValueError and TypeError.
 
     Examples
     --------
@@ -531,6 +585,11 @@ def get_activation(activation):
     Traceback (most recent call last):
     ...
     sklearn.utils._param_validation.InvalidParameterError: Unknown activation 'swish'...
+    >>> from centered_nn.activations import ELU
+    >>> get_activation(ELU(alpha=-1.0))
+    Traceback (most recent call last):
+    ...
+    sklearn.utils._param_validation.InvalidParameterError: The 'alpha' parameter of ELU must be...
     """
     if isinstance(activation, str):
         if activation not in ACTIVATIONS:
@@ -547,6 +606,21 @@ def get_activation(activation):
             f"of {', '.join(sorted(ACTIVATIONS))} or an object with value(z) and "
             "derivative(z, a) methods (subclass centered_nn.activations.Activation)."
         )
-    if hasattr(activation, "get_params"):
-        return clone(activation)
-    return copy.deepcopy(activation)
+    resolved = clone(activation) if hasattr(activation, "get_params") else copy.deepcopy(activation)
+    _check_parameters(resolved)
+    return resolved
+
+
+def _check_parameters(activation):
+    """The activation's declared parameter constraints, and a usable ``init_factor``."""
+    constraints = getattr(activation, "_parameter_constraints", None)
+    if constraints and hasattr(activation, "_validate_params"):
+        activation._validate_params()
+    factor = getattr(activation, "init_factor", 6.0)
+    valid = isinstance(factor, Real) and not isinstance(factor, bool) and math.isfinite(factor)
+    if not (valid and factor > 0):
+        raise InvalidParameterError(
+            f"The init_factor of the activation {type(activation).__name__} must be a finite "
+            f"number > 0 (the Glorot-uniform bound is sqrt(init_factor / (fan_in + fan_out))); "
+            f"got {factor!r}."
+        )

@@ -43,6 +43,33 @@ def _sparse_error(name, detail, alternative=""):
     )
 
 
+def _weighted_mean(X, sample_weight):
+    """Per-column weighted mean in float64, without overflow for any finite ``X``.
+
+    The weights are normalised to sum to one first, so no partial sum exceeds the
+    largest magnitude in a column; should rounding still overflow at the very
+    edge of the float64 range, the columns are scaled by that magnitude.
+    """
+    weights = sample_weight / sample_weight.max()
+    weights /= weights.sum()
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = np.asarray(weights @ X, dtype=np.float64)
+    if np.isfinite(mean).all():
+        return mean
+    scale = np.abs(X).max(axis=0).astype(np.float64)
+    scale[scale == 0] = 1.0
+    return (weights @ (X / scale)) * scale
+
+
+def _check_total_weight(total, what):
+    """``n_samples_seen_`` must stay finite (the weights themselves are checked finite)."""
+    if not np.isfinite(total):
+        raise ValueError(
+            f"The sample weights {what} sum to {total} in float64: rescale sample_weight "
+            "(only the ratios between the weights matter for the mean)."
+        )
+
+
 def _weighted_median(X, sample_weight):
     """Per-column weighted median of float64 ``X``, non-negative weights.
 
@@ -193,10 +220,11 @@ class Centerer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             Fitted transformer.
         """
         X, sample_weight = self._validate_fit(X, sample_weight, reset=True)
+        _check_total_weight(float(sample_weight.sum()), "of X")
         if self.strategy == "none":
             center = np.zeros(X.shape[1])
         elif self.strategy == "mean":
-            center = sample_weight @ X / sample_weight.sum()
+            center = _weighted_mean(X, sample_weight)
         elif self.strategy == "median":
             center = _weighted_median(X.astype(np.float64), sample_weight)
         else:  # "min"
@@ -234,14 +262,16 @@ class Centerer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         first_call = not hasattr(self, "n_samples_seen_")
         X, sample_weight = self._validate_fit(X, sample_weight, reset=first_call)
         batch_weight = float(sample_weight.sum())
+        total = (0.0 if first_call else self.n_samples_seen_) + batch_weight
+        _check_total_weight(total, "seen so far (this batch included)")
         if first_call:
             self.center_ = np.zeros(X.shape[1], dtype=np.float64)
-            self.n_samples_seen_ = 0.0
-        total = self.n_samples_seen_ + batch_weight
         if self.strategy == "mean":
-            delta = sample_weight @ X / batch_weight - self.center_
-            self.center_ = self.center_ + (batch_weight / total) * delta
-        else:
+            # a convex combination of two means: no difference of two large numbers
+            share = batch_weight / total
+            batch_mean = _weighted_mean(X, sample_weight)
+            self.center_ = self.center_ * (1.0 - share) + batch_mean * share
+        elif self.strategy == "none":
             self.center_ = np.zeros_like(self.center_)
         self.n_samples_seen_ = total
         return self

@@ -1,4 +1,5 @@
 import pickle
+import re
 import warnings
 
 import numpy as np
@@ -291,3 +292,90 @@ def test_derivative_needing_z_refuses_none():
     with pytest.raises(ValueError, match="Softplus needs the pre-activations z for its "
                                          r"derivative \(derivative_from_value is False\)"):
         multiply_derivative(ACTIVATIONS["softplus"](), None, a, np.ones(2))
+
+
+# ------------------------------------------------ malformed activations (issue 18, item 5)
+X_SMALL = np.random.RandomState(0).rand(30, 3)
+Y_SMALL = np.arange(30) % 2
+
+
+def test_every_registered_parameter_has_a_constraint():
+    for name, cls in ACTIVATIONS.items():
+        assert set(cls._get_param_names()) == set(cls._parameter_constraints), name
+
+
+@pytest.mark.parametrize("activation, message", [
+    (ACTIVATIONS["elu"](alpha="x"), r"The 'alpha' parameter of ELU must be a float in the "
+                                    r"range \[0.0, inf\). Got 'x' instead"),
+    (ACTIVATIONS["elu"](alpha=np.nan), "The 'alpha' parameter of ELU must be"),
+    (LeakyReLU(alpha=np.inf), "The 'alpha' parameter of LeakyReLU must be"),
+    (LeakyReLU(alpha=-0.1), r"The 'alpha' parameter of LeakyReLU must be .* Got -0.1"),
+])
+def test_builtin_parameters_are_validated_when_the_estimator_resolves_them(activation, message):
+    clf = MLPClassifier(activation=activation, hidden_layer_sizes=(4,), max_iter=2)
+    with pytest.raises(InvalidParameterError, match=message):
+        clf.fit(X_SMALL, Y_SMALL)
+    assert not hasattr(clf, "coefs_")
+    with pytest.raises(InvalidParameterError, match=message):
+        get_activation(activation)
+
+
+@pytest.mark.parametrize("factor", [-1.0, 0.0, np.nan, np.inf, "6"])
+def test_init_factor_must_be_finite_and_positive(factor):
+    bad = type("BadFactor", (ACTIVATIONS["relu"],), {"init_factor": factor})
+    with pytest.raises(InvalidParameterError,
+                       match=r"init_factor of the activation BadFactor must be a finite number "
+                             rf"> 0 .*; got {re.escape(repr(factor))}\."):
+        MLPClassifier(activation=bad(), hidden_layer_sizes=(4,), max_iter=2).fit(
+            X_SMALL, Y_SMALL)
+
+
+class ShapeAfterProbe(Activation):
+    """Right shape on the estimator's 2-row probe, a wrong one on real batches."""
+
+    def __init__(self, broken="value"):
+        self.broken = broken
+
+    def value(self, z):
+        return z[:, :1] if self.broken == "value" and z.shape[0] != 2 else np.tanh(z)
+
+    def derivative(self, z, a):
+        if self.broken == "derivative" and z.shape[0] != 2:
+            return np.ones(z.shape[1])  # would broadcast silently into delta
+        return 1 - a * a
+
+
+@pytest.mark.parametrize("broken, got", [
+    ("value", r"an array of shape \(30, 1\) and dtype float64 for an array of shape \(30, 4\)"),
+    ("derivative", r"an array of shape \(4,\) and dtype float64 for an array of shape \(30, 4\)"),
+])
+def test_output_shape_changing_after_the_probe_names_activation_and_method(broken, got):
+    clf = MLPClassifier(activation=ShapeAfterProbe(broken), hidden_layer_sizes=(4,),
+                        solver="lbfgs", max_iter=2)
+    with pytest.raises(TypeError, match=rf"ShapeAfterProbe.{broken} returned {got}"):
+        clf.fit(X_SMALL, Y_SMALL)
+    assert not hasattr(clf, "coefs_")
+
+
+def test_shape_check_accepts_the_derivative_from_the_value_alone():
+    """A user class with derivative_from_value=True gets z=None in the backward pass; it
+    trains exactly as the built-in it copies."""
+    z_is_none = []
+
+    class MyTanh(Activation):
+        derivative_from_value = True
+
+        def value(self, z):
+            return np.tanh(z)
+
+        def derivative(self, z, a):
+            z_is_none.append(z is None)  # None when the forward pass wrote a over z
+            return 1 - a**2
+
+    params = dict(hidden_layer_sizes=(4,), solver="sgd", max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mine = MLPClassifier(activation=MyTanh(), **params).fit(X_SMALL, Y_SMALL)
+        builtin = MLPClassifier(activation="tanh", **params).fit(X_SMALL, Y_SMALL)
+    assert any(z_is_none)
+    np.testing.assert_array_equal(mine.loss_curve_, builtin.loss_curve_)

@@ -98,11 +98,21 @@ def test_batch_on_sparse_input_equals_dense():
 
 
 def test_batch_with_early_stopping_restores_the_best_running_means():
-    est = MLPClassifier(hidden_layer_sizes=(8,), input_bias="batch", early_stopping=True,
-                        solver="adam", learning_rate_init=0.05, max_iter=40, random_state=0,
-                        n_iter_no_change=3).fit(X, Y)
+    params = dict(hidden_layer_sizes=(8,), input_bias="batch", early_stopping=True,
+                  solver="adam", learning_rate_init=0.1, max_iter=40, random_state=0,
+                  n_iter_no_change=5)
+    est = MLPClassifier(**params).fit(X, Y)
     best = int(np.argmax(est.validation_scores_))
-    assert best < est.n_iter_ - 1  # the run went on past its best epoch
+    # the run went on past its best epoch and ended below it: keeping the last weights
+    # would not score the best
+    assert est.validation_scores_[-1] < max(est.validation_scores_)
+    # the restored weights and running means are the best epoch's: those of a refit
+    # that stops after it (the same trajectory up to there)
+    upto = MLPClassifier(**{**params, "max_iter": best + 1}).fit(X, Y)
+    assert upto.validation_scores_ == est.validation_scores_[:best + 1]
+    for name in ("coefs_", "intercepts_", "input_biases_"):
+        for restored, at_best in zip(getattr(est, name), getattr(upto, name)):
+            np.testing.assert_array_equal(restored, at_best)
     # the restored model (weights and running means) scores the best validation
     # score on the fit's own split: the RandomState after the initial weight draws
     rng = check_random_state(0)
@@ -179,3 +189,107 @@ def test_all_positive_inputs_gradient_centralization_mixes_per_sample_signs(cls)
     # the input itself is unchanged by centring the gradient: the same first-layer mean
     assert gc.gradient_sign_history_["input_mean"][0, 0] == pytest.approx(
         raw.gradient_sign_history_["input_mean"][0, 0])
+
+
+# ------------------------------------ one-sample minibatches under 'batch' (issue 18, item 1)
+ONE_SAMPLE = r"input_bias='batch' expected more than 1 value per channel when training"
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_batch_refuses_minibatches_of_one_sample(cls, solver):
+    est = cls(hidden_layer_sizes=(5,), solver=solver, input_bias="batch", batch_size=1,
+              max_iter=2, random_state=0)
+    with pytest.raises(ValueError, match=ONE_SAMPLE + r".*\(batch_size=1 on 240 training"):
+        est.fit(X, _target(cls))
+    assert not hasattr(est, "coefs_")
+    extra = {"classes": np.unique(Y)} if cls is MLPClassifier else {}
+    est.set_params(batch_size="auto")
+    with pytest.raises(ValueError, match=ONE_SAMPLE + r".*batch_size='auto' on 1 training"):
+        est.partial_fit(X[:1], _target(cls)[:1], **extra)
+    assert not hasattr(est, "coefs_")
+    est.partial_fit(X[:2], _target(cls)[:2], **extra)  # two samples are enough
+    assert est.n_iter_ == 1
+
+
+def _one_step_fit(cls, X_rows, y_rows, sample_weight=None, **params):
+    """sgd without momentum, alpha=0, no shuffling: one epoch of steps in order."""
+    est = cls(hidden_layer_sizes=(5,), solver="sgd", momentum=0.0, alpha=0.0, shuffle=False,
+              input_bias="batch", max_iter=1, learning_rate_init=0.1, random_state=0, **params)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X_rows, y_rows, sample_weight=sample_weight)
+    return est, [str(w.message) for w in caught if "input_bias='batch'" in str(w.message)]
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+@pytest.mark.parametrize("case", ["last-row", "weight-on-one-row"])
+def test_batch_one_sample_minibatch_warns_and_leaves_centred_weights(cls, case):
+    """The documented decision: the step on a one-row minibatch (the last one when
+    n % batch_size == 1), or one whose weight sits on one row, is taken with a warning;
+    the centred layers' weights do not move in it."""
+    n, y = len(Y), _target(cls)
+    if case == "last-row":
+        batch, sample_weight = n - 1, None
+    else:
+        batch, sample_weight = n // 2, np.ones(n)
+        sample_weight[n // 2 + 1:] = 0.0  # the second minibatch weighs on its first row
+    full, messages = _one_step_fit(cls, X, y, sample_weight, batch_size=batch)
+    assert len(messages) == 1  # once per call, though the hidden layer is centred too
+    assert "was centred on its one sample" in messages[0]
+    assert "n_samples % batch_size == 1" in messages[0]
+    # the same first step alone: the first minibatch, one step
+    first_weight = None if sample_weight is None else sample_weight[:batch]
+    first, none = _one_step_fit(cls, X[:batch], y[:batch], first_weight, batch_size=batch)
+    assert none == []
+    for a, b in zip(full.coefs_, first.coefs_):  # every weight matrix is centred
+        np.testing.assert_array_equal(a, b)
+    # the step was taken: the output intercept moved
+    assert np.abs(full.intercepts_[-1] - first.intercepts_[-1]).max() > 1e-6
+
+
+def test_batch_without_one_sample_minibatches_does_not_warn():
+    _, messages = _one_step_fit(MLPClassifier, X, Y, batch_size=len(Y) - 2)  # last batch: 2
+    assert messages == []
+
+
+# ------------------------------- gradient centralization's by-construction facts (item 6)
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+@pytest.mark.parametrize("params", [dict(solver="sgd", batch_size=1),
+                                    dict(solver="adam", batch_size=2, input_bias="batch",
+                                         input_bias_layers="first"),
+                                    dict(solver="lbfgs")],
+                         ids=["sgd-batch1", "adam-batch-bias", "lbfgs"])
+def test_gradient_centralization_same_sign_fractions_are_zero_where_defined(cls, params):
+    common = dict(hidden_layer_sizes=(8, 4), max_iter=3, random_state=0, **params)
+    gc = cls(gradient_centralization=True, **common).fit(X, _target(cls))
+    plain = cls(**common).fit(X, _target(cls))
+    for key in ("same_sign_fraction", "sample_same_sign_fraction"):
+        values = gc.gradient_sign_history_[key]
+        defined = ~np.isnan(values)
+        assert defined.all(axis=0).all()  # every weight matrix has fan_in > 1 here
+        np.testing.assert_array_equal(values, 0.0)
+        assert np.nanmax(plain.gradient_sign_history_[key]) > 0  # not 0 for another reason
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+@pytest.mark.parametrize("X1, sizes, layer, what", [
+    (X[:, 20:21], (4,), 0, "one input feature"),
+    (X, (1,), 1, "a hidden layer of one unit"),
+])
+def test_gradient_centralization_warns_of_a_layer_with_fan_in_one(cls, X1, sizes, layer, what):
+    params = dict(hidden_layer_sizes=sizes, solver="sgd", max_iter=3, random_state=0)
+    with pytest.warns(UserWarning, match=rf"gradient_centralization=True: weight matrix "
+                                         rf"coefs_\[{layer}\] has fan_in 1 \({what}\)"):
+        est = cls(gradient_centralization=True, **params).fit(X1, _target(cls))
+    # the fact warned about: those weights are still the initial draw
+    rng = check_random_state(0)
+    initial, _ = _network.init_parameters(rng, [X1.shape[1], *sizes, est.n_outputs_], 6.0,
+                                          np.float64)
+    np.testing.assert_array_equal(est.coefs_[layer], initial[layer])
+    for key in ("same_sign_fraction", "sample_same_sign_fraction"):
+        assert np.isnan(est.gradient_sign_history_[key][:, layer]).all()
+    with warnings.catch_warnings(record=True) as caught:  # no warning without centralization
+        warnings.simplefilter("always")
+        cls(**params).fit(X1, _target(cls))
+    assert not [w for w in caught if "gradient_centralization" in str(w.message)]

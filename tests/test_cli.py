@@ -678,3 +678,17 @@ def test_regression_needs_a_numeric_target(capsys, tmp_path):
     assert exc.value.code == 2
     assert ("--task regression needs a numeric target; --target 'y' holds 'x'"
             in capsys.readouterr().err)
+
+
+def test_batch_setup_with_batch_size_one_is_a_one_line_error_not_nan_figures():
+    """Issue 18 item 1: the library refuses one-sample minibatches under input_bias='batch';
+    the CLI reports it in one line (exit 2), without a table of 'nan' sign figures."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "centered_nn", "compare", *IRIS, "--setups", "raw,batch",
+         "--batch-size", "1"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("centered-nn: error:")
+    assert "input_bias='batch' expected more than 1 value per channel when training" in last
+    assert "batch_size=1" in last
+    assert "Traceback" not in proc.stderr and "nan" not in proc.stdout

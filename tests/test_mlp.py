@@ -102,7 +102,10 @@ def test_parity_float32_input_with_sample_weight(solver, sw_dtype):
 
 @needs_sklearn_sample_weight
 def test_parity_sample_weight_early_stopping():
-    ours, theirs = _fit_both(X_DIGITS, Y_DIGITS, {"sample_weight": SW}, early_stopping=True, max_iter=15)
+    ours, theirs = _fit_both(X_DIGITS, Y_DIGITS, {"sample_weight": SW}, early_stopping=True,
+                             learning_rate_init=0.03, max_iter=40)
+    # a run whose last epoch scores below its best: both restore the best epoch's weights
+    assert ours.validation_scores_[-1] < max(ours.validation_scores_)
     _assert_same_model(ours, theirs, X_DIGITS)
     np.testing.assert_allclose(ours.validation_scores_, theirs.validation_scores_)
 
@@ -318,3 +321,43 @@ def test_multiclass_targets_encoded_as_label_binarizer_does(y):
     assert Y.dtype == bool
     np.testing.assert_array_equal(Y, expected)
     np.testing.assert_array_equal(clf.classes_, np.unique(y))
+
+
+# ---------------------------- partial_fit keeps sample_weight (issue 18, item 15)
+@needs_sklearn_sample_weight
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_partial_fit_sample_weight_parity(solver):
+    params = dict(hidden_layer_sizes=(16,), solver=solver, random_state=0)
+    ours, theirs = MLPClassifier(**params), SkMLP(**params)
+    classes = np.unique(Y_DIGITS)
+    for chunk in np.array_split(np.arange(len(Y_DIGITS)), 3):
+        ours.partial_fit(X_DIGITS[chunk], Y_DIGITS[chunk], sample_weight=SW[chunk],
+                         classes=classes)
+        theirs.partial_fit(X_DIGITS[chunk], Y_DIGITS[chunk], sample_weight=SW[chunk],
+                           classes=classes)
+    _assert_same_model(ours, theirs, X_DIGITS)
+    unweighted = MLPClassifier(**params).partial_fit(X_DIGITS, Y_DIGITS, classes=classes)
+    assert not np.allclose(unweighted.loss_curve_, ours.loss_curve_[:1], rtol=1e-3)
+
+
+@pytest.mark.parametrize("input_bias", ["none", "learned", "mean", "batch"])
+def test_partial_fit_zero_one_weights_equal_the_weighted_rows_alone(input_bias):
+    """One minibatch per call (batch_size auto: 200 >= a chunk), no shuffling: weight 0
+    drops a row, weight 1 keeps it."""
+    keep = np.random.RandomState(5).rand(len(Y_DIGITS)) < 0.6
+    params = dict(hidden_layer_sizes=(16, 8), solver="sgd", batch_size="auto",
+                  shuffle=False, alpha=1e-2, input_bias=input_bias, random_state=0)
+    weighted, alone = MLPClassifier(**params), MLPClassifier(**params)
+    classes = np.unique(Y_DIGITS)
+    for chunk in np.array_split(np.arange(len(Y_DIGITS)), 3):
+        weighted.partial_fit(X_DIGITS[chunk], Y_DIGITS[chunk],
+                             sample_weight=keep[chunk].astype(float), classes=classes)
+        kept = chunk[keep[chunk]]
+        alone.partial_fit(X_DIGITS[kept], Y_DIGITS[kept], classes=classes)
+    np.testing.assert_allclose(weighted.loss_curve_, alone.loss_curve_, rtol=1e-12)
+    for name in ("coefs_", "intercepts_", "input_biases_"):
+        for a, b in zip(getattr(weighted, name), getattr(alone, name)):
+            if b is None:
+                assert a is None
+            else:
+                np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)

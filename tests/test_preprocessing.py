@@ -285,3 +285,31 @@ def test_sample_centerer_is_stateless_like_normalizer(X):
     assert get_tags(SampleCenterer()).requires_fit is False
     assert_allclose(SampleCenterer().transform(X), X - X.mean(1, keepdims=True),
                     rtol=1e-12, atol=1e-12)
+
+
+# --- values near the float64 limit (issue 18, item 6) -------------------------
+
+
+@pytest.mark.filterwarnings("error")  # no overflow RuntimeWarning either
+def test_mean_of_huge_values_neither_overflows_nor_turns_nan():
+    big = np.full((3, 2), 1.5e308)
+    big[:, 1] = np.finfo(np.float64).max
+    streamed = Centerer().partial_fit(big).partial_fit(big)
+    assert_allclose(streamed.center_, big[0], rtol=1e-15)  # thirds of the weight: rounding
+    assert streamed.n_samples_seen_ == 6.0
+    assert_allclose(Centerer().fit(np.vstack([big, big])).center_, big[0], rtol=1e-15)
+    weighted = Centerer().fit(big, sample_weight=[1e300, 2e300, 3e300])
+    assert_allclose(weighted.center_, big[0], rtol=1e-15)
+    opposite = Centerer().partial_fit(big).partial_fit(-big)
+    assert_array_equal(opposite.center_, [0.0, 0.0])
+    shifted = Centerer().partial_fit(big[:, :1]).partial_fit(-big[:1, :1] / 3)
+    assert_allclose(shifted.center_, [1.5e308 * 0.75 - 0.5e308 * 0.25], rtol=1e-15)
+
+
+def test_total_weight_overflow_is_refused_not_nan():
+    centerer = Centerer().partial_fit(np.ones((2, 1)), sample_weight=[5e307, 5e307])
+    with pytest.raises(ValueError, match=r"sample weights seen so far \(this batch included\) "
+                                         r"sum to inf in float64: rescale sample_weight"):
+        with np.errstate(over="ignore"):
+            centerer.partial_fit(np.ones((1, 1)), sample_weight=[1e308])
+    assert centerer.n_samples_seen_ == 1e308  # left as it was

@@ -123,6 +123,8 @@ def cases(draw, Estimator, solvers=("sgd", "adam", "lbfgs"), dtypes=(np.float64,
         params["input_bias_rate"] = draw(st.sampled_from([0.1, 1.0]))
     if solver in STOCHASTIC:
         params["batch_size"] = draw(st.sampled_from(["auto", 1, 3, 8]))
+        if params["input_bias"] == "batch" and params["batch_size"] == 1:
+            params["batch_size"] = 2  # one-sample minibatches are refused for 'batch'
         params["learning_rate_init"] = draw(st.sampled_from([1e-3, 0.03]))
         params["shuffle"] = draw(st.booleans())
     if solver == "sgd":

@@ -90,6 +90,15 @@ def test_parity_sample_weight(solver, early_stopping):
     _assert_same_model(ours, theirs, X_DIAB)
 
 
+def test_parity_sample_weight_early_stopping_restores_the_best():
+    ours, theirs = _fit_both(X_DIAB, Y_DIAB, {"sample_weight": SW}, solver="sgd",
+                             early_stopping=True, learning_rate_init=0.05, max_iter=60)
+    # the last epoch scores below the best: both restore the best epoch's weights
+    assert ours.validation_scores_[-1] < max(ours.validation_scores_)
+    _assert_same_model(ours, theirs, X_DIAB)
+    np.testing.assert_allclose(ours.validation_scores_, theirs.validation_scores_, rtol=1e-6)
+
+
 @pytest.mark.parametrize("solver", ["adam", "lbfgs"])
 def test_parity_sparse(solver):
     X = sp.csr_matrix(np.where(X_DIAB > 0.5, X_DIAB, 0.0))
@@ -195,3 +204,39 @@ def test_pickle_carries_parameters_and_optimizer_state_only():
     assert size < 8 * n_params * (3 + 1 / 8) + 8192
     restored = pickle.loads(pickle.dumps(reg))
     np.testing.assert_array_equal(restored.predict(X_DIAB), reg.predict(X_DIAB))
+
+
+# ---------------------------- partial_fit keeps sample_weight (issue 18, item 15)
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_partial_fit_sample_weight_parity(solver):
+    params = dict(hidden_layer_sizes=(8,), solver=solver, learning_rate_init=0.01,
+                  random_state=0)
+    ours, theirs = MLPRegressor(**params), SkMLPRegressor(**params)
+    for chunk in np.array_split(np.arange(len(Y_DIAB)), 3):
+        ours.partial_fit(X_DIAB[chunk], Y_DIAB[chunk], sample_weight=SW[chunk])
+        theirs.partial_fit(X_DIAB[chunk], Y_DIAB[chunk], sample_weight=SW[chunk])
+    _assert_same_model(ours, theirs, X_DIAB)
+    unweighted = MLPRegressor(**params).partial_fit(X_DIAB, Y_DIAB)
+    assert not np.allclose(unweighted.loss_curve_, ours.loss_curve_[:1], rtol=1e-3)
+
+
+@pytest.mark.parametrize("input_bias", ["none", "learned", "mean", "batch"])
+def test_partial_fit_zero_one_weights_equal_the_weighted_rows_alone(input_bias):
+    """One minibatch per call (batch_size auto: 200 >= a chunk), no shuffling: weight 0
+    drops a row, weight 1 keeps it."""
+    keep = np.random.RandomState(5).rand(len(Y_DIAB)) < 0.6
+    params = dict(hidden_layer_sizes=(8, 4), solver="sgd", batch_size="auto",
+                  shuffle=False, alpha=1e-2, learning_rate_init=0.01, input_bias=input_bias,
+                  random_state=0)
+    weighted, alone = MLPRegressor(**params), MLPRegressor(**params)
+    for chunk in np.array_split(np.arange(len(Y_DIAB)), 3):
+        weighted.partial_fit(X_DIAB[chunk], Y_DIAB[chunk], sample_weight=keep[chunk] * 1.0)
+        kept = chunk[keep[chunk]]
+        alone.partial_fit(X_DIAB[kept], Y_DIAB[kept])
+    np.testing.assert_allclose(weighted.loss_curve_, alone.loss_curve_, rtol=1e-12)
+    for name in ("coefs_", "intercepts_", "input_biases_"):
+        for a, b in zip(getattr(weighted, name), getattr(alone, name)):
+            if b is None:
+                assert a is None
+            else:
+                np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)

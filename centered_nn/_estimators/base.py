@@ -134,6 +134,8 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
             self._initialize(layer_units, X.dtype, rng)
         else:
             self._check_same_network(layer_units, incremental)
+        if self.gradient_centralization:
+            _warn_frozen_by_centralization(self.coefs_)
         state = self._state
         self._wire_recorder(state)
         net = self._network()
@@ -141,6 +143,7 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         stochastic = self.solver in _STOCHASTIC_SOLVERS
         if self.early_stopping and stochastic:
             train, validation = self._split_validation(X, Y, sample_weight, rng)
+        state.offsets.check_batches(self.batch_size, train[0].shape[0], lbfgs=not stochastic)
         state.offsets.prepare(
             net, train[0], train[2], first_pass=first_pass, incremental=incremental,
             lbfgs=not stochastic, init=self.input_bias_init, rate=self.input_bias_rate,
@@ -278,6 +281,18 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _warn_frozen_by_centralization(coefs):
+    """A gradient column centred over a fan_in of 1 is zero: those weights never move."""
+    for layer, coef in enumerate(coefs):
+        if coef.shape[0] == 1:
+            warnings.warn(
+                f"gradient_centralization=True: weight matrix coefs_[{layer}] has fan_in 1 "
+                f"({'one input feature' if layer == 0 else 'a hidden layer of one unit'}), so "
+                "its centred gradient is zero and its weights keep their initial values.",
+                UserWarning,
+            )
 
 
 def _resolve_activation(activation, dtype):

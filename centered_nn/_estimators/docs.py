@@ -108,7 +108,16 @@ _PARAMETERS_DOC = """\
           uses running means of the batch means (see `input_bias_rate`), or
           after 'lbfgs' the final full-data means. Adding a constant vector
           to every sample changes neither the trajectory nor the predictions
-          on equally shifted data.
+          on equally shifted data. The mean of one sample centres every input
+          to zero, so the centred layers would not train: minibatches of one
+          sample (``batch_size=1``, or fewer than 2 training samples) are
+          refused with a ValueError at fit. A step on a single minibatch of
+          one row (the last one when ``n_samples % batch_size == 1``) or
+          whose sample weight sits on one row is taken as it is (the centred
+          layers' weights get no data gradient in it; the other parameters
+          and the running means are updated) and a UserWarning says so, once
+          per call: choose a `batch_size` that leaves at least 2 samples in
+          the last minibatch.
 
     input_bias_layers : {'first', 'all'}, default='all'
         Which weight matrices get offsets: the first only (the raw features)
@@ -132,7 +141,12 @@ _PARAMETERS_DOC = """\
         Under 'sgd' every weight column's sum therefore keeps its initial
         value. With 'lbfgs' the gradient is the same projection, so L-BFGS
         optimises within that constraint set. The sign diagnostics then
-        describe the centred gradients.
+        describe the centred gradients, whose columns sum to zero: both
+        same-sign fractions of `gradient_sign_history_` are 0 by
+        construction (NaN where a gradient is all zero). A weight matrix with
+        fan_in 1 (one input feature, or a hidden layer of one unit) has a
+        centred gradient of exactly zero, so its weights never change: a
+        UserWarning names it at fit.
 
     record_gradient_signs : bool or list of str, default=True
         Whether to record `gradient_sign_history_`: True records every metric

@@ -17,7 +17,10 @@ The training loops call these hooks, always with the training part of X:
 - :meth:`OffsetScheme.finish` at the end of an L-BFGS optimisation.
 """
 
+import warnings
 from functools import partial
+
+import numpy as np
 
 from .network import OffsetTracker, move_offset, weighted_mean
 
@@ -72,6 +75,19 @@ class OffsetScheme:
             The estimator's ``input_bias_init``.
         rate : float
             The estimator's ``input_bias_rate``.
+        """
+
+    def check_batches(self, batch_size, n_samples, *, lbfgs):
+        """Refuse a training setup the scheme cannot train, before a fit or partial_fit call.
+
+        Parameters
+        ----------
+        batch_size : int or 'auto'
+            The estimator's ``batch_size`` (ignored by L-BFGS).
+        n_samples : int
+            Rows of the training part of the data.
+        lbfgs : bool
+            The solver is L-BFGS (one batch of all rows).
         """
 
     def tracker(self, rate, full_batch=False):
@@ -166,6 +182,12 @@ class BatchOffsets(OffsetScheme):
     the final full-data means. Adding a constant vector to every sample of X
     therefore changes neither the trajectory nor the predictions on equally
     shifted data.
+
+    Batch statistics of one sample centre every input to zero, so the centred
+    layers get no data gradient: a regular minibatch of one sample is refused
+    (:meth:`check_batches`), and a step on a minibatch of one row (the last one,
+    when ``n_samples % batch_size == 1``) or whose sample weight sits on one
+    row is taken as it is, with a warning once per call.
     """
 
     name = "batch"
@@ -175,10 +197,31 @@ class BatchOffsets(OffsetScheme):
         super().__init__(layers)
         self.batch_centred = self.layers
         self._running = {}  # layer -> running mean of the batch means
+        self._warned = False
+
+    def prepare(self, net, X, sample_weight, *, first_pass, incremental, lbfgs, init, rate):
+        self._warned = False  # warn about one-sample minibatches once per call
+
+    def check_batches(self, batch_size, n_samples, *, lbfgs):
+        # the loops' clipping: 'auto' is min(200, n_samples), a larger size is clipped
+        size = n_samples if lbfgs else min(200 if batch_size == "auto" else batch_size,
+                                           n_samples)
+        if size >= 2:
+            return
+        how = (f"solver='lbfgs' on {n_samples} training sample" if lbfgs
+               else f"batch_size={batch_size!r} on {n_samples} training sample(s)")
+        raise ValueError(
+            f"input_bias='batch' expected more than 1 value per channel when training, got "
+            f"minibatches of 1 sample ({how}): the mean of one sample centres every input to "
+            "zero, so the centred layers would not train. Use a batch_size of at least 2 "
+            "(and at least 2 training samples), or input_bias='mean'."
+        )
 
     def _centre(self, layer, a, sample_weight, coef, intercept, offset, rate):
         if layer not in self.layers:
             return
+        if not self._warned and layer == min(self.layers):
+            self._warn_if_one_sample(a.shape[0], sample_weight)
         mean = weighted_mean(a, sample_weight)
         offset[...] = -mean
         running = self._running.get(layer)
@@ -186,6 +229,20 @@ class BatchOffsets(OffsetScheme):
             self._running[layer] = mean.copy()
         else:
             running += rate * (mean - running)
+
+    def _warn_if_one_sample(self, n_rows, sample_weight):
+        weighted = n_rows if sample_weight is None else np.count_nonzero(sample_weight)
+        if weighted >= 2:
+            return
+        self._warned = True
+        warnings.warn(
+            f"input_bias='batch': a minibatch of {n_rows} row(s), {weighted} of them with nonzero "
+            "sample weight, was centred on its one sample, so the centred layers' weights got "
+            "no data gradient in that step (warned once per fit call). With "
+            "n_samples % batch_size == 1 the last minibatch is such a row: choose a batch_size "
+            "that leaves at least 2 samples in it.",
+            UserWarning,
+        )
 
     def tracker(self, rate, full_batch=False):
         return partial(self._centre, rate=1.0 if full_batch else rate)

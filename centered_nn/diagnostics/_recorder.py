@@ -61,6 +61,16 @@ class GradientSignRecorder:
     metrics : tuple of str
         The recorded metrics, in the order of :attr:`METRICS`.
 
+    Notes
+    -----
+    For gradient-centralized updates (``observe(..., centred_rows=True)`` with
+    the centred ``grad``, as the estimators pass with
+    ``gradient_centralization=True``) ``same_sign_fraction`` and
+    ``sample_same_sign_fraction`` are 0 by construction wherever they are
+    defined: each centred gradient column and each centred per-sample row sums
+    to zero, so its nonzero entries have both signs. All-zero columns and rows
+    are not counted (NaN when nothing else is left, as for fan_in 1).
+
     Examples
     --------
     >>> import numpy as np
