@@ -1,5 +1,7 @@
 """The centring study: named setups × a learning-rate grid × CV folds, from one start."""
 
+from numbers import Real
+
 import numpy as np
 from sklearn.base import is_classifier
 from sklearn.metrics import check_scoring
@@ -207,6 +209,14 @@ class CenteringStudy:
                 f"{[float(r) for r in self.learning_rates]!r}, n_splits={self.n_splits})")
 
 
+def _check_target_loss(target_loss):
+    if (isinstance(target_loss, (bool, np.bool_)) or not isinstance(target_loss, Real)
+            or not 0 <= target_loss < np.inf):
+        raise ValueError(f"target_loss must be None or a finite number >= 0; got "
+                         f"{target_loss!r}.")
+    return float(target_loss)
+
+
 def centering_study(estimator, X, y, *, setups, learning_rates, cv=3, scoring=None,
                     target_loss=None, n_jobs=None, random_state=None, error_score=np.nan,
                     verbose=0):
@@ -309,6 +319,8 @@ def centering_study(estimator, X, y, *, setups, learning_rates, cv=3, scoring=No
     checked = check_setups(estimator, setups, prefix)
     rates = check_learning_rates(learning_rates)
     error_score = check_error_score(error_score)
+    if target_loss is not None:
+        target_loss = _check_target_loss(target_loss)
     splitter = check_cv(cv, y, classifier=is_classifier(estimator))
     grid = {"setups": checked, "rates": rates, "rate_key": prefix + "learning_rate_init",
             "seed_key": prefix + "random_state",
@@ -321,7 +333,7 @@ def centering_study(estimator, X, y, *, setups, learning_rates, cv=3, scoring=No
     if target_loss is None:
         target, rule = default_targets(records, checked, rates.size, start), DEFAULT_TARGET_RULE
     else:
-        target, rule = np.full(n_splits, float(target_loss)), "given"
+        target, rule = np.full(n_splits, target_loss), "given"
     targets = {"target_loss": target, "rule": rule, "reference_loss": start,
                "max_iter": int(estimator.get_params()[prefix + "max_iter"])}
     return CenteringStudy(checked, rates, records, targets)
