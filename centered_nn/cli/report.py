@@ -81,6 +81,11 @@ def _finite(values):
     return [float(v) if np.isfinite(v) else None for v in np.asarray(values, float).ravel()]
 
 
+#: the per-epoch curves the JSON holds (the full sign histories stay out: too large)
+JSON_CURVES = ("loss_curve", "validation_loss_curve", "same_sign_fraction",
+               "sample_same_sign_fraction")
+
+
 def study_json(study):
     """A centring study as plain JSON data: targets, every fit's figures, and its curves.
 
@@ -94,8 +99,8 @@ def study_json(study):
                 for name, values in study.figures.items():
                     value = values[s, r, k]
                     fit[name] = bool(value) if values.dtype == bool else _finite([value])[0]
-                for name, curves in study.curves.items():
-                    curve = curves[s][r][k]
+                for name in JSON_CURVES:
+                    curve = study.curves[name][s][r][k]
                     fit[name] = None if curve is None else _finite(curve)
                 fits.append(fit)
     return {"target_loss": _finite(study.target_loss), "target_rule": study.target_rule,

@@ -79,7 +79,7 @@ def check_learning_rates(learning_rates):
 def _failure(status, fit_time, score):
     return {"status": status, "test_score": score, "fit_time": fit_time, "n_iter": np.nan,
             "loss_curve": np.empty(0), "validation_loss_curve": None,
-            **{m: np.empty(0) for m in SIGN_METRICS}}
+            "gradient_sign_history": None, **{m: np.empty(0) for m in SIGN_METRICS}}
 
 
 def _record(mlp, status, fit_time, score):
@@ -89,6 +89,7 @@ def _record(mlp, status, fit_time, score):
             "n_iter": float(mlp.n_iter_), "loss_curve": np.asarray(mlp.loss_curve_, float),
             "validation_loss_curve": None if validation is None else np.asarray(validation,
                                                                                  float),
+            "gradient_sign_history": {k: np.array(v) for k, v in history.items()} or None,
             **{m: (np.asarray(history[m], float)[:, 0] if m in history else np.empty(0))
                for m in SIGN_METRICS}}
 

@@ -31,7 +31,7 @@ FIGURES = ("test_score", "final_loss", "epochs_to_target", "reached", "diverged"
            "sample_same_sign_fraction")
 #: per-epoch curves kept for plotting
 CURVES = ("loss_curve", "validation_loss_curve", "same_sign_fraction",
-          "sample_same_sign_fraction")
+          "sample_same_sign_fraction", "gradient_sign_history")
 
 
 class CenteringStudy:
@@ -82,7 +82,9 @@ class CenteringStudy:
         ``curves[name][s][r][k]``: the per-epoch ``loss_curve``,
         ``validation_loss_curve`` (None unless the MLP has that attribute),
         ``same_sign_fraction`` and ``sample_same_sign_fraction`` (first weight
-        matrix) of setup `s`, rate `r`, fold `k`; empty for diverged fits.
+        matrix) of setup `s`, rate `r`, fold `k`, empty for diverged fits; and
+        the whole ``gradient_sign_history`` dict (None for diverged fits, or
+        without ``record_gradient_signs``).
 
     summary : dict
         Per setup name: ``fastest_rate`` (fewest epochs to the target with
