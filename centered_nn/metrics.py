@@ -16,7 +16,13 @@ import math
 
 import numpy as np
 
-from .diagnostics import check_layer, check_metric, find_mlp, fitted_history, history_column
+from .diagnostics import (
+    check_layer,
+    check_metric,
+    find_mlp,
+    fitted_history,
+    history_column,
+)
 
 __all__ = ["epochs_to_loss", "epochs_to_loss_scorer", "final_loss_scorer",
            "gradient_sign_scorer", "n_iter_scorer"]

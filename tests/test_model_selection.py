@@ -324,3 +324,27 @@ def test_scorer_is_used(iris):
     model = clone(_pipe()).set_params(mlp__learning_rate_init=0.3).fit(X[train], y[train])
     expected = get_scorer("balanced_accuracy")(model, X[test], y[test])
     assert study.figures["test_score"][0, 0, 0] == expected
+
+
+class _WithValidation(MLPClassifier):
+    """An MLP that also records a validation loss curve (twice its training loss)."""
+
+    def fit(self, X, y):
+        super().fit(X, y)
+        self.validation_loss_curve_ = [2 * v for v in self.loss_curve_]
+        return self
+
+
+def test_display_draws_the_validation_loss_when_recorded(iris):
+    X, y = iris
+    pipe = Pipeline([("center", Centerer(strategy="none")),
+                     ("mlp", _WithValidation(hidden_layer_sizes=(4,), solver="sgd",
+                                             max_iter=4, random_state=0))])
+    study = centering_study(pipe, X, y, setups={"raw": {}}, learning_rates=[0.1], cv=2)
+    display = CenteringStudyDisplay.from_study(study)
+    assert len(display.lines_["validation"]) == 2
+    for k, line in enumerate(display.lines_["validation"]):
+        assert line.get_linestyle() == ":"
+        np.testing.assert_array_equal(line.get_ydata(),
+                                      2 * study.curves["loss_curve"][0][0][k])
+    assert CenteringStudyDisplay.from_study(study).lines_["loss"][0].get_linestyle() == "-"

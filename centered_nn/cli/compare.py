@@ -15,7 +15,6 @@ import argparse
 import math
 import os
 import sys
-import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,8 +175,8 @@ for classification, --n-jobs workers), all from the same initial weights and
 minibatch order: centered_nn.model_selection.centering_study, once per activation,
 with a progress line on stderr after each setup. Per (setup, activation) the row
 shows the 'best lr': the rate with the fewest epochs to the target training loss
-(every fold reaching it; ties broken by the relative loss), never the one with the
-best score. At that rate, means over folds: held-out score (± std), 'epochs to
+(every fold reaching it; ties broken by the relative loss; when no rate reaches it,
+the lowest relative loss), never the one with the best score. At that rate, means over folds: held-out score (± std), 'epochs to
 target' (± std; '-' when no rate reached it in every fold), 'vs raw' ('faster' or
 'slower' when the epochs differ from the first setup's by more than the sum of
 their fold standard deviations, else 'within spread'), 'rel. loss' (the loss curve's

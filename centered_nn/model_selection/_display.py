@@ -44,8 +44,9 @@ default='sample_same_sign_fraction'
         The twin axis of the second panel, holding the CV score.
 
     lines_ : dict of list of matplotlib Line2D
-        ``'loss'``, ``'epochs'``, ``'score'``, ``'sign'``: the drawn curves,
-        setup-major (then fold) in the study's order of setups.
+        ``'loss'``, ``'validation'`` (empty unless the fits have a
+        ``validation_loss_curve_``), ``'epochs'``, ``'score'``, ``'sign'``: the
+        drawn curves, setup-major (then fold) in the study's order of setups.
 
     figure_ : matplotlib Figure
         The figure.
@@ -122,7 +123,7 @@ default='sample_same_sign_fraction'
         if figure is None:
             figure = plt.figure(figsize=(15, 4.4), layout="constrained")
         axes = np.asarray(figure.subplots(1, 3))
-        self.lines_ = {"loss": [], "epochs": [], "score": [], "sign": []}
+        self.lines_ = {"loss": [], "validation": [], "epochs": [], "score": [], "sign": []}
         self.score_ax_ = axes[1].twinx()
         study = self.study
         for s, name in enumerate(study.setups):
@@ -153,8 +154,9 @@ default='sample_same_sign_fraction'
                 self.lines_["loss"] += axes[0].plot(epochs, loss, linewidth=1, **style)
                 validation = study.curves["validation_loss_curve"][s][r][k]
                 if validation is not None:
-                    axes[0].plot(np.arange(1, len(validation) + 1), validation, linestyle=":",
-                                 linewidth=1, color=style["color"])
+                    self.lines_["validation"] += axes[0].plot(
+                        np.arange(1, len(validation) + 1), validation, linestyle=":",
+                        linewidth=1, color=style["color"])
                 signs = study.curves[self.sign_metric][s][r][k]
                 self.lines_["sign"] += axes[2].plot(
                     np.arange(1, signs.size + 1), signs, linewidth=1,

@@ -60,7 +60,7 @@ def check_setups(estimator, setups, prefix):
                              f"{name!r}: {params!r}.")
         taken = reserved.intersection(params)
         if taken:
-            raise ValueError(f"setup {name!r} sets {sorted(taken)[0]!r}, which the study sets "
+            raise ValueError(f"setup {name!r} sets {min(taken)!r}, which the study sets "
                              "itself (learning_rates, random_state).")
         clone(estimator).set_params(**params)  # unknown parameters raise here, before any fit
         checked[name] = dict(params)

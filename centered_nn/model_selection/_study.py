@@ -137,15 +137,15 @@ class CenteringStudy:
                    "highest_trainable_rate": None if highest is None else float(rates[highest]),
                    "diverged_rates": [float(r) for r, d in zip(rates, f["diverged"][s].any(1))
                                       if d]}
-            at = (lambda key: f[key][s, fastest]) if fastest is not None else (
-                lambda key: np.full(self.n_splits, np.nan))
-            epochs = at("epochs_to_target")
+            at = {key: f[key][s, fastest] if fastest is not None
+                  else np.full(self.n_splits, np.nan) for key in FIGURES}
+            epochs = at["epochs_to_target"]
             row.update({
-                "test_score_mean": float(np.mean(at("test_score"))),
-                "test_score_std": float(np.std(at("test_score"))),
+                "test_score_mean": float(np.mean(at["test_score"])),
+                "test_score_std": float(np.std(at["test_score"])),
                 "epochs_to_target_mean": float(np.mean(epochs)),
                 "epochs_to_target_std": float(np.std(epochs)),
-                **{key: float(np.mean(at(key))) for key in (
+                **{key: float(np.mean(at[key])) for key in (
                     "mean_relative_loss", "final_loss", "same_sign_fraction",
                     "sample_same_sign_fraction", "fit_time")},
                 "vs_reference": "reference" if s == 0 else compare_epochs(epochs, ref_epochs),
