@@ -128,7 +128,10 @@ def fit_one(estimator, X, y, split, scorer, error_score):
         for w in caught:
             if not issubclass(w.category, (ConvergenceWarning, RuntimeWarning)):
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    score = scorer(estimator, _safe_indexing(X, test), _safe_indexing(y, test))
+    with warnings.catch_warnings():
+        if status == "diverged":  # huge but finite weights overflow in predict
+            warnings.simplefilter("ignore", RuntimeWarning)
+        score = scorer(estimator, _safe_indexing(X, test), _safe_indexing(y, test))
     return _record(mlp, status, fit_time, float(score))
 
 
