@@ -39,6 +39,7 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from centered_nn import MLPClassifier  # noqa: E402
+from centered_nn.metrics import epochs_to_loss  # noqa: E402
 
 ACTIVATIONS = ("logistic", "centered_logistic", "tanh")
 WIDTH = 32
@@ -53,12 +54,6 @@ QUICK_DEPTHS, QUICK_LEARNING_RATES = (4,), (1.0,)
 QUICK_ACTIVATIONS = ("logistic", "centered_logistic")
 
 
-def epochs_to(loss_curve, threshold):
-    """First epoch (1-based) whose training loss is <= threshold, else None."""
-    hits = np.flatnonzero(np.asarray(loss_curve) <= threshold)
-    return int(hits[0]) + 1 if hits.size else None
-
-
 def describe(mlp):
     """Headline numbers of one fitted network."""
     history = mlp.gradient_sign_history_
@@ -66,7 +61,7 @@ def describe(mlp):
     # l >= 1 is the output of hidden layer l.
     deeper = slice(1, None)
     return {
-        "epochs_to_threshold": epochs_to(mlp.loss_curve_, LOSS_THRESHOLD),
+        "epochs_to_threshold": epochs_to_loss(mlp.loss_curve_, LOSS_THRESHOLD),
         "final_loss": float(mlp.loss_curve_[-1]),
         # last epoch, averaged over the hidden layers
         "mean_hidden_activation": float(np.mean(history["input_mean"][-1, deeper])),

@@ -26,16 +26,16 @@ The setups, each a single change to the plain network:
   the same slope) in place of ``logistic``, so the output layer's inputs are
   centred, not the data.
 
-Every setup runs at each learning rate of a grid, with the same initial weights
-and minibatch order; we count epochs to a training loss of 0.2.
+Every setup runs at each learning rate of a grid on two cross-validation folds,
+with the same initial weights and minibatch order:
+:func:`centered_nn.model_selection.centering_study` does the loops, records the
+runs that diverge and counts the epochs to a training loss of 0.2.
 """
 
 # %%
 # Imports and settings
 # --------------------
 import sys
-import time
-import warnings
 from pathlib import Path
 
 import matplotlib
@@ -44,28 +44,26 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.pipeline import Pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from centered_nn import Centerer, MLPClassifier  # noqa: E402
-from centered_nn.exceptions import DivergenceWarning  # noqa: E402
+from centered_nn.model_selection import CenteringStudyDisplay, centering_study  # noqa: E402
 
 LOSS_THRESHOLD = 0.2
 MAX_ITER = 60
 LEARNING_RATES = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
-# Quick mode: two rates of the same grid, the same data and epochs, so every
+# Quick mode: two rates of the same grid, the same data, folds and epochs, so every
 # number it prints is one the full run prints too.
 QUICK_LEARNING_RATES = (3.0, 10.0)
 SETUPS = {
-    # name: (parameters of the MLP, whether a Centerer comes first)
-    "raw": ({}, False),
-    "Centerer": ({}, True),
-    "learned": ({"input_bias": "learned"}, False),
-    "mean": ({"input_bias": "mean"}, False),
-    "batch": ({"input_bias": "batch"}, False),
-    "gc": ({"gradient_centralization": True}, False),
-    "centred act.": ({"activation": "centered_logistic"}, False),
+    "raw": {},
+    "Centerer": {"center__strategy": "mean"},
+    "learned": {"mlp__input_bias": "learned"},
+    "mean": {"mlp__input_bias": "mean"},
+    "batch": {"mlp__input_bias": "batch"},
+    "gc": {"mlp__gradient_centralization": True},
+    "centred act.": {"mlp__activation": "centered_logistic"},
 }
 
 
@@ -75,155 +73,89 @@ def problems():
     return {"shifted": StandardScaler().fit_transform(X) + 3.0, "pixels": X / 16.0}
 
 
-def epochs_to(loss_curve, threshold):
-    """First epoch (1-based) whose training loss is <= threshold, else None."""
-    hits = np.flatnonzero(np.asarray(loss_curve) <= threshold)
-    return int(hits[0]) + 1 if hits.size else None
-
-
-def fit_setup(X, y, setup, learning_rate):
-    """One fit; returns the fitted MLP, or None if the run diverged.
-
-    A run diverged when its loss became non-finite (the fit raises a ValueError)
-    or ended more than 10x above its start (the fit warns DivergenceWarning).
-    """
-    params, centre = SETUPS[setup]
-    mlp = MLPClassifier(
-        hidden_layer_sizes=(64,), activation=params.get("activation", "logistic"),
-        solver="sgd", momentum=0.0, learning_rate_init=learning_rate, max_iter=MAX_ITER,
-        n_iter_no_change=MAX_ITER, random_state=0,
-        **{k: v for k, v in params.items() if k != "activation"})
-    model = make_pipeline(Centerer(), mlp) if centre else mlp
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        try:
-            model.fit(X, y)
-        except ValueError as exc:
-            if "non-finite" not in str(exc):
-                raise
-            return None
-    if any(issubclass(w.category, DivergenceWarning) for w in caught):
-        return None
-    return mlp
-
-
 # %%
-# Train every setup at every learning rate, on both problems
+# One study per problem: every setup at every rate, two folds
 # -----------------------------------------------------------
 
 
-def main(quick=False, outdir="."):
-    """Run the comparison, print the tables, save the figure; return the numbers."""
-    _, y = load_digits(return_X_y=True)
-    data = problems()
-    rates = QUICK_LEARNING_RATES if quick else LEARNING_RATES
-    runs, n_fits = {}, len(data) * len(SETUPS) * len(rates)
-    for problem, X in data.items():
-        for setup in SETUPS:
-            for lr in rates:
-                start = time.perf_counter()
-                mlp = fit_setup(X, y, setup, lr)
-                runs[(problem, setup, lr)] = summarise(mlp)
-                entry = runs[(problem, setup, lr)]
-                print(f"[{len(runs)}/{n_fits}] {problem}, {setup}, lr={lr:g}: "
-                      f"{describe(entry)} ({time.perf_counter() - start:.1f} s)",
-                      file=sys.stderr, flush=True)
-
-    print(__doc__.strip().splitlines()[1])
-    print(f"\n1797 samples, logistic (64,), solver='sgd', momentum=0, batch 200, "
-          f"max_iter={MAX_ITER}, random_state=0")
-    best = {}
-    for problem in data:
-        print(f"\n{problem}: epochs to a training loss of {LOSS_THRESHOLD} per learning rate "
-              f"('-' not reached in {MAX_ITER}, 'div' diverged)")
-        header = f"{'setup':<13}" + "".join(f"{'lr=' + format(lr, 'g'):>9}" for lr in rates)
-        header += f"{'best lr':>9}{'epochs':>8}{'sample same-sign L0':>21}{'hidden mean':>13}"
-        print(header)
-        print("-" * len(header))
-        for setup in SETUPS:
-            cells = [runs[(problem, setup, lr)] for lr in rates]
-            lr = min(rates, key=lambda r: rank(runs[(problem, setup, r)]))
-            best[(problem, setup)] = lr
-            entry = runs[(problem, setup, lr)]
-            print(f"{setup:<13}" + "".join(f"{short(c):>9}" for c in cells)
-                  + f"{lr:>9g}{short(entry):>8}{entry['sample_same_sign_l0']:>21.3f}"
-                  + f"{entry['hidden_mean']:>13.3f}")
-    at_edge = sorted({setup for (_, setup), lr in best.items() if lr == rates[-1]})
-    if at_edge:
-        print(f"\nbest rate at the top of the grid for: {', '.join(at_edge)} "
-              "(their epochs are an upper bound)")
-    print("\nsample same-sign L0: mean over epochs of the first layer's "
-          "sample_same_sign_fraction;\nhidden mean: mean over epochs of the output layer's "
-          "input_mean (the hidden activations the output layer sees, offsets included).")
-
-    figure = plot(runs, best, data, Path(outdir))
-    print(f"\nfigure saved to {figure}")
-    result = {"learning_rates": list(rates), "runs": runs, "best": best,
-              "figure": str(figure)}
-    result["readme"] = readme_summary(result)
-    print(f"\nIn the README:\n{result['readme']}")
-    return result
+def run_study(X, y, rates):
+    mlp = MLPClassifier(hidden_layer_sizes=(64,), activation="logistic", solver="sgd",
+                        momentum=0.0, max_iter=MAX_ITER, n_iter_no_change=MAX_ITER,
+                        random_state=0)
+    pipe = Pipeline([("center", Centerer(strategy="none")), ("mlp", mlp)])
+    return centering_study(pipe, X, y, setups=SETUPS, learning_rates=rates, cv=2,
+                           target_loss=LOSS_THRESHOLD, verbose=1)
 
 
-def summarise(mlp):
-    """The numbers one fit contributes (None-safe for a diverged run)."""
-    if mlp is None:
-        return {"diverged": True, "epochs": None, "final_loss": np.nan, "loss_curve": [],
-                "sample_same_sign_l0": np.nan, "hidden_mean": np.nan}
-    history = mlp.gradient_sign_history_
-    return {"diverged": False, "epochs": epochs_to(mlp.loss_curve_, LOSS_THRESHOLD),
-            "final_loss": float(mlp.loss_curve_[-1]), "loss_curve": list(mlp.loss_curve_),
-            "sample_same_sign_l0": float(np.nanmean(history["sample_same_sign_fraction"][:, 0])),
-            "hidden_mean": float(np.nanmean(history["input_mean"][:, 1]))}
-
-
-def rank(entry):
-    """Best rate: fewest epochs to the threshold, else the lowest final loss."""
-    if entry["diverged"]:
-        return (2, 0, np.inf)
-    if entry["epochs"] is None:
-        return (1, 0, entry["final_loss"])
-    return (0, entry["epochs"], entry["final_loss"])
+def summarise(study, s, r):
+    """One setup at one rate, over the folds: epochs (None unless every fold reached
+    the threshold), diverged, and the mean sign and hidden-layer figures."""
+    figures = study.figures
+    histories = [h for h in study.curves["gradient_sign_history"][s][r] if h is not None]
+    return {
+        "diverged": bool(figures["diverged"][s, r].any()),
+        "epochs": (float(figures["epochs_to_target"][s, r].mean())
+                   if figures["reached"][s, r].all() else None),
+        "sample_same_sign_l0": float(np.mean(figures["sample_same_sign_fraction"][s, r])),
+        # the output layer's mean input: the hidden activations it sees, offsets included
+        "hidden_mean": float(np.mean([np.nanmean(h["input_mean"][:, 1]) for h in histories]))
+        if histories else np.nan,
+    }
 
 
 def short(entry):
     if entry["diverged"]:
         return "div"
-    return "-" if entry["epochs"] is None else str(entry["epochs"])
+    return "-" if entry["epochs"] is None else f"{entry['epochs']:g}"
 
 
-def describe(entry):
-    if entry["diverged"]:
-        return "diverged"
-    reached = "not reached" if entry["epochs"] is None else f"{entry['epochs']} epochs"
-    return f"{reached} to {LOSS_THRESHOLD}, final loss {entry['final_loss']:.3g}"
+def main(quick=False, outdir="."):
+    """Run the comparison, print the tables, save the figure; return the numbers."""
+    _, y = load_digits(return_X_y=True)
+    rates = QUICK_LEARNING_RATES if quick else LEARNING_RATES
+    studies = {problem: run_study(X, y, rates) for problem, X in problems().items()}
+    runs = {(problem, setup, float(lr)): summarise(study, s, r)
+            for problem, study in studies.items() for s, setup in enumerate(SETUPS)
+            for r, lr in enumerate(study.learning_rates)}
+    print(__doc__.strip().splitlines()[1])
+    print(f"\n1797 samples, 2 folds, logistic (64,), solver='sgd', momentum=0, batch 200, "
+          f"max_iter={MAX_ITER}, random_state=0")
+    for problem, study in studies.items():
+        print(f"\n{problem}: mean epochs to a training loss of {LOSS_THRESHOLD} over the folds "
+              f"('-' not reached in every fold, 'div' diverged)")
+        header = f"{'setup':<13}" + "".join(f"{'lr=' + format(lr, 'g'):>9}" for lr in rates)
+        print(header + f"{'fastest':>9}{'vs raw':>16}{'sample same-sign L0':>21}")
+        print("-" * (len(header) + 46))
+        for setup, row in study.summary.items():
+            cells = "".join(f"{short(runs[(problem, setup, lr)]):>9}" for lr in rates)
+            fastest = "-" if row["fastest_rate"] is None else format(row["fastest_rate"], "g")
+            print(f"{setup:<13}{cells}{fastest:>9}{row['vs_reference']:>16}"
+                  f"{row['sample_same_sign_fraction']:>21.3f}")
+    print("\nfastest: the rate with the fewest epochs to the threshold; vs raw: 'faster' "
+          "or 'slower'\nonly when the epochs differ by more than the two folds' spread.")
+
+    figure = plot(studies, Path(outdir))
+    print(f"\nfigure saved to {figure}")
+    result = {"learning_rates": list(rates), "runs": runs, "figure": str(figure),
+              "best": {(p, s): st.summary[s]["fastest_rate"] for p, st in studies.items()
+                       for s in SETUPS}}
+    result["readme"] = readme_summary(result)
+    print(f"\nIn the README:\n{result['readme']}")
+    return result
 
 
 # %%
-# Figure: the loss at each setup's best learning rate
-# ---------------------------------------------------
+# Figure: the study of each problem
+# ---------------------------------
 
 
-def plot(runs, best, data, outdir):
-    fig, axes = plt.subplots(1, len(data), figsize=(13, 4.6), layout="constrained",
-                             sharey=True)
-    markers = "os^vD<>"
-    for ax, problem in zip(axes, data):
-        for k, setup in enumerate(SETUPS):
-            lr = best[(problem, setup)]
-            curve = runs[(problem, setup, lr)]["loss_curve"]
-            if not curve:
-                continue
-            step = max(len(SETUPS), MAX_ITER // 8)
-            ax.semilogy(np.arange(1, len(curve) + 1), curve, color=f"C{k}",
-                        marker=markers[k], markersize=4,
-                        markevery=(k * step // len(SETUPS), step), label=f"{setup} (lr={lr:g})")
-        ax.axhline(LOSS_THRESHOLD, color="k", lw=0.6)
-        ax.set(xlabel="epoch", title=f"{problem}: loss at each setup's best rate")
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
-    axes[0].set_ylabel("training loss")
+def plot(studies, outdir):
+    fig = plt.figure(figsize=(16, 4.4 * len(studies)), layout="constrained")
+    for subfigure, (problem, study) in zip(fig.subfigures(len(studies), 1), studies.items()):
+        CenteringStudyDisplay.from_study(study, figure=subfigure)
+        subfigure.suptitle(f"{problem}: logistic (64,), plain SGD, 2 folds")
     path = outdir / "plot_centering_methods.png"
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=70)
     plt.close(fig)
     return path
 
@@ -235,18 +167,19 @@ def readme_summary(result):
     def epochs(problem, lr):
         return ", ".join(f"{setup} {short(runs[(problem, setup, lr)])}" for setup in SETUPS)
 
-    def figure(key, setups, problem="pixels", lr=10.0):
+    def figure(key, setups, problem="pixels", lr=3.0):
         return ", ".join(f"{setup} {runs[(problem, setup, lr)][key]:.3f}" for setup in setups
                          if not runs[(problem, setup, lr)]["diverged"])
 
     return (
         "`plot_centering_methods.py`: every remedy on digits shifted by +3 and on [0, 1] "
-        f"pixels, logistic (64,), plain SGD, {MAX_ITER} epochs, learning rates 0.1 to 100. "
-        f"Epochs to a training loss of {LOSS_THRESHOLD} ('-' not reached, 'div' diverged) "
+        f"pixels, logistic (64,), plain SGD, {MAX_ITER} epochs, learning rates 0.1 to 100, "
+        "two folds, through `centering_study`. Mean epochs to a training loss of "
+        f"{LOSS_THRESHOLD} ('-' not reached in every fold, 'div' diverged) "
         f"at lr 3, shifted: {epochs('shifted', 3.0)}; at lr 10, shifted: "
         f"{epochs('shifted', 10.0)}; pixels: {epochs('pixels', 10.0)}. Where a remedy "
         "recovers only part of the centred speed, the recorded figures say why. The "
-        "first-layer per-sample same-sign fraction (lr 10, pixels: "
+        "first-layer per-sample same-sign fraction (lr 3, pixels: "
         f"{figure('sample_same_sign_l0', SETUPS)}) shows that the zero-centred activation "
         "leaves the data's zig-zag in place. The output layer's mean input (the hidden "
         f"activations, same runs: {figure('hidden_mean', ('Centerer', 'mean', 'batch', 'gc'))}) "

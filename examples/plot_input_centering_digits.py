@@ -39,6 +39,7 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from centered_nn import MLPClassifier  # noqa: E402
+from centered_nn.metrics import epochs_to_loss  # noqa: E402
 from centered_nn.plotting import GradientSignDisplay  # noqa: E402
 
 SHIFT = 3.0
@@ -56,12 +57,6 @@ SETUPS = {
                                     "input_bias_init": "zeros"}),
     "shifted + mean b": (SHIFT, {"input_bias": "mean", "input_bias_layers": "first"}),
 }
-
-
-def epochs_to(loss_curve, threshold):
-    """First epoch (1-based) whose training loss is <= threshold, else None."""
-    hits = np.flatnonzero(np.asarray(loss_curve) <= threshold)
-    return int(hits[0]) + 1 if hits.size else None
 
 
 def fit_mlp(X, y, learning_rate, max_iter, params):
@@ -97,7 +92,7 @@ def main(quick=False, outdir="."):
         for lr in learning_rates:
             start = time.perf_counter()
             mlp = fits[(name, lr)] = fit_mlp(X_centred + shift, y, lr, max_iter, params)
-            epochs = epochs_to(mlp.loss_curve_, LOSS_THRESHOLD)
+            epochs = epochs_to_loss(mlp.loss_curve_, LOSS_THRESHOLD)
             print(f"[{len(fits)}/{n_fits}] {name}, lr={lr:g}: "
                   f"{'not reached' if epochs is None else epochs} epochs to "
                   f"{LOSS_THRESHOLD} ({time.perf_counter() - start:.1f} s)",
@@ -117,7 +112,7 @@ def main(quick=False, outdir="."):
         cells = []
         for lr in learning_rates:
             mlp = fits[(name, lr)]
-            epochs = epochs_to(mlp.loss_curve_, LOSS_THRESHOLD)
+            epochs = epochs_to_loss(mlp.loss_curve_, LOSS_THRESHOLD)
             final = float(mlp.loss_curve_[-1])
             table[(name, lr)] = {"epochs_to_threshold": epochs, "final_loss": final}
             cells.append(f"{'-' if epochs is None else epochs:>6} ({final:8.4g})")

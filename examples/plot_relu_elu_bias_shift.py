@@ -37,6 +37,7 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from centered_nn import MLPClassifier  # noqa: E402
+from centered_nn.metrics import epochs_to_loss  # noqa: E402
 from centered_nn.plotting import GradientSignDisplay  # noqa: E402
 
 DEPTH = 8
@@ -50,12 +51,6 @@ LOSS_THRESHOLD = 0.2
 # Quick mode trains the same networks for the first QUICK_MAX_ITER epochs only;
 # those epochs are identical in the full run (the README quotes only them).
 MAX_ITER, QUICK_MAX_ITER = 100, 10
-
-
-def epochs_to(loss_curve, threshold):
-    """First epoch (1-based) whose training loss is <= threshold, else None."""
-    hits = np.flatnonzero(np.asarray(loss_curve) <= threshold)
-    return int(hits[0]) + 1 if hits.size else None
 
 
 # %%
@@ -107,7 +102,7 @@ def main(quick=False, outdir="."):
             results[(solver, activation)] = {
                 "loss_curve": np.asarray(mlp.loss_curve_),
                 "input_mean": hidden_mean.copy(),  # (n_epochs, DEPTH), layers 1..8
-                "epochs_to_threshold": epochs_to(mlp.loss_curve_, LOSS_THRESHOLD),
+                "epochs_to_threshold": epochs_to_loss(mlp.loss_curve_, LOSS_THRESHOLD),
                 "final_loss": float(mlp.loss_curve_[-1]),
             }
         relu, elu = results[(solver, "relu")], results[(solver, "elu")]

@@ -22,9 +22,10 @@ from centered_nn import Centerer, MLPClassifier
 from centered_nn.cli import main
 
 SETUPS = ["raw", "centerer", "learned", "mean", "batch", "gc"]
-HEADER = ("setup", "activation", "cv accuracy", "iterations", "final loss",
-          "same-sign L0", "sample same-sign L0", "fit time (s)")
-QUICK = ["--max-iter", "3", "--cv", "2"]
+HEADER = ("setup", "activation", "best lr", "cv accuracy", "epochs to target", "vs raw",
+          "rel. loss", "trains up to", "diverged at", "same-sign L0", "sample same-sign L0",
+          "fit time (s)")
+QUICK = ["--max-iter", "3", "--cv", "2", "--learning-rates", "0.3,3"]
 
 
 def _run(capsys, argv):
@@ -37,7 +38,8 @@ def _table_rows(out):
     lines = out.strip().splitlines()
     assert lines[0].split() == " ".join(HEADER).split()
     assert set(lines[1]) == {"-", " "}
-    return [re.split(r" {2,}", line.strip()) for line in lines[2:]]
+    table = [line for line in lines[2:] if not line.startswith(("target", "("))]
+    return [re.split(r" {2,}", line.strip()) for line in table]
 
 
 @pytest.fixture(scope="module")
@@ -63,43 +65,61 @@ def test_default_dataset_table(default_run):
     rows = _table_rows(out)
     assert [(r[0], r[1]) for r in rows] == [(s, a) for a in ("relu", "tanh") for s in SETUPS]
     for row in rows:
-        mean, std = (float(v) for v in row[2].split(" ± "))
+        assert row[2] in ("0.3", "3")  # a rate of the grid
+        mean, std = (float(v) for v in row[3].split(" ± "))
         assert 0 <= mean <= 1 and 0 <= std <= 0.5
-        assert float(row[3]) == 3.0  # --max-iter 3 on digits never converges earlier
-        assert 0 <= float(row[5]) <= 1 and 0 <= float(row[6]) <= 1
+        assert 0 <= float(row[9]) <= 1 and 0 <= float(row[10]) <= 1
     raw_rows = [r for r in rows if r[0] == "raw"]
     # all-positive inputs: every per-sample first-layer gradient has one sign
-    assert all(r[6] == "1.000" for r in raw_rows)
-    assert all(float(r[6]) < 0.5 for r in rows if r[0] == "centerer")
-    # progress: one line per pair on stderr, and a convergence note
+    assert all(r[10] == "1.000" for r in raw_rows) and all(r[5] == "-" for r in raw_rows)
+    assert all(float(r[10]) < 0.5 for r in rows if r[0] == "centerer")
+    # the target per fold is stated, with its rule
+    assert "target training loss per fold, relu: " in out and "sqrt(start * best)" in out
+    # progress: a line per activation, then one per setup, on stderr
     progress = [line for line in err.splitlines() if line.startswith("[")]
-    assert len(progress) == 12 and progress[0].startswith("[1/12] setup=raw activation=relu")
-    assert "note: 24 of 24 fits stopped at --max-iter 3" in err
-    assert "ConvergenceWarning" not in err
+    assert len(progress) == 12 and progress[0].startswith("[1/6] setup=raw: 4 fits")
+    assert err.splitlines()[0] == ("activation=relu (1/2): 6 setups x 2 rates x 2 folds "
+                                   "= 24 fits")
+    assert "Warning" not in err
 
 
 def test_json_matches_table(default_run):
     _, out, _, json_path, _ = default_run
     data = json.loads(json_path.read_text())["rows"]
-    keys = {"setup", "activation", "cv_accuracy_mean", "cv_accuracy_std", "n_iter",
-            "final_loss", "same_sign_fraction", "sample_same_sign_fraction", "fit_time"}
+    keys = {"setup", "activation", "best_rate", "cv_accuracy_mean", "cv_accuracy_std",
+            "epochs_to_target_mean", "epochs_to_target_std", "vs_raw", "mean_relative_loss",
+            "highest_trainable_rate", "diverged_rates", "same_sign_fraction",
+            "sample_same_sign_fraction", "fit_time"}
     assert len(data) == 12 and all(set(obj) == keys for obj in data)
+
+    def number(value, fmt, std=None):
+        text = "-" if value is None else format(value, fmt)
+        return text + (f" ± {std:{fmt}}" if value is not None and std is not None else "")
+
     for obj, row in zip(data, _table_rows(out)):
         assert [obj["setup"], obj["activation"]] == row[:2]
-        assert row[2] == f"{obj['cv_accuracy_mean']:.3f} ± {obj['cv_accuracy_std']:.3f}"
-        assert row[3:] == [f"{obj['n_iter']:.1f}", f"{obj['final_loss']:.4f}",
+        assert row[2] == number(obj["best_rate"], "g")
+        assert row[3] == number(obj["cv_accuracy_mean"], ".3f", obj["cv_accuracy_std"])
+        assert row[4] == number(obj["epochs_to_target_mean"], ".1f",
+                                obj["epochs_to_target_std"])
+        assert row[5:] == [obj["vs_raw"], number(obj["mean_relative_loss"], ".3f"),
+                           number(obj["highest_trainable_rate"], "g"),
+                           ",".join(f"{r:g}" for r in obj["diverged_rates"]) or "-",
                            f"{obj['same_sign_fraction']:.3f}",
                            f"{obj['sample_same_sign_fraction']:.3f}", f"{obj['fit_time']:.2f}"]
 
 
 def test_json_equals_direct_cross_validate(default_run):
-    """The 'centerer'/'tanh' row recomputed independently with scikit-learn."""
-    data = json.loads(default_run[3].read_text())["rows"]
-    row = next(r for r in data if (r["setup"], r["activation"]) == ("centerer", "tanh"))
+    """The 'centerer'/'tanh' row recomputed independently with scikit-learn, at its best rate."""
+    document = json.loads(default_run[3].read_text())
+    row = next(r for r in document["rows"] if (r["setup"], r["activation"]) == ("centerer",
+                                                                                  "tanh"))
+    targets = document["studies"]["tanh"]["target_loss"]
     pipeline = Pipeline([
         ("scale", MinMaxScaler()), ("center", Centerer(strategy="mean")),
         ("mlp", MLPClassifier(hidden_layer_sizes=(32,), activation="tanh", solver="sgd",
-                              learning_rate_init=0.1, max_iter=3, random_state=0)),
+                              learning_rate_init=row["best_rate"], max_iter=3,
+                              random_state=0)),
     ])
     X, y = load_digits(return_X_y=True)
     with warnings.catch_warnings():
@@ -108,12 +128,17 @@ def test_json_equals_direct_cross_validate(default_run):
     mlps = [p[-1] for p in result["estimator"]]
     assert row["cv_accuracy_mean"] == pytest.approx(result["test_score"].mean(), abs=1e-12)
     assert row["cv_accuracy_std"] == pytest.approx(result["test_score"].std(), abs=1e-12)
-    assert row["n_iter"] == np.mean([m.n_iter_ for m in mlps])
-    assert row["final_loss"] == pytest.approx(np.mean([m.loss_curve_[-1] for m in mlps]),
-                                              rel=1e-12)
+    hits = [next((i + 1 for i, v in enumerate(m.loss_curve_) if v <= t), None)
+            for m, t in zip(mlps, targets)]
+    expected = None if None in hits else np.mean(hits)
+    assert row["epochs_to_target_mean"] == expected
     expected = np.mean([m.gradient_sign_history_["sample_same_sign_fraction"][:, 0].mean()
                         for m in mlps])
     assert row["sample_same_sign_fraction"] == pytest.approx(expected, rel=1e-12)
+    # the JSON's per-fit curves are the fits' loss curves
+    fits = [f for f in document["studies"]["tanh"]["fits"]
+            if f["setup"] == "centerer" and f["learning_rate"] == row["best_rate"]]
+    assert [f["loss_curve"] for f in fits] == [list(m.loss_curve_) for m in mlps]
 
 
 def test_plot_writes_png(default_run):
@@ -130,10 +155,11 @@ def test_csv_round_trip_with_string_labels(tmp_path, capsys):
         for x, label in zip(iris.data, iris.target_names[iris.target]):
             writer.writerow([*x, label])
     out = _run(capsys, [str(path), "--target", "species", "--setups", "raw,mean",
-                        "--activations", "tanh", "--max-iter", "20", "--cv", "3"]).out
+                        "--activations", "tanh", "--max-iter", "20", "--cv", "3",
+                        "--learning-rates", "0.1,1"]).out
     rows = _table_rows(out)
     assert [r[:2] for r in rows] == [["raw", "tanh"], ["mean", "tanh"]]
-    assert all(float(r[2].split(" ± ")[0]) > 0.5 for r in rows)  # 3 classes: chance is 1/3
+    assert all(float(r[3].split(" ± ")[0]) > 0.5 for r in rows)  # 3 classes: chance is 1/3
 
 
 def test_module_help_subprocess():
@@ -251,17 +277,13 @@ def _count_forward_passes(capsys, tmp_path, monkeypatch, argv):
     return _CtrlC.calls
 
 
-@pytest.mark.parametrize("where", ["first epoch of the first fold", "mid cross-validation",
-                                   "plot refits"])
+@pytest.mark.parametrize("where", ["first epoch of the first fold", "mid cross-validation"])
 def test_ctrl_c_inside_a_fit_stops_the_whole_run(capsys, tmp_path, monkeypatch, where):
     argv = ["--dataset", "iris", "--max-iter", "3", "--cv", "2", "--activations", "ctrl_c",
-            "--setups", "raw,centerer,mean"]
-    with_plot = [*argv, "--plot", str(tmp_path / "cal.png")]
+            "--setups", "raw,centerer,mean", "--learning-rates", "0.1,0.3"]
     n_cv = _count_forward_passes(capsys, tmp_path, monkeypatch, argv)
-    n_all = _count_forward_passes(capsys, tmp_path, monkeypatch, with_plot)
-    assert n_all > n_cv > 6
-    at = {"first epoch of the first fold": 1, "mid cross-validation": n_cv // 2,
-          "plot refits": n_cv + 2}[where]
+    assert n_cv > 6
+    at = {"first epoch of the first fold": 1, "mid cross-validation": n_cv // 2}[where]
     monkeypatch.setattr(_CtrlC, "calls", 0)
     monkeypatch.setattr(_CtrlC, "at", at)
     json_path, png_path = tmp_path / "out.json", tmp_path / "out.png"
@@ -286,7 +308,7 @@ def test_ctrl_c_in_a_subprocess_exits_130_writing_nothing(tmp_path):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         first = proc.stderr.readline()  # the run is under way, its handler installed
-        assert first.startswith("[1/12] setup=raw activation=relu")
+        assert first.startswith("activation=relu (1/2)")
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
@@ -306,6 +328,12 @@ def test_ctrl_c_in_a_subprocess_exits_130_writing_nothing(tmp_path):
     (["--learning-rate", "inf"], "argument --learning-rate: expected a positive number"),
     (["--learning-rate", "nan"], "argument --learning-rate: expected a positive number"),
     (["--learning-rate", "1e999"], "argument --learning-rate: expected a positive number"),
+    (["--learning-rates", "0.1,x"],
+     "argument --learning-rates: expected comma-separated positive numbers, got '0.1,x'"),
+    (["--learning-rates", "0.1,-1"], "argument --learning-rates: expected comma-separated"),
+    (["--learning-rate", "0.1", "--learning-rates", "1,2"],
+     "give either --learning-rate or --learning-rates, not both"),
+    (["--target-loss", "0"], "argument --target-loss: expected a positive number"),
     (["--max-iter", "1e3"], "argument --max-iter: expected an integer >= 1, got '1e3'"),
     (["--batch-size", "100000"], "--batch-size 100000 is larger than the smallest training "
      "fold (75 of 150 samples with --cv 2); use at most 75, or 'auto'"),
@@ -328,7 +356,7 @@ def test_invalid_options_fail_before_any_fit(tmp_path, capsys, monkeypatch, argv
     def no_fit(*args, **kwargs):
         raise AssertionError("a fit started before the options were checked")
 
-    monkeypatch.setattr(cli, "cross_validate", no_fit)
+    monkeypatch.setattr(cli, "centering_study", no_fit)
     argv = [a.format(tmp=tmp_path) for a in argv]
     with pytest.raises(SystemExit) as exc:
         main(["compare", "--dataset", "iris", "--quick", *argv])
@@ -341,7 +369,7 @@ def test_invalid_options_fail_before_any_fit(tmp_path, capsys, monkeypatch, argv
 
 @pytest.mark.parametrize("option", ["--json", "--plot"])
 def test_outputs_never_overwrite_the_input_csv(tmp_path, capsys, monkeypatch, option):
-    monkeypatch.setattr(cli, "cross_validate", None)  # never reached
+    monkeypatch.setattr(cli, "centering_study", None)  # never reached
     data = tmp_path / "data.svg"  # an odd name, so that --plot's type check passes
     data.write_text("a,b,y\n1,2,u\n3,4,v\n5,6,u\n7,8,v\n")
     link = tmp_path / "link.svg"
@@ -371,59 +399,68 @@ def test_unwritable_output_fails_before_any_fit(tmp_path, capsys, monkeypatch):
         pytest.skip("root can write into a read-only directory")
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
-    monkeypatch.setattr(cli, "cross_validate", None)
+    monkeypatch.setattr(cli, "centering_study", None)
     with pytest.raises(SystemExit) as exc:
         main(["compare", "--quick", "--json", str(locked / "x.json")])
     assert exc.value.code == 2
     assert "Permission denied" in capsys.readouterr().err
 
 
-def test_diverging_learning_rate_is_one_line_error(capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(["compare", *IRIS, "--learning-rate", "1e308"])
-    assert exc.value.code == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "Traceback" not in err
-    assert err.startswith("centered-nn: error: fitting setup=raw activation=relu with "
-                          "--learning-rate 1e+308 failed: ")
-    assert "non-finite" in err
+def test_diverging_learning_rate_is_a_row_not_an_error(capsys, tmp_path):
+    """Non-finite weights at one rate: that rate is listed as diverged; the run goes on."""
+    out, err, doc = _json_run(capsys, tmp_path, [*IRIS, "--learning-rates", "0.1,1e308"])
+    rows = _table_rows(out)
+    assert [r[0] for r in rows] == SETUPS
+    for row, obj in zip(rows, doc["rows"]):
+        assert row[8] == "1e+308" and obj["diverged_rates"] == [1e308]
+        assert row[2] == "0.1"  # the rate that trains is the best one
+    fits = doc["studies"]["relu"]["fits"]
+    assert all(f["diverged"] and f["loss_curve"] == [] for f in fits if f["learning_rate"] > 1)
+    assert "note: 12 of 24 fits diverged" in err and "Traceback" not in err
 
 
 def test_no_raw_warning_reaches_the_user(capsys):
-    """ConvergenceWarnings become a note; overflow RuntimeWarnings of a failing fit vanish."""
+    """Fits that overflow (RuntimeWarnings) and end non-finite: rows, and no warning shown."""
     with warnings.catch_warnings():
         warnings.simplefilter("always")  # make any escaping warning visible
-        out = _run(capsys, [*IRIS, "--setups", "raw,learned"])
-        assert "note: 4 of 4 fits stopped at --max-iter 2 before converging" in out.err
-        assert "Warning" not in out.err and "warn" not in out.err
-        # a fit that overflows (RuntimeWarnings) and ends with non-finite weights
-        with pytest.raises(SystemExit) as exc:
-            main(["compare", *IRIS, "--learning-rate", "3", "--batch-size", "10",
-                  "--setups", "raw,learned"])
-    assert exc.value.code == 2
-    err = capsys.readouterr().err.splitlines()
-    assert err[0].startswith("[1/2] setup=raw activation=relu")
-    assert err[1].startswith("centered-nn: error: fitting setup=learned activation=relu "
-                             "with --learning-rate 3 failed: ")
-    assert len(err) == 2
+        out = _run(capsys, [*IRIS, "--learning-rate", "3", "--batch-size", "10",
+                            "--setups", "raw,learned"])
+    assert "Warning" not in out.err and "warn" not in out.err
+    rows = _table_rows(out.out)
+    assert [r[0] for r in rows] == ["raw", "learned"]
+    assert rows[1][8] == "3" and rows[1][2] == "-"  # learned diverged at its only rate
 
 
-def test_diverged_fits_are_counted_in_a_note(capsys, monkeypatch):
-    """Independent count: fits whose last training loss exceeds 10x their first."""
-    seen = []
-    real = cli._summarise
+def _diverged_by_hand(X, y, setups, rate, max_iter):
+    """Count fits that raise on non-finite weights or end 10x above their first loss."""
+    from sklearn.model_selection import StratifiedKFold
+    count = 0
+    for params in setups:
+        for train, _ in StratifiedKFold(2).split(X, y):
+            pipe = Pipeline([("scale", MinMaxScaler()), ("center", Centerer(strategy="none")),
+                             ("mlp", MLPClassifier(hidden_layer_sizes=(32,), solver="sgd",
+                                                   learning_rate_init=rate, max_iter=max_iter,
+                                                   random_state=0))]).set_params(**params)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    curve = pipe.fit(X[train], y[train])[-1].loss_curve_
+                except ValueError:
+                    count += 1
+                    continue
+            count += curve[-1] > 10 * curve[0]
+    return count
 
-    def spy(setup, activation, result, task):
-        seen.extend(p[-1].loss_curve_ for p in result["estimator"])
-        return real(setup, activation, result, task)
 
-    monkeypatch.setattr(cli, "_summarise", spy)
+def test_diverged_fits_are_counted_in_a_note(capsys):
     err = _run(capsys, [*IRIS, "--max-iter", "6", "--learning-rate", "30", "--setups",
                         "raw,learned,mean"]).err
-    diverged = sum(curve[-1] > 10 * curve[0] for curve in seen)
-    assert len(seen) == 6 and diverged >= 1
-    assert (f"note: {diverged} of 6 fits diverged: their training loss ended more than 10x "
-            "above their first epoch's (try a smaller --learning-rate than 30)") in err
+    X, y = load_iris(return_X_y=True)
+    diverged = _diverged_by_hand(X, y, [cli.SETUPS[s].params for s in ("raw", "learned",
+                                                                      "mean")], 30.0, 6)
+    assert diverged >= 1
+    assert (f"note: {diverged} of 6 fits diverged: non-finite weights, or a training loss "
+            "ending more than 10x above its first epoch's (see 'diverged at')") in err
 
 
 # Case 3: silent wrong results.
@@ -497,23 +534,22 @@ def test_plot_format_follows_the_extension(capsys, tmp_path, monkeypatch, suffix
 
     monkeypatch.setattr(Figure, "savefig", keep)
     path = tmp_path / f"signs{suffix}"
-    err = _run(capsys, [*IRIS, "--setups", "raw,centerer,mean", "--activations", "relu,tanh",
-                        "--max-iter", "6", "--plot", str(path)]).err
+    _run(capsys, [*IRIS, "--setups", "raw,centerer,mean", "--activations", "relu,tanh",
+                  "--max-iter", "6", "--learning-rates", "0.1,0.3", "--plot", str(path)])
     data = path.read_bytes()
     assert data.startswith(magic)
     if suffix == ".SVG":
         assert b"<svg" in data[:2000]
     (fig,) = figures
     title = fig._suptitle.get_text()
-    assert title.startswith("iris: ") and "refit on the full data (150 samples" in title
+    assert title.startswith("iris: ") and "rates 0.1, 0.3" in title
     assert legend_problems(fig) == []
-    refits = [line for line in err.splitlines() if line.startswith("--plot refit")]
-    assert len(refits) == 6 and refits[0].startswith("--plot refit 1/6: setup=raw")
+    assert len(fig.axes) == 2 * 4  # per activation: three panels and the score's twin axis
     # identical curves stay distinguishable: one marker shape per setup, staggered
-    ax = fig.axes[0]
-    solid = [line for line in ax.get_lines() if line.get_linestyle() == "-"]
-    assert len({line.get_marker() for line in solid}) == 3
-    assert len({str(line.get_markevery()) for line in solid}) == 3
+    ax = fig.axes[2]  # first-layer signs: raw at 1.0, the centred setups near 0
+    labelled = [line for line in ax.get_lines() if not line.get_label().startswith("_")]
+    assert len({line.get_marker() for line in labelled}) == 3
+    assert len({str(line.get_markevery()) for line in labelled}) == 3
 
 
 def test_json_is_an_object_with_the_run_settings(capsys, tmp_path):
@@ -523,9 +559,10 @@ def test_json_is_an_object_with_the_run_settings(capsys, tmp_path):
     assert (doc["task"], doc["dataset"], doc["csv"], doc["target"]) == (
         "classification", "iris", None, None)
     assert (doc["cv"], doc["random_state"], doc["n_samples"], doc["n_features"]) == (2, 7, 150, 4)
-    expected = MLPClassifier(hidden_layer_sizes=(32,), solver="sgd", learning_rate_init=0.05,
+    expected = MLPClassifier(hidden_layer_sizes=(32,), solver="sgd",
                              max_iter=2, random_state=7).get_params()
-    del expected["activation"]
+    del expected["activation"], expected["learning_rate_init"]
+    assert doc["learning_rates"] == [0.05] and doc["target_loss"] is None
     expected["hidden_layer_sizes"] = [32]
     assert doc["model_parameters"] == expected
     assert doc["setups"] == {"raw": {}, "learned": {"mlp__input_bias": "learned"}}
@@ -568,7 +605,7 @@ def test_json_names_the_csv_and_target(capsys, tmp_path, iris_rows):
      "is the target continuous?"),
 ])
 def test_csv_problems_are_named(tmp_path, capsys, monkeypatch, text, message):
-    monkeypatch.setattr(cli, "cross_validate", None)  # never reached
+    monkeypatch.setattr(cli, "centering_study", None)  # never reached
     path = tmp_path / "data.csv"
     path.write_text(text)
     with pytest.raises(SystemExit) as exc:
@@ -610,8 +647,10 @@ def test_setups_and_tasks_are_one_entry_each(capsys, tmp_path, monkeypatch):
     assert "  strong_l2 alpha=1: a test setup" in capsys.readouterr().out
     out, _, doc = _json_run(capsys, tmp_path, ["--task", "macro_f1", "--setups", "raw,strong_l2",
                                                "--max-iter", "2", "--cv", "2",
-                                               "--activations", "relu"])
-    assert re.split(r" {2,}", out.splitlines()[0])[:3] == ["setup", "activation", "cv macro F1"]
+                                               "--activations", "relu", "--learning-rate",
+                                               "0.1"])
+    assert re.split(r" {2,}", out.splitlines()[0])[:4] == ["setup", "activation", "best lr",
+                                                           "cv macro F1"]
     assert doc["dataset"] == "wine" and doc["scoring"] == "f1_macro"
     assert doc["setups"]["strong_l2"] == {"mlp__alpha": 1.0}
     assert {"cv_f1_macro_mean", "cv_f1_macro_std"} <= set(doc["rows"][1])
@@ -648,8 +687,10 @@ def test_regression_task_on_diabetes_equals_direct_cross_validate(capsys, tmp_pa
     """--task regression: R² on the standardised diabetes target, as scikit-learn computes it."""
     out, _, doc = _json_run(capsys, tmp_path, ["--task", "regression", "--setups", "raw,batch,gc",
                                                "--max-iter", "3", "--cv", "2",
-                                               "--activations", "tanh"])
-    assert re.split(r" {2,}", out.splitlines()[0])[:3] == ["setup", "activation", "cv R²"]
+                                               "--activations", "tanh", "--learning-rate",
+                                               "0.1"])
+    assert re.split(r" {2,}", out.splitlines()[0])[:4] == ["setup", "activation", "best lr",
+                                                           "cv R²"]
     assert doc["dataset"] == "diabetes" and doc["task"] == "regression"
     from sklearn.datasets import load_diabetes
 
@@ -692,3 +733,57 @@ def test_batch_setup_with_batch_size_one_is_a_one_line_error_not_nan_figures():
     assert "input_bias='batch' expected more than 1 value per channel when training" in last
     assert "batch_size=1" in last
     assert "Traceback" not in proc.stderr and "nan" not in proc.stdout
+
+
+# --- issue 16: the comparison is a study of speed and stability --------------------
+
+
+@pytest.mark.parametrize("loader, index", [("load_breast_cancer", True), ("load_wine", False)])
+def test_pandas_csv_defaults_give_best_rates_and_divergence_rows(capsys, tmp_path, loader,
+                                                                 index):
+    """Default grid on CSVs written by pandas: exit 0, a best rate and epochs per setup,
+    and the setup that diverges (learned, at the high rates) is a row like the others."""
+    pytest.importorskip("pandas")
+    from sklearn import datasets
+    path = tmp_path / "data.csv"
+    getattr(datasets, loader)(as_frame=True).frame.to_csv(path, index=index)
+    out, err, doc = _json_run(capsys, tmp_path, [str(path), "--target", "target",
+                                                 "--activations", "relu"])
+    rows = _table_rows(out)
+    assert [r[0] for r in rows] == SETUPS and len(doc["rows"]) == 6
+    assert doc["learning_rates"] == list(cli.DEFAULT_LEARNING_RATES)
+    learned = doc["rows"][SETUPS.index("learned")]
+    assert learned["diverged_rates"], "learned no longer diverges at the default rates"
+    fits = doc["studies"]["relu"]["fits"]
+    for obj in doc["rows"]:
+        assert obj["best_rate"] in cli.DEFAULT_LEARNING_RATES
+        mine = [f for f in fits if f["setup"] == obj["setup"]]
+        # 'diverged at' lists exactly the rates where a fold diverged
+        assert obj["diverged_rates"] == sorted({f["learning_rate"] for f in mine
+                                                if f["diverged"]})
+        reached = [f for f in mine if f["learning_rate"] == obj["best_rate"]]
+        if all(f["reached"] for f in reached):
+            assert obj["epochs_to_target_mean"] == np.mean([f["epochs_to_target"]
+                                                            for f in reached])
+    assert any(r[4] != "-" for r in rows)
+    assert ("dropped the unnamed first column" in err) == index
+
+
+def test_json_round_trips_the_study(default_run):
+    """Every per-fit figure of the JSON equals the study recomputed in Python."""
+    from centered_nn.model_selection import centering_study
+    document = json.loads(default_run[3].read_text())
+    X, y = load_digits(return_X_y=True)
+    pipe = Pipeline([("scale", MinMaxScaler()), ("center", Centerer(strategy="none")),
+                     ("mlp", MLPClassifier(hidden_layer_sizes=(32,), activation="relu",
+                                           solver="sgd", max_iter=3, random_state=0))])
+    study = centering_study(pipe, X, y, setups={s: cli.SETUPS[s].params for s in SETUPS},
+                            learning_rates=[0.3, 3], cv=2, random_state=0)
+    saved = document["studies"]["relu"]
+    assert saved["target_loss"] == list(study.target_loss)
+    for fit in saved["fits"]:
+        s, r = SETUPS.index(fit["setup"]), [0.3, 3].index(fit["learning_rate"])
+        for name in ("test_score", "final_loss", "epochs_to_target", "mean_relative_loss"):
+            value = study.figures[name][s, r, fit["fold"]]
+            assert fit[name] == (None if np.isnan(value) else value)
+        assert fit["loss_curve"] == list(study.curves["loss_curve"][s][r][fit["fold"]])

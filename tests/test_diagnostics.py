@@ -311,3 +311,50 @@ def test_centered_rows_per_sample_fraction_against_explicit_centred_gradients():
     # the input metrics still describe E itself
     assert rec.history["input_mean"][0, 0] == pytest.approx(E.mean())
     assert rec.history["positive_input_fraction"][0, 0] == 1.0
+
+
+# --- the history as a tidy frame (issue 16) -----------------------------------------
+
+
+def test_history_frame_equals_the_dict_history():
+    pd = pytest.importorskip("pandas")
+    from sklearn.datasets import load_digits
+
+    from centered_nn import MLPClassifier
+    from centered_nn.diagnostics import history_frame
+
+    X, y = load_digits(return_X_y=True)
+    X = X[:200] / 16
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fits = [MLPClassifier(hidden_layer_sizes=(5, 4), max_iter=3, random_state=0,
+                              input_bias=bias).fit(X, y[:200]) for bias in ("none", "mean")]
+    single = history_frame(fits[0])
+    assert list(single.columns) == ["iteration", "layer", "metric", "value"]
+    history = fits[0].gradient_sign_history_
+    assert len(single) == sum(v.size for v in history.values())
+    for row in single.sample(25, random_state=0).itertuples():
+        expected = history[row.metric][row.iteration - 1, row.layer]
+        assert row.value == expected or (np.isnan(row.value) and np.isnan(expected))
+    both = history_frame([fits[0], fits[1].gradient_sign_history_], labels=["none", "mean"])
+    assert list(both.columns) == ["label", "iteration", "layer", "metric", "value"]
+    assert isinstance(both, pd.DataFrame) and len(both) == 2 * len(single)
+    part = both[(both.label == "mean") & (both.metric == "input_mean")]
+    np.testing.assert_array_equal(
+        part["value"].to_numpy().reshape(3, 3), fits[1].gradient_sign_history_["input_mean"])
+    assert list(history_frame([history, history])["label"].unique()) == ["0", "1"]
+
+
+def test_history_frame_errors(monkeypatch):
+    import sys
+
+    from centered_nn.diagnostics import history_frame
+
+    history = {"same_sign_fraction": np.ones((2, 1))}
+    with pytest.raises(ValueError, match="Got 1 labels for 2 histories"):
+        history_frame([history, history], labels=["a"])
+    with pytest.raises(ValueError, match="histories is empty"):
+        history_frame([])
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(ImportError, match=r'history_frame requires pandas.*centered_nn\[pandas\]'):
+        history_frame(history)

@@ -294,3 +294,50 @@ def test_unfitted_regressor_is_named(data):
 
     with pytest.raises(NotFittedError, match="This MLPRegressor instance is not fitted yet"):
         n_iter_scorer(make_pipeline(StandardScaler(), MLPRegressor()), *data)
+
+
+# --- epochs to a training loss (issue 16) ---------------------------------------
+
+from centered_nn.metrics import epochs_to_loss, epochs_to_loss_scorer  # noqa: E402
+
+
+@pytest.mark.parametrize("curve, target, expected", [
+    ([2.0, 1.0, 0.5, 0.25], 0.5, 3),  # at or below: the first epoch equal to it counts
+    ([2.0, 1.0, 0.5, 0.25], 0.49, 4),
+    ([2.0, 1.0], 0.5, None),
+    ([0.1, 0.2], 0.5, 1),
+    ([2.0, np.nan, 0.4], 0.5, 3),  # NaN never reaches
+    ([], 0.5, None),
+])
+def test_epochs_to_loss_by_hand(curve, target, expected):
+    assert epochs_to_loss(curve, target) == expected
+
+
+@pytest.mark.parametrize("target, message", [
+    (np.nan, "target must be finite"), ("0.5", "target must be a number"),
+    (True, "target must be a number")])
+def test_epochs_to_loss_checks_the_target(target, message):
+    with pytest.raises(ValueError, match=message):
+        epochs_to_loss([1.0], target)
+
+
+def test_epochs_to_loss_needs_a_1d_curve():
+    with pytest.raises(ValueError, match=r"loss_curve must be 1-D; got an array of shape"):
+        epochs_to_loss([[1.0, 0.5]], 0.5)
+
+
+def test_epochs_to_loss_scorer_pickles_and_reads_the_pipeline():
+    X, y = _data()
+    pipe = make_pipeline(StandardScaler(), MLPClassifier(
+        hidden_layer_sizes=(6,), solver="sgd", learning_rate_init=0.1, max_iter=40,
+        random_state=0)).fit(X, y)
+    curve = pipe[-1].loss_curve_
+    target = curve[len(curve) // 2]
+    scorer = pickle.loads(pickle.dumps(epochs_to_loss_scorer(target)))
+    expected = next(i + 1 for i, v in enumerate(curve) if v <= target)
+    assert scorer(pipe, X, y) == float(expected)
+    never = epochs_to_loss_scorer(min(curve) / 2, not_reached=41)
+    assert never(pipe, X, y) == 41.0
+    assert math.isnan(epochs_to_loss_scorer(min(curve) / 2)(pipe, X, y))
+    with pytest.raises(ValueError, match="not_reached must be a number"):
+        epochs_to_loss_scorer(0.1, not_reached="never")

@@ -66,3 +66,73 @@ def test_readme_scaling_out_example_runs_on_a_local_cluster(capsys):
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] == str(search.best_params_)
     assert float(printed[1]) < 1e-12
+
+
+def _compare_rows(text):
+    """Table lines of a ``centered-nn compare`` output, as lists of cells."""
+    return [re.split(r" {2,}", line.strip()) for line in text.strip().splitlines()
+            if line.strip() and not line.startswith(("setup", "---", "target", "("))]
+
+
+def default_run_sentence(rows):
+    """The README's sentence about the default digits run, from its relu rows."""
+    row = {r[0]: r for r in rows if r[1] == "relu"}
+
+    def setup(name, label):
+        return f"{label} {row[name][4]} at {row[name][2]} (up to {row[name][7]})"
+
+    return (f"With relu, raw needs {row['raw'][4]} epochs to the target at its fastest rate "
+            f"{row['raw'][2]} and trains up to {row['raw'][7]}; "
+            f"{setup('mean', 'the mean offsets need')}, {setup('batch', 'the batch offsets')}, "
+            f"{setup('centerer', 'the Centerer')}: every one faster by more than the fold "
+            "spread, at a higher rate.")
+
+
+def test_readme_default_compare_table_is_a_real_run(capsys):
+    """The relu rows of the README's default digits table, rerun (each activation's study
+    is independent of the others): the same cells but the fit time, and the sentence."""
+    from centered_nn.cli import main
+
+    assert main(["compare", "--activations", "relu"]) == 0
+    out = capsys.readouterr().out
+    section = README.read_text().split("## `centered-nn compare`", 1)[1]
+    shown = re.findall(r"```\n(setup .*?)```", section, re.S)[0]
+    readme_rows = [r for r in _compare_rows(shown) if r[1] == "relu"]
+    rows = _compare_rows(out)
+    assert [r[:-1] for r in readme_rows] == [r[:-1] for r in rows]
+    target = next(line for line in out.splitlines() if line.startswith("target"))
+    assert target in shown
+    sentence = default_run_sentence(rows)
+    assert " ".join(sentence.split()) in " ".join(section.split())
+    # what the sentence claims, from the run itself
+    row = {r[0]: r for r in rows}
+    raw_epochs, raw_spread = map(float, row["raw"][4].split(" ± "))
+    for name in ("mean", "batch", "centerer"):
+        epochs, spread = map(float, row[name][4].split(" ± "))
+        assert raw_epochs - epochs > raw_spread + spread and row[name][5] == "faster"
+        assert float(row[name][2]) > float(row["raw"][2])
+        assert float(row[name][7]) > float(row["raw"][7])
+    assert row["learned"][5] == "within spread" and row["learned"][8] == "1,3"
+    assert "The `learned` offsets are no faster than raw and diverge at 1 and 3." in " ".join(
+        section.split())
+
+
+def test_readme_study_example_runs(capsys):
+    """The centering_study block: it prints each setup's summary, and the display has its
+    three panels."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    block = next(b for b in re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+                 if "centering_study(" in b)
+    namespace = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exec(compile(block, str(README), "exec"), namespace)
+    study = namespace["study"]
+    printed = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in printed] == ["raw", "centerer", "batch"]
+    for line, (name, row) in zip(printed, study.summary.items()):
+        assert line == (f"{name} {row['fastest_rate']} {row['epochs_to_target_mean']} "
+                        f"{row['highest_trainable_rate']} {row['vs_reference']}")
+    assert len(namespace["display"].axes_) == 3

@@ -1,9 +1,10 @@
-"""The ``centered-nn`` command: compare centring setups by cross-validation.
+"""The ``centered-nn`` command: compare centring setups by their training speed and stability.
 
-``centered-nn compare`` runs :func:`sklearn.model_selection.cross_validate` on
-one pipeline per (setup, activation) pair and reads the training diagnostics
-(``n_iter_``, ``loss_curve_``, ``gradient_sign_history_``) straight from the
-fitted estimators. See ``centered-nn compare --help``.
+``centered-nn compare`` runs :func:`centered_nn.model_selection.centering_study` once
+per activation (every setup × learning rate × CV fold from one seed) and prints, per
+(setup, activation), the fastest rate, the epochs to the target loss there, the rates
+that diverged, the CV score and the gradient-sign figures. See
+``centered-nn compare --help``.
 
 The command is table-driven: :data:`SETUPS` maps a setup name to the pipeline
 parameters it sets, :data:`TASKS` a task name to its estimator, score and
@@ -14,7 +15,6 @@ import argparse
 import math
 import os
 import sys
-import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from sklearn import datasets
 from sklearn.base import is_classifier
-from sklearn.model_selection import check_cv, cross_validate
+from sklearn.model_selection import check_cv
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler
 
@@ -30,10 +30,11 @@ from .. import __version__
 from .._estimators.classifier import MLPClassifier
 from .._estimators.regressor import MLPRegressor
 from .interrupt import CheckedScorer, InterruptGuard
-from .report import cell, columns, format_table, json_bytes, jsonable, plot_bytes
+from .report import columns, format_table, json_bytes, jsonable, plot_bytes, study_json
 from .csv_data import CSVError, read_csv
 from ..activations import ACTIVATIONS
-from ..exceptions import DIVERGENCE_FACTOR, diverged
+from ..exceptions import DIVERGENCE_FACTOR
+from ..model_selection import centering_study
 from ..preprocessing import Centerer
 
 PROG = "centered-nn"
@@ -146,7 +147,9 @@ TASKS = {
         prepare_target=_standardised_target,
     ),
 }
-DEFAULT_ACTIVATIONS = ("relu", "tanh", "logistic")
+DEFAULT_ACTIVATIONS = ("relu", "tanh")
+DEFAULT_LEARNING_RATES = (0.03, 0.1, 0.3, 1.0, 3.0)
+QUICK_LEARNING_RATES = (0.1, 1.0)
 HIDDEN_LAYER_SIZES = (32,)
 PLOT_FORMATS = ("png", "pdf", "svg")
 MAX_SEED = 2**32 - 1
@@ -167,21 +170,35 @@ intensities: all-positive inputs (the textbook uncentred case) on a scale SGD
 handles; centring, if any, comes after it. With --task regression the target is
 standardised (mean 0, std 1), which leaves R² unchanged.
 
-Each pair is run through sklearn's cross_validate (stratified folds for
-classification, --n-jobs workers), with a progress line on stderr after it.
-Figures are means over folds: held-out score (± std), iterations, final training
-loss, fit seconds per fold, and the first-layer (L0) gradient_sign_history_
-averaged over iterations: 'same-sign' = fraction of units whose minibatch weight
-gradient has one sign, 'sample same-sign' = the same for per-sample gradients.
-One-line notes count fits that hit --max-iter or diverged (loss ended > 10x its first).
+Every setup is fitted at every rate of --learning-rates on every CV fold (stratified
+for classification, --n-jobs workers), all from the same initial weights and
+minibatch order: centered_nn.model_selection.centering_study, once per activation,
+with a progress line on stderr after each setup. Per (setup, activation) the row
+shows the 'best lr': the rate with the fewest epochs to the target training loss
+(every fold reaching it; ties broken by the relative loss; when no rate reaches it,
+the lowest relative loss), never the one with the best score. At that rate, means over folds: held-out score (± std), 'epochs to
+target' (± std; '-' when no rate reached it in every fold), 'vs raw' ('faster' or
+'slower' when the epochs differ from the first setup's by more than the sum of
+their fold standard deviations, else 'within spread'), 'rel. loss' (the loss curve's
+mean over the --max-iter epochs over the first-epoch loss: lower trains faster,
+no threshold), the first-layer (L0) gradient_sign_history_ averaged over epochs
+('same-sign' = fraction of units whose minibatch weight gradient has one sign,
+'sample same-sign' = the same for per-sample gradients) and fit seconds per fit.
+'trains up to' is the highest rate at which every fold reached the target;
+'diverged at' lists the rates where a fold's weights became non-finite or its loss
+ended more than 10x above its first: a diverging setup is a row, never an error.
+The target loss, unless --target-loss is given, is per fold halfway on a log scale
+between the first-epoch loss at the lowest rate and the lowest loss any setup
+reached: sqrt(start * best). The table is followed by the targets.
 
 Every option is checked before the first fit. Ctrl-C stops the whole run (exit
 status 130) without printing the table or writing any file.
 
 --json writes an object: package version, dataset or CSV path, target, task,
-folds, random state, model parameters, setups and the rows of the table.
---plot refits each pair on the full data and draws those two first-layer figures
-per iteration, one panel per activation, in the format of the file's extension
+folds, random state, learning rates, model parameters, setups, the rows of the
+table, and per activation the targets and every fit's figures and curves.
+--plot draws the study per activation (loss curves at the best rates, epochs and
+score against the rate, first-layer signs per epoch) in the format of the file's extension
 ({', '.join('.' + f for f in PLOT_FORMATS)}). It needs matplotlib:
   {PLOT_HINT}
 
@@ -219,6 +236,10 @@ _positive_int = _checked(int, lambda v: v >= 1, "an integer >= 1")
 _n_jobs = _checked(int, lambda v: v != 0, "a nonzero integer")
 _seed = _checked(int, lambda v: 0 <= v <= MAX_SEED, f"an integer from 0 to {MAX_SEED}")
 _learning_rate = _checked(float, lambda v: 0 < v < math.inf, "a positive number")
+_learning_rates = _checked(
+    lambda t: tuple(float(v) for v in t.split(",")),
+    lambda v: len(v) > 0 and all(0 < r < math.inf for r in v),
+    "comma-separated positive numbers")
 _batch_size = _checked(lambda t: t if t == "auto" else int(t),
                        lambda v: v == "auto" or v >= 1, "an integer >= 1 or 'auto'")
 
@@ -244,8 +265,9 @@ def _build_parser():
     cmp = commands.add_parser(
         "compare",
         help="cross-validate centring setups and print a table",
-        description="Cross-validate centring setups x activations on a dataset and print\n"
-        "the score, iterations, final loss, gradient-sign figures and fit time.",
+        description="Fit centring setups x activations x learning rates by cross-validation\n"
+        "and print, per setup, the fastest rate, the epochs to a target loss there, the\n"
+        "rates that diverged, the score, the gradient-sign figures and the fit time.",
         epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -266,9 +288,16 @@ def _build_parser():
     cmp.add_argument("--setups", type=_names("setup", SETUPS), default=tuple(SETUPS),
                      metavar="S,T", help=f"comma-separated subset of {', '.join(SETUPS)}")
     cmp.add_argument("--max-iter", type=_positive_int, metavar="N",
-                     help="maximum SGD epochs per fit (default: 50; 5 with --quick)")
-    cmp.add_argument("--learning-rate", type=_learning_rate, default=0.1, metavar="LR",
-                     help="SGD learning_rate_init (default: 0.1)")
+                     help="maximum SGD epochs per fit (default: 30; 5 with --quick)")
+    cmp.add_argument("--learning-rates", type=_learning_rates, metavar="LR,LR",
+                     help="comma-separated SGD learning_rate_init grid (default: "
+                     f"{','.join(f'{r:g}' for r in DEFAULT_LEARNING_RATES)}; "
+                     f"{','.join(f'{r:g}' for r in QUICK_LEARNING_RATES)} with --quick)")
+    cmp.add_argument("--learning-rate", type=_learning_rate, metavar="LR",
+                     help="one rate: the same as --learning-rates LR")
+    cmp.add_argument("--target-loss", type=_learning_rate, metavar="LOSS",
+                     help="the training loss counted to (default: per fold, "
+                     "sqrt(start * best), see below)")
     cmp.add_argument("--batch-size", type=_batch_size, default="auto", metavar="B",
                      help="minibatch size, at most the smallest training fold, or 'auto' = "
                      "min(200, n_samples) (default: auto)")
@@ -279,9 +308,9 @@ def _build_parser():
     cmp.add_argument("--quick", action="store_true",
                      help="tiny settings for smoke tests (explicit options still win)")
     cmp.add_argument("--json", metavar="PATH",
-                     help="also write the settings and rows as a JSON object")
+                     help="also write the settings, rows, per-fit figures and curves as JSON")
     cmp.add_argument("--plot", metavar="PATH",
-                     help="also write the gradient-sign curves (.png, .pdf or .svg)")
+                     help="also draw the study per activation (.png, .pdf or .svg)")
     return parser
 
 
@@ -382,100 +411,84 @@ def _base_pipeline(task, args, activation="relu"):
     """MinMaxScaler -> Centerer(strategy='none') -> the task's estimator: the 'raw' setup."""
     mlp = task.estimator(
         hidden_layer_sizes=HIDDEN_LAYER_SIZES, activation=activation, solver="sgd",
-        learning_rate_init=args.learning_rate, batch_size=args.batch_size,
+        learning_rate_init=args.learning_rates[0], batch_size=args.batch_size,
         max_iter=args.max_iter, random_state=args.random_state,
     )
     return Pipeline([("scale", MinMaxScaler()), ("center", Centerer(strategy="none")),
                      ("mlp", mlp)])
 
 
-def _make_pipeline(task, setup, activation, args):
-    return _base_pipeline(task, args, activation).set_params(**SETUPS[setup].params)
+def _study(X, y, args, task, activation):
+    """One centring study: every setup x rate x fold for `activation`."""
+    try:
+        return centering_study(
+            _base_pipeline(task, args, activation), X, y,
+            setups={name: SETUPS[name].params for name in args.setups},
+            learning_rates=args.learning_rates, cv=args.cv,
+            scoring=CheckedScorer(task.scoring), target_loss=args.target_loss,
+            n_jobs=args.n_jobs, random_state=args.random_state, error_score="raise",
+            verbose=1)
+    except ValueError as exc:  # not a divergence (the study records those): a real error
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else "ValueError"
+        raise CLIError(f"fitting activation={activation} failed: {message}") from None
 
 
-def _fit_failed(setup, activation, args, exc):
-    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return CLIError(f"fitting setup={setup} activation={activation} with --learning-rate "
-                    f"{args.learning_rate:g} failed: {message}")
-
-
-def _fit_notes(mlps, args):
-    """Counts of fits that hit --max-iter and of fits that diverged (the estimators' rule,
-    the one behind their DivergenceWarning)."""
-    capped = sum(m.n_iter_ >= args.max_iter for m in mlps)
-    return np.array([capped, sum(diverged(m.loss_curve_) for m in mlps)])
-
-
-def _summarise(setup, activation, result, task):
-    mlps = [pipeline[-1] for pipeline in result["estimator"]]
-    signs = {metric: np.mean([np.nanmean(m.gradient_sign_history_[metric][:, 0]) for m in mlps])
-             for metric in ("same_sign_fraction", "sample_same_sign_fraction")}
+def _row(study, setup, activation, task):
+    """The table row of `setup` in `study`, as JSON-ready values (None for NaN)."""
+    summary = study.summary[setup]
     score = f"cv_{task.scoring}"
     values = {
-        f"{score}_mean": np.mean(result["test_score"]),
-        f"{score}_std": np.std(result["test_score"]),
-        "n_iter": np.mean([m.n_iter_ for m in mlps]),
-        "final_loss": np.mean([m.loss_curve_[-1] for m in mlps]),
-        **signs,
-        "fit_time": np.mean(result["fit_time"]),
+        "best_rate": summary["fastest_rate"],
+        f"{score}_mean": summary["test_score_mean"], f"{score}_std": summary["test_score_std"],
+        "epochs_to_target_mean": summary["epochs_to_target_mean"],
+        "epochs_to_target_std": summary["epochs_to_target_std"],
+        "vs_raw": summary["vs_reference"] if setup != study.setups[0] else "-",
+        "mean_relative_loss": summary["mean_relative_loss"],
+        "highest_trainable_rate": summary["highest_trainable_rate"],
+        "diverged_rates": summary["diverged_rates"],
+        "same_sign_fraction": summary["same_sign_fraction"],
+        "sample_same_sign_fraction": summary["sample_same_sign_fraction"],
+        "fit_time": summary["fit_time"],
     }
     return {"setup": setup, "activation": activation,
-            **{k: float(v) if np.isfinite(v) else None for k, v in values.items()}}
+            **{k: None if isinstance(v, float) and not math.isfinite(v) else v
+               for k, v in values.items()}}
 
 
-def _cross_validate_all(X, y, args, task):
-    """One cross_validate per (setup, activation); a progress line after each."""
-    pairs = [(s, a) for a in args.activations for s in args.setups]
-    rows, notes = [], np.zeros(2, dtype=int)
-    for i, (setup, activation) in enumerate(pairs, start=1):
-        start = time.perf_counter()
-        try:
-            result = cross_validate(_make_pipeline(task, setup, activation, args), X, y,
-                                    cv=args.cv, n_jobs=args.n_jobs, return_estimator=True,
-                                    scoring=CheckedScorer(task.scoring), error_score="raise")
-        except ValueError as exc:
-            raise _fit_failed(setup, activation, args, exc) from None
-        InterruptGuard.check()
-        notes += _fit_notes([p[-1] for p in result["estimator"]], args)
-        rows.append(_summarise(setup, activation, result, task))
-        mean_key = f"cv_{task.scoring}_mean"
-        print(f"[{i}/{len(pairs)}] setup={setup} activation={activation}: {task.scoring} "
-              f"{cell(rows[-1], mean_key, '.3f')} over {args.cv} folds "
-              f"in {time.perf_counter() - start:.2f} s", file=sys.stderr, flush=True)
-    n_fits = len(pairs) * args.cv
-    capped, n_diverged = notes
-    if capped:
-        print(f"note: {capped} of {n_fits} fits stopped at --max-iter {args.max_iter} before "
-              "converging", file=sys.stderr)
-    if n_diverged:
-        print(f"note: {n_diverged} of {n_fits} fits diverged: their training loss ended more "
-              f"than {DIVERGENCE_FACTOR:g}x above their first epoch's (try a smaller "
-              f"--learning-rate than {args.learning_rate:g})", file=sys.stderr)
-    return rows
-
-
-def _refit_histories(X, y, args, task):
-    """Refit every pair on the full data for --plot; return their gradient-sign histories."""
-    histories = {}
-    pairs = [(s, a) for a in args.activations for s in args.setups]
-    for i, (setup, activation) in enumerate(pairs, start=1):
-        start = time.perf_counter()
-        try:
-            mlp = _make_pipeline(task, setup, activation, args).fit(X, y)[-1]
-        except ValueError as exc:
-            raise _fit_failed(setup, activation, args, exc) from None
-        InterruptGuard.check()
-        histories[(setup, activation)] = mlp.gradient_sign_history_
-        print(f"--plot refit {i}/{len(pairs)}: setup={setup} activation={activation} on all "
-              f"{X.shape[0]} samples in {time.perf_counter() - start:.2f} s",
+def _run_studies(X, y, args, task):
+    """One study per activation, progress on stderr; return ({activation: study}, rows)."""
+    studies, rows = {}, []
+    n_fits = len(args.setups) * len(args.learning_rates) * args.cv
+    for i, activation in enumerate(args.activations, start=1):
+        print(f"activation={activation} ({i}/{len(args.activations)}): {len(args.setups)} "
+              f"setups x {len(args.learning_rates)} rates x {args.cv} folds = {n_fits} fits",
               file=sys.stderr, flush=True)
-    return histories
+        studies[activation] = _study(X, y, args, task, activation)
+        InterruptGuard.check()
+        rows += [_row(studies[activation], setup, activation, task) for setup in args.setups]
+    n_diverged = sum(int(st.figures["diverged"].sum()) for st in studies.values())
+    if n_diverged:
+        print(f"note: {n_diverged} of {n_fits * len(studies)} fits diverged: non-finite "
+              f"weights, or a training loss ending more than {DIVERGENCE_FACTOR:g}x above "
+              "its first epoch's (see 'diverged at')", file=sys.stderr)
+    return studies, rows
 
 
-def _json_document(args, task, name, X, rows):
+def _targets_text(studies):
+    """The lines after the table: the target loss per fold and how it was chosen."""
+    lines = [f"target training loss per fold, {activation}: "
+             + ", ".join(f"{t:.4g}" for t in study.target_loss)
+             for activation, study in studies.items()]
+    rule = next(iter(studies.values())).target_rule
+    lines.append("('epochs to target': first epoch at or below it; target rule: "
+                 f"{'--target-loss' if rule == 'given' else rule})")
+    return "\n".join(lines)
+
+
+def _json_document(args, task, name, X, rows, studies):
     base = _base_pipeline(task, args)
     parameters = {k: jsonable(v) for k, v in base[-1].get_params().items()
-                  if k != "activation"}  # the rows' activation
+                  if k not in ("activation", "learning_rate_init")}  # per row / per fit
     document = {
         "centered_nn_version": __version__,
         "command": "compare",
@@ -488,20 +501,44 @@ def _json_document(args, task, name, X, rows):
         "cv": args.cv,
         "scoring": task.scoring,
         "random_state": args.random_state,
+        "learning_rates": list(args.learning_rates),
+        "target_loss": args.target_loss,
         "pipeline": [[step, type(est).__name__] for step, est in base.steps],
         "model_parameters": parameters,
         "setups": {s: SETUPS[s].params for s in args.setups},
         "activations": list(args.activations),
         "rows": rows,
+        "studies": {activation: study_json(study) for activation, study in studies.items()},
     }
     return json_bytes(document)
 
 
+def _write_outputs(outputs, contents):
+    """Write each output file (the lead may swap in the atomic writer of cli/outputs.py)."""
+    for option, data in contents.items():
+        try:
+            outputs[option].write_bytes(data)
+        except OSError as exc:
+            raise CLIError(f"--{option}: cannot write {str(outputs[option])!r}: "
+                           f"{exc.strerror or exc}") from None
+        print(f"wrote {outputs[option]}", file=sys.stderr)
+
+
+def _apply_defaults(args):
+    if args.learning_rate is not None and args.learning_rates is not None:
+        raise CLIError("give either --learning-rate or --learning-rates, not both")
+    if args.learning_rate is not None:
+        args.learning_rates = (args.learning_rate,)
+    default_rates = QUICK_LEARNING_RATES if args.quick else DEFAULT_LEARNING_RATES
+    args.learning_rates = tuple(sorted(set(args.learning_rates or default_rates)))
+    args.cv = args.cv or (2 if args.quick else 3)
+    args.max_iter = args.max_iter or (5 if args.quick else 30)
+    args.activations = args.activations or (("relu",) if args.quick else DEFAULT_ACTIVATIONS)
+
+
 def _compare(args):
     task = TASKS[args.task]
-    args.cv = args.cv or (2 if args.quick else 3)
-    args.max_iter = args.max_iter or (5 if args.quick else 50)
-    args.activations = args.activations or (("relu",) if args.quick else DEFAULT_ACTIVATIONS)
+    _apply_defaults(args)
     outputs = _check_outputs(args)
     if "plot" in outputs:
         try:
@@ -511,29 +548,22 @@ def _compare(args):
     X, y, name = _load_data(args, task)
     _check_batch_size(X, y, args, task)
     with InterruptGuard(), warnings.catch_warnings():
-        # Fits warn about what the notes report (ConvergenceWarning) or what was
-        # checked above; sklearn forwards this filter to joblib workers.
+        # The study records what fits warn about (non-convergence, divergence);
+        # sklearn forwards this filter to joblib workers.
         warnings.simplefilter("ignore")
-        rows = _cross_validate_all(X, y, args, task)
+        studies, rows = _run_studies(X, y, args, task)
         contents = {}
         if "json" in outputs:
-            contents["json"] = _json_document(args, task, name, X, rows)
+            contents["json"] = _json_document(args, task, name, X, rows, studies)
         if "plot" in outputs:
-            title = (f"{name}: first-layer gradient signs per epoch, each setup refit on the "
-                     f"full data ({X.shape[0]} samples; the table's scores are "
-                     "cross-validated)")
-            contents["plot"] = plot_bytes(_refit_histories(X, y, args, task), args.setups,
-                                          args.activations, title,
+            title = (f"{name}: {task.score_label[3:]} and training speed per setup, "
+                     f"{args.cv}-fold CV, rates {', '.join(f'{r:g}' for r in args.learning_rates)}")
+            contents["plot"] = plot_bytes(studies, title,
                                           outputs["plot"].suffix.lower().lstrip("."))
         InterruptGuard.check()
     print(format_table(rows, columns(task)), flush=True)
-    for option, data in contents.items():
-        try:
-            outputs[option].write_bytes(data)
-        except OSError as exc:
-            raise CLIError(f"--{option}: cannot write {str(outputs[option])!r}: "
-                           f"{exc.strerror or exc}") from None
-        print(f"wrote {outputs[option]}", file=sys.stderr)
+    print(_targets_text(studies), flush=True)
+    _write_outputs(outputs, contents)
     return 0
 
 
@@ -560,10 +590,12 @@ def main(argv=None):
     --------
     >>> from centered_nn.cli import main
     >>> status = main(["compare", "--dataset", "iris", "--quick", "--setups", "raw,mean"])
-    setup  activation    cv accuracy  iterations  final loss  same-sign L0 ...
-    -----  ----------  -------------  ----------  ----------  ------------ ...
-    raw    relu        0... ± 0...            5.0 ...
-    mean   relu        0... ± 0...            5.0 ...
+    setup  activation  best lr    cv accuracy  epochs to target  vs raw  rel. loss ...
+    -----  ----------  -------  -------------  ----------------  ------  --------- ...
+    raw    relu              1  0... ± 0...                 -  -           0... ...
+    mean   relu              1  0... ± 0...         4.0 ± 0.0  faster      0... ...
+    target training loss per fold, relu: 0..., 0...
+    ('epochs to target': first epoch at or below it; target rule: per fold, ...)
     >>> status
     0
     """

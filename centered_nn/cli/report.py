@@ -11,13 +11,18 @@ import numpy as np
 
 
 def columns(task):
-    """(JSON key, table header, number format) of the table; the first two are text."""
+    """(JSON key, table header, format) of the table; format None is text, 'rate' a rate
+    or '-', 'rates' a list of rates or '-', else a number format (``_mean`` keys add ± std)."""
     score = f"cv_{task.scoring}"
     return (
         ("setup", "setup", None), ("activation", "activation", None),
+        ("best_rate", "best lr", "rate"),
         (f"{score}_mean", task.score_label, ".3f"),
-        ("n_iter", "iterations", ".1f"),
-        ("final_loss", "final loss", ".4f"),
+        ("epochs_to_target_mean", "epochs to target", ".1f"),
+        ("vs_raw", "vs raw", None),
+        ("mean_relative_loss", "rel. loss", ".3f"),
+        ("highest_trainable_rate", "trains up to", "rate"),
+        ("diverged_rates", "diverged at", "rates"),
         ("same_sign_fraction", "same-sign L0", ".3f"),
         ("sample_same_sign_fraction", "sample same-sign L0", ".3f"),
         ("fit_time", "fit time (s)", ".2f"),
@@ -25,11 +30,21 @@ def columns(task):
 
 
 def cell(row, key, fmt):
+    """The text of one table cell ('-' for a missing value)."""
+    value = row[key]
     if fmt is None:
-        return row[key]
-    std = key.replace("_mean", "_std") if key.endswith("_mean") else None
-    text = {k: "nan" if row[k] is None else format(row[k], fmt) for k in (key, std) if k}
-    return text[key] + (" ± " + text[std] if std else "")
+        return str(value)
+    if fmt == "rate":
+        return "-" if value is None else format(value, "g")
+    if fmt == "rates":
+        return ",".join(format(v, "g") for v in value) if value else "-"
+    if value is None:
+        return "-"
+    text = format(value, fmt)
+    std = key[: -len("_mean")] + "_std" if key.endswith("_mean") else None
+    if std in row and row[std] is not None:
+        text += " ± " + format(row[std], fmt)
+    return text
 
 
 def format_table(rows, columns):
@@ -61,40 +76,54 @@ def json_bytes(document):
     return (json.dumps(document, indent=2, allow_nan=False) + "\n").encode()
 
 
-def plot_bytes(histories, setups, activations, title, fmt):
-    """Draw the first-layer same-sign curves, one panel per activation; return the file bytes.
+def _finite(values):
+    """A list of floats with None for NaN (JSON has no NaN)."""
+    return [float(v) if np.isfinite(v) else None for v in np.asarray(values, float).ravel()]
 
-    ``histories`` maps (setup, activation) to a ``gradient_sign_history_``;
-    ``fmt`` is a matplotlib format ('png', 'pdf', 'svg'). Each setup has its
-    own colour and marker (staggered, so coinciding curves stay visible); the
-    legend sits outside the panels.
+
+#: the per-epoch curves the JSON holds (the full sign histories stay out: too large)
+JSON_CURVES = ("loss_curve", "validation_loss_curve", "same_sign_fraction",
+               "sample_same_sign_fraction")
+
+
+def study_json(study):
+    """A centring study as plain JSON data: targets, every fit's figures, and its curves.
+
+    ``fits`` lists one object per (setup, learning rate, fold), setup-major.
+    """
+    fits = []
+    for s, setup in enumerate(study.setups):
+        for r, rate in enumerate(study.learning_rates):
+            for k in range(study.n_splits):
+                fit = {"setup": setup, "learning_rate": float(rate), "fold": k}
+                for name, values in study.figures.items():
+                    value = values[s, r, k]
+                    fit[name] = bool(value) if values.dtype == bool else _finite([value])[0]
+                for name in JSON_CURVES:
+                    curve = study.curves[name][s][r][k]
+                    fit[name] = None if curve is None else _finite(curve)
+                fits.append(fit)
+    return {"target_loss": _finite(study.target_loss), "target_rule": study.target_rule,
+            "reference_loss": _finite(study.reference_loss), "max_iter": study.max_iter,
+            "fits": fits}
+
+
+def plot_bytes(studies, title, fmt):
+    """Draw each activation's study (CenteringStudyDisplay, one row each); return the bytes.
+
+    ``studies`` maps an activation to its CenteringStudy; ``fmt`` is a matplotlib
+    format ('png', 'pdf', 'svg').
     """
     from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
 
-    from ..plotting import _curve_style
+    from ..model_selection import CenteringStudyDisplay
 
-    fig = Figure(figsize=(3.6 * len(activations) + 2.4, 4.2), layout="constrained")
-    axes = fig.subplots(1, len(activations), sharey=True, squeeze=False)[0]
-    handles = []
-    for ax, activation in zip(axes, activations):
-        handles = []
-        for k, setup in enumerate(setups):
-            history = histories[(setup, activation)]
-            n_points = history["same_sign_fraction"].shape[0]
-            style = _curve_style(k, len(setups), n_points)
-            epochs = np.arange(1, n_points + 1)
-            handles += ax.plot(epochs, history["same_sign_fraction"][:, 0], label=setup,
-                               **style)
-            ax.plot(epochs, history["sample_same_sign_fraction"][:, 0],
-                    **dict(style, linestyle="--"))
-        ax.set(title=f"activation={activation}", xlabel="iteration (epoch)", ylim=(-0.04, 1.04))
-    axes[0].set_ylabel("first-layer same-sign fraction")
-    handles += [Line2D([], [], color="k", label="minibatch (solid)"),
-                Line2D([], [], color="k", linestyle="--", label="per sample (dashed)")]
-    axes[-1].legend(handles=handles, title="setup / gradient", loc="upper left",
-                    bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    fig = Figure(figsize=(17, 4.6 * len(studies)), layout="constrained")
+    rows = fig.subfigures(len(studies), 1, squeeze=False)[:, 0]
+    for subfigure, (activation, study) in zip(rows, studies.items()):
+        CenteringStudyDisplay.from_study(study, figure=subfigure)
+        subfigure.suptitle(f"activation={activation}", fontsize="medium")
     fig.suptitle(textwrap.fill(title, width=int(10 * fig.get_figwidth())))
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=fmt, dpi=100)
+    fig.savefig(buffer, format=fmt, dpi=80)
     return buffer.getvalue()

@@ -21,6 +21,7 @@ from ._functions import (
     sample_same_sign_fraction,
     sign_flip_fraction,
 )
+from ._history import history_frame
 from ._recorder import GradientSignRecorder
 
 # For the package's other layers (metrics, plotting, the estimators, the command
@@ -43,4 +44,5 @@ __all__ = [
     "positive_input_fraction",
     "InputSignStats",
     "GradientSignRecorder",
+    "history_frame",
 ]

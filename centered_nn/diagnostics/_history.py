@@ -4,6 +4,7 @@ Shared by :mod:`centered_nn.metrics`, :mod:`centered_nn.plotting` and the
 command line.
 """
 
+from collections.abc import Mapping
 from numbers import Integral
 
 import numpy as np
@@ -95,3 +96,90 @@ def history_column(history, metric, layer):
         )
     layer %= n_matrices
     return values[:, layer], layer
+
+
+def _import_pandas(caller):
+    try:
+        import pandas
+    except ImportError as exc:
+        raise ImportError(f"{caller} requires pandas, an optional dependency of centered_nn. "
+                          'Install it with: pip install "centered_nn[pandas]"') from exc
+    return pandas
+
+
+def _as_history(item):
+    if isinstance(item, Mapping):
+        return item
+    return fitted_history(find_mlp(item))
+
+
+def history_frame(histories, labels=None):
+    """Return gradient-sign histories as one tidy DataFrame.
+
+    ``pd.DataFrame(clf.gradient_sign_history_)`` fails, because every metric
+    holds a 2-D array (iterations × weight matrices). This function unrolls
+    the arrays into one row per (iteration, weight matrix, metric), the shape
+    that ``pandas`` grouping and seaborn-style plotting expect.
+
+    Parameters
+    ----------
+    histories : dict, estimator, or list of them
+        A ``gradient_sign_history_`` dict, a fitted MLP (or a Pipeline ending
+        in one) whose history is read, or a list mixing both.
+
+    labels : str or list of str, default=None
+        One label per history, stored in a ``label`` column. If None and
+        several histories are given, they are labelled "0", "1", ...; a single
+        history gets no ``label`` column.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        Columns ``label`` (when there is one), ``iteration`` (1-based, as
+        ``loss_curve_``), ``layer`` (the ``coefs_`` index), ``metric`` and
+        ``value``; histories in the given order, then metrics in the
+        history's order, then iterations, then layers.
+
+    Raises
+    ------
+    ImportError
+        If pandas is not installed (``pip install "centered_nn[pandas]"``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from centered_nn.diagnostics import history_frame
+    >>> history = {"same_sign_fraction": np.array([[1.0, 0.5], [0.8, 0.25]])}
+    >>> history_frame(history)
+       iteration  layer              metric  value
+    0          1      0  same_sign_fraction   1.00
+    1          1      1  same_sign_fraction   0.50
+    2          2      0  same_sign_fraction   0.80
+    3          2      1  same_sign_fraction   0.25
+    """
+    pd = _import_pandas("history_frame")
+    several = isinstance(histories, (list, tuple))
+    items = list(histories) if several else [histories]
+    if not items:
+        raise ValueError("histories is empty: nothing to put in a frame.")
+    if labels is not None:
+        labels = [labels] if isinstance(labels, str) else list(labels)
+        if len(labels) != len(items):
+            raise ValueError(f"Got {len(labels)} labels for {len(items)} histories; pass "
+                             "one per history.")
+    elif several:
+        labels = [str(i) for i in range(len(items))]
+    parts = []
+    for i, item in enumerate(items):
+        history = _as_history(item)
+        for metric in history:
+            values = history_values(history, metric)
+            n_iter, n_layers = values.shape
+            part = {"iteration": np.repeat(np.arange(1, n_iter + 1), n_layers),
+                    "layer": np.tile(np.arange(n_layers), n_iter),
+                    "metric": np.full(values.size, metric, dtype=object),
+                    "value": values.ravel()}
+            if labels is not None:
+                part = {"label": np.full(values.size, labels[i], dtype=object), **part}
+            parts.append(pd.DataFrame(part))
+    return pd.concat(parts, ignore_index=True)
