@@ -11,6 +11,7 @@ from sklearn.utils import check_random_state
 from centered_nn import MLPClassifier, MLPRegressor
 from centered_nn._network import network as _network
 from centered_nn._training import loops as _training
+from centered_nn._training.settings import FitSettings
 
 X, Y = load_digits(return_X_y=True)
 X, Y = X[:240] / 16.0, Y[:240]
@@ -29,7 +30,8 @@ def _flat_loss_grad(est, X, Y, sample_weight):
 
     Every evaluation recomputes the full-batch offsets, as an L-BFGS evaluation does.
     """
-    net, state, params = est._network(), est._state, est.get_params()
+    net, state = est._network(), est._state
+    params = FitSettings.from_params(est.get_params())
     arrays = _training.trainable(net, state.offsets)
     bounds = np.cumsum([0] + [a.size for a in arrays])
     tracker = state.offsets.tracker(est.input_bias_rate, full_batch=True)

@@ -14,6 +14,7 @@ from sklearn.preprocessing import StandardScaler
 
 from centered_nn import Centerer, MLPClassifier
 from centered_nn._training import loops as _training
+from centered_nn._training.settings import FitSettings
 from centered_nn._network.network import move_offset
 
 X_RAW, Y = load_digits(return_X_y=True)
@@ -242,7 +243,8 @@ def test_estimator_gradient_in_trainable_order_matches_finite_differences(layers
     def loss_grad(x):
         for a, b, p in zip(sizes[:-1], sizes[1:], params):
             p[...] = x[a:b].reshape(p.shape)
-        loss, grads = _training._loss_and_grads(net, state, clf.get_params(), X, Ybin, None, None)
+        settings = FitSettings.from_params(clf.get_params())
+        loss, grads = _training._loss_and_grads(net, state, settings, X, Ybin, None, None)
         return loss, np.hstack([g.ravel() for g in grads])
 
     _, grad = loss_grad(x0.copy())

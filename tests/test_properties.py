@@ -25,6 +25,7 @@ from sklearn.exceptions import ConvergenceWarning
 from centered_nn import MLPClassifier, MLPRegressor
 from centered_nn._network import network as _network
 from centered_nn._training import loops as _training
+from centered_nn._training.settings import FitSettings
 from centered_nn.activations import ACTIVATIONS, LeakyReLU
 from centered_nn.diagnostics import GradientSignRecorder
 
@@ -64,7 +65,8 @@ def _loss_and_gradient(est, X, y, sample_weight):
         ``loss_grad(x) -> (loss, grad)`` with the parameters set to ``x``.
     """
     est = copy.deepcopy(est)
-    net, state, params = est._network(), est._state, est.get_params()
+    net, state = est._network(), est._state
+    params = FitSettings.from_params(est.get_params())
     state.recorder = None
     Y = est._label_binarizer.transform(y).astype(bool) if is_classifier(est) else y
     Y = Y.reshape(Y.shape[0], -1)

@@ -13,6 +13,7 @@ from sklearn.preprocessing import StandardScaler
 
 from centered_nn import MLPClassifier, MLPRegressor
 from centered_nn._training import loops as _training
+from centered_nn._training.settings import FitSettings
 
 X_DIAB, Y_DIAB = load_diabetes(return_X_y=True)
 X_DIAB = StandardScaler().fit_transform(X_DIAB)
@@ -162,7 +163,8 @@ def test_estimator_gradient_matches_finite_differences(loss, y):
     net, state = reg._network(), reg._state
     X, Y = X_DIAB[:60], y.reshape(60, -1)
     arrays = _training.trainable(net, state.offsets)
-    _, grads = _training._loss_and_grads(net, state, reg.get_params(), X, Y, None, None)
+    _, grads = _training._loss_and_grads(net, state, FitSettings.from_params(reg.get_params()),
+                                          X, Y, None, None)
 
     def objective():
         from centered_nn._network.network import l2_penalty

@@ -24,6 +24,7 @@ from .._network import network
 from .._network.offsets import OFFSET_SCHEMES
 from .._network.output import OUTPUT_LAYERS
 from .._training.loops import TrainingState, arrays_with_offsets, fit_lbfgs, fit_stochastic
+from .._training.settings import FitSettings
 from ..activations import ACTIVATIONS, get_activation
 from ..diagnostics import GradientSignRecorder, check_metrics
 from ..exceptions import DivergenceWarning, diverged
@@ -146,12 +147,12 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
             lbfgs=not stochastic, init=self.input_bias_init, rate=self.input_bias_rate,
         )
         n_before = len(state.loss_curve)
-        params = self.get_params(deep=False)
+        settings = FitSettings.from_params(self.get_params(deep=False))
         if stochastic:
-            fit_stochastic(net, state, params, train, validation, rng, incremental,
+            fit_stochastic(net, state, settings, train, validation, rng, incremental,
                            self._validation_score)
         else:
-            fit_lbfgs(net, state, params, train)
+            fit_lbfgs(net, state, settings, train)
         for name, value in state.published().items():
             setattr(self, name + "_", value)
         self.gradient_sign_history_ = state.recorder.history if state.recorder else None

@@ -1,8 +1,8 @@
 """Training loops (minibatch SGD/Adam, L-BFGS) and the state they carry between calls.
 
 Free of estimator specifics: the loops see a :class:`~._network.Network`, the
-estimator's parameters as a plain mapping, a :class:`TrainingState`, and, for
-early stopping, a validation scorer passed in. The arithmetic lives in
+estimator's parameters as a frozen :class:`~.settings.FitSettings`, a
+:class:`TrainingState`, and, for early stopping, a validation scorer passed in. The arithmetic lives in
 :mod:`._network` and :mod:`._solvers`.
 """
 
@@ -81,21 +81,21 @@ def trainable(net, offsets):
     return [target[i] for target, i in _trainable_slots(net, offsets)]
 
 
-def _loss_and_grads(net, state, params, X, Y, sample_weight, tracker, first_input_stats=None,
+def _loss_and_grads(net, state, settings, X, Y, sample_weight, tracker, first_input_stats=None,
                     out=None):
     loss, coef_g, inter_g, off_g = net.loss_and_gradients(
-        X, Y, sample_weight, params["alpha"], tracker=tracker,
+        X, Y, sample_weight, settings.alpha, tracker=tracker,
         learn_offsets=state.offsets.trainable, recorder=state.recorder,
         batch_centred=state.offsets.batch_centred,
-        centralize=params["gradient_centralization"], first_input_stats=first_input_stats,
+        centralize=settings.gradient_centralization, first_input_stats=first_input_stats,
         out=out,
     )
     if not np.isfinite(loss) and state.nonfinite_cause is None:
-        state.nonfinite_cause = _nonfinite_cause(net, X, params)
+        state.nonfinite_cause = _nonfinite_cause(net, X, settings)
     return loss, coef_g + inter_g + [g for g in off_g if g is not None]
 
 
-def _nonfinite_cause(net, X, params):
+def _nonfinite_cause(net, X, settings):
     """Why a forward pass on X gives a non-finite loss: the activation, or the step size."""
     inputs, pre = net.forward(X, keep_pre=True)
     for z, a in zip(pre, inputs[1:]):
@@ -103,7 +103,7 @@ def _nonfinite_cause(net, X, params):
             return (f"the activation {type(net.activation).__name__} returned non-finite "
                     "values for finite input")
     return (f"the learning rate may be too large (learning_rate_init="
-            f"{params['learning_rate_init']!r}); try a smaller one or scale the input")
+            f"{settings.learning_rate_init!r}); try a smaller one or scale the input")
 
 
 def raise_nonfinite(state, where):
@@ -117,14 +117,14 @@ def raise_nonfinite(state, where):
     )
 
 
-def _batch_size(params, n_samples):
-    if params["batch_size"] == "auto":
+def _batch_size(settings, n_samples):
+    if settings.batch_size == "auto":
         return min(200, n_samples)
-    if params["batch_size"] > n_samples:
+    if settings.batch_size > n_samples:
         warnings.warn(
             "Got `batch_size` less than 1 or larger than sample size. It is going to be clipped"
         )
-    return int(np.clip(params["batch_size"], 1, n_samples))
+    return int(np.clip(settings.batch_size, 1, n_samples))
 
 
 def _step_buffers(net, offsets, X, Y, sample_weight):
@@ -157,23 +157,23 @@ def _step_buffers(net, offsets, X, Y, sample_weight):
     return flat.value_chunks(), flat.grad_chunks(), out
 
 
-def _make_optimizer(params, arrays):
-    if params["solver"] == "sgd":
-        return SGD(arrays, params["learning_rate_init"], params["learning_rate"],
-                   params["momentum"], params["nesterovs_momentum"], params["power_t"])
-    return Adam(arrays, params["learning_rate_init"], params["beta_1"], params["beta_2"],
-                params["epsilon"])
+def _make_optimizer(settings, arrays):
+    if settings.solver == "sgd":
+        return SGD(arrays, settings.learning_rate_init, settings.learning_rate,
+                   settings.momentum, settings.nesterovs_momentum, settings.power_t)
+    return Adam(arrays, settings.learning_rate_init, settings.beta_1, settings.beta_2,
+                settings.epsilon)
 
 
-def fit_stochastic(net, state, params, train, validation, rng, incremental, score):
+def fit_stochastic(net, state, settings, train, validation, rng, incremental, score):
     """Minibatch SGD or Adam, epoch by epoch, with scikit-learn's stopping rules.
 
     Parameters
     ----------
     net : Network
     state : TrainingState
-    params : mapping
-        The estimator's parameters (``get_params()``).
+    settings : FitSettings
+        The estimator's parameters, as the loops read them.
     train : tuple (X, Y, sample_weight)
     validation : tuple (X, Y, sample_weight) or None
         The early-stopping split, Y encoded as the output layer's target.
@@ -186,13 +186,13 @@ def fit_stochastic(net, state, params, train, validation, rng, incremental, scor
     X, Y, sample_weight = train
     arrays, grads, out = _step_buffers(net, state.offsets, X, Y, sample_weight)
     if not incremental or state.optimizer is None:
-        state.optimizer = _make_optimizer(params, arrays)
+        state.optimizer = _make_optimizer(settings, arrays)
     optimizer = state.optimizer
     optimizer.match(arrays)
     n_samples = X.shape[0]
-    batch_size = _batch_size(params, n_samples)
-    tracker = state.offsets.tracker(params["input_bias_rate"])
-    shuffle, recorder = params["shuffle"], state.recorder
+    batch_size = _batch_size(settings, n_samples)
+    tracker = state.offsets.tracker(settings.input_bias_rate)
+    shuffle, recorder = settings.shuffle, state.recorder
     order = np.arange(n_samples)
     # the first layer sees the same rows every epoch; a one-row batch is summarised from
     # the row itself, which costs less than a lookup
@@ -208,33 +208,33 @@ def fit_stochastic(net, state, params, train, validation, rng, incremental, scor
 
     try:
         with blas_threads(threads):
-            for _ in range(params["max_iter"]):
+            for _ in range(settings.max_iter):
                 if shuffle:
                     rng.shuffle(order)
-                state.loss = _epoch(net, state, params, train, order, batch_size, tracker,
+                state.loss = _epoch(net, state, settings, train, order, batch_size, tracker,
                                     row_stats, out, step)
                 state.n_iter += 1
                 state.t += n_samples
                 state.loss_curve.append(state.loss)
                 if recorder is not None:
                     recorder.end_iteration()
-                if params["verbose"]:
+                if settings.verbose:
                     print("Iteration %d, loss = %.8f" % (state.n_iter, state.loss))
-                _update_no_improvement_count(net, state, params, validation, score)
+                _update_no_improvement_count(net, state, settings, validation, score)
                 optimizer.iteration_ends(state.t)
-                if state.no_improvement_count > params["n_iter_no_change"]:
+                if state.no_improvement_count > settings.n_iter_no_change:
                     what = "Validation score" if validation is not None else "Training loss"
                     msg = ("%s did not improve more than tol=%f for %d consecutive epochs."
-                           % (what, params["tol"], params["n_iter_no_change"]))
-                    if optimizer.trigger_stopping(msg, params["verbose"]):
+                           % (what, settings.tol, settings.n_iter_no_change))
+                    if optimizer.trigger_stopping(msg, settings.verbose):
                         break
                     state.no_improvement_count = 0
                 if incremental:
                     break
-                if state.n_iter == params["max_iter"]:
+                if state.n_iter == settings.max_iter:
                     warnings.warn(
                         "Stochastic Optimizer: Maximum iterations (%d) reached and the "
-                        "optimization hasn't converged yet." % params["max_iter"],
+                        "optimization hasn't converged yet." % settings.max_iter,
                         ConvergenceWarning,
                     )
     except KeyboardInterrupt:
@@ -259,7 +259,7 @@ def _first_layer_stats(net, state, X):
     return InputSignStats(X, net.offsets[0])
 
 
-def _epoch(net, state, params, train, order, batch_size, tracker, row_stats, out, step):
+def _epoch(net, state, settings, train, order, batch_size, tracker, row_stats, out, step):
     """One pass of minibatch steps over the rows in ``order``; the mean loss per sample.
 
     ``step(grads)`` applies the optimiser; ``out`` is where backward writes the
@@ -271,11 +271,11 @@ def _epoch(net, state, params, train, order, batch_size, tracker, row_stats, out
     accumulated = 0.0
     for start in range(0, n_samples, batch_size):
         stop = min(start + batch_size, n_samples)
-        rows = order[start:stop] if params["shuffle"] else slice(start, stop)
+        rows = order[start:stop] if settings.shuffle else slice(start, stop)
         sw = None if sample_weight is None else sample_weight[rows]
         stats = None if row_stats is None else row_stats.take(order[start:stop])
-        loss, grads = _loss_and_grads(net, state, params, X[rows], Y[rows], sw, tracker, stats,
-                                      out)
+        loss, grads = _loss_and_grads(net, state, settings, X[rows], Y[rows], sw, tracker,
+                                      stats, out)
         if state.nonfinite_cause is not None:  # before the step poisons the weights
             raise_nonfinite(state, f"in epoch {state.n_iter + 1}")
         accumulated += loss * (stop - start)
@@ -292,14 +292,14 @@ def _snapshot(net):
     return [p.copy() for p in arrays_with_offsets(net)]
 
 
-def _update_no_improvement_count(net, state, params, validation, score):
-    tol = params["tol"]
+def _update_no_improvement_count(net, state, settings, validation, score):
+    tol = settings.tol
     if validation is not None:
         X_val, Y_val, sw_val = validation
         state.offsets.inference(net)
         value = score(net.predict(X_val), Y_val, sw_val)
         state.validation_scores.append(value)
-        if params["verbose"]:
+        if settings.verbose:
             print("Validation score: %f" % value)
         if not value >= state.best_validation_score + tol:  # NaN: no improvement
             state.no_improvement_count += 1
@@ -317,7 +317,7 @@ def _update_no_improvement_count(net, state, params, validation, score):
             state.best_loss = state.loss_curve[-1]
 
 
-def fit_lbfgs(net, state, params, train):
+def fit_lbfgs(net, state, settings, train):
     """scipy's L-BFGS-B on the whole training set; one loss_curve entry per iteration.
 
     The network's parameter lists hold float64 views of the optimiser's vector
@@ -331,7 +331,7 @@ def fit_lbfgs(net, state, params, train):
     shapes = [p.shape for p in arrays]
     bounds = np.cumsum([0] + [p.size for p in arrays])
     recorder = state.recorder
-    tracker = state.offsets.tracker(params["input_bias_rate"], full_batch=True)
+    tracker = state.offsets.tracker(settings.input_bias_rate, full_batch=True)
     row_stats = _first_layer_stats(net, state, X)  # every evaluation sees all of X
     evaluated = {}
 
@@ -343,7 +343,7 @@ def fit_lbfgs(net, state, params, train):
         place(x)
         if recorder is not None:
             recorder.discard_steps()
-        loss, grads = _loss_and_grads(net, state, params, X, Y, sample_weight, tracker,
+        loss, grads = _loss_and_grads(net, state, settings, X, Y, sample_weight, tracker,
                                       row_stats)
         evaluated["x"] = x.copy()
         return loss, np.hstack([g.ravel() for g in grads])
@@ -354,13 +354,13 @@ def fit_lbfgs(net, state, params, train):
             if not np.array_equal(x, evaluated["x"]):
                 loss_grad(x)
             recorder.end_iteration()
-        if params["verbose"]:
+        if settings.verbose:
             print("Iteration %d, loss = %.8f" % (len(state.loss_curve), loss))
 
     start = np.hstack([p.ravel() for p in arrays]).astype(np.float64)
-    result = minimize_lbfgs(loss_grad, start, params["max_iter"], params["max_fun"],
-                            params["tol"], on_iteration)
-    state.n_iter = min(result.nit, params["max_iter"])
+    result = minimize_lbfgs(loss_grad, start, settings.max_iter, settings.max_fun,
+                            settings.tol, on_iteration)
+    state.n_iter = min(result.nit, settings.max_iter)
     state.loss = result.fun
     if not np.isfinite(result.fun) or not np.isfinite(result.x).all():
         raise_nonfinite(state, f"in {state.n_iter} L-BFGS iteration(s)")
@@ -368,9 +368,9 @@ def fit_lbfgs(net, state, params, train):
     if result.status != 0:
         msg = (f"lbfgs failed to converge after {state.n_iter} iteration(s) "
                f"(status={result.status}):\n{result.message}\n")
-        if state.n_iter == params["max_iter"]:
+        if state.n_iter == settings.max_iter:
             msg += ("\nIncrease the number of iterations to improve the convergence "
-                    f"(max_iter={params['max_iter']}).")
+                    f"(max_iter={settings.max_iter}).")
         warnings.warn(msg, ConvergenceWarning)
     place(result.x.astype(X.dtype))  # a copy, in the input's dtype
     state.offsets.finish(net, X, sample_weight)
