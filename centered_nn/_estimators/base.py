@@ -23,8 +23,9 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from .._network import network
 from .._network.offsets import OFFSET_SCHEMES
 from .._network.output import OUTPUT_LAYERS
-from .._training.loops import TrainingState, arrays_with_offsets, fit_lbfgs, fit_stochastic
+from .._training.loops import fit_lbfgs, fit_stochastic
 from .._training.settings import FitSettings
+from .._training.state import TrainingState, arrays_with_offsets
 from ..activations import ACTIVATIONS, get_activation
 from ..diagnostics import GradientSignRecorder, check_metrics
 from ..exceptions import DivergenceWarning, diverged
@@ -153,7 +154,7 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
                            self._validation_score)
         else:
             fit_lbfgs(net, state, settings, train)
-        for name, value in state.published().items():
+        for name, value in state.published(stochastic).items():
             setattr(self, name + "_", value)
         self.gradient_sign_history_ = state.recorder.history if state.recorder else None
         self._check_finite_parameters()
@@ -181,10 +182,7 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
             for layer, fan_in in enumerate(layer_units[:-1])
         ]
         self._offset_config = (self.input_bias, self.input_bias_layers)
-        self._state = TrainingState(
-            scheme, stochastic=self.solver in _STOCHASTIC_SOLVERS,
-            early_stopping=self.early_stopping,
-        )
+        self._state = TrainingState(scheme, early_stopping=self.early_stopping)
 
     def _check_same_network(self, layer_units, incremental):
         """Under warm_start or partial_fit the architecture and offsets must not change."""

@@ -1,9 +1,10 @@
-"""Training loops (minibatch SGD/Adam, L-BFGS) and the state they carry between calls.
+"""Training loops: minibatch SGD/Adam and L-BFGS.
 
 Free of estimator specifics: the loops see a :class:`~._network.Network`, the
 estimator's parameters as a frozen :class:`~.settings.FitSettings`, a
-:class:`TrainingState`, and, for early stopping, a validation scorer passed in. The arithmetic lives in
-:mod:`._network` and :mod:`._solvers`.
+:class:`~.state.TrainingState`, and, for early stopping, a validation scorer
+passed in. The arithmetic lives in :mod:`._network` and :mod:`.solvers`; what
+carries over between calls in :mod:`.state`.
 """
 
 import warnings
@@ -11,61 +12,10 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from .failures import NonFiniteLoss, nonfinite_cause
 from .layout import FlatParameters
 from .solvers import SGD, Adam, blas_threads, minibatch_blas_threads, minimize_lbfgs
 from ..diagnostics import InputSignStats
-
-#: Attributes of :class:`TrainingState` the estimators publish with a trailing underscore.
-PUBLISHED = ("n_iter", "t", "loss", "loss_curve", "best_loss", "validation_scores",
-             "best_validation_score")
-
-
-class TrainingState:
-    """What training carries from one fit or partial_fit call to the next.
-
-    Parameters
-    ----------
-    offsets : OffsetScheme
-        The scheme that sets the per-input offsets.
-    stochastic : bool
-        Whether the solver is sgd/adam (which keep the stopping counters).
-    early_stopping : bool
-
-    Attributes
-    ----------
-    n_iter, t, loss, loss_curve, best_loss, validation_scores, best_validation_score
-        Published by the estimator as ``n_iter_``, ``t_``, ... (scikit-learn's
-        meaning; the last three only for stochastic solvers).
-    optimizer : SGD, Adam or None
-        Kept for partial_fit.
-    recorder : GradientSignRecorder or None
-    """
-
-    def __init__(self, offsets, stochastic, early_stopping):
-        self.offsets = offsets
-        self.n_iter = 0
-        self.t = 0
-        self.loss = None
-        self.loss_curve = []
-        self.optimizer = None
-        self.recorder = None
-        self.nonfinite_cause = None  # set by the first batch whose loss is not finite
-        self._best = None  # parameter copies at the best validation score, during a fit
-        if stochastic:
-            self.no_improvement_count = 0
-            self.best_loss = None if early_stopping else np.inf
-            self.validation_scores = [] if early_stopping else None
-            self.best_validation_score = -np.inf if early_stopping else None
-
-    def published(self):
-        """``{name: value}`` of the :data:`PUBLISHED` attributes this state has."""
-        return {name: getattr(self, name) for name in PUBLISHED if hasattr(self, name)}
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state["_best"] = None  # only meaningful inside a fit
-        return state
-
 
 def _trainable_slots(net, offsets):
     """``(list, index)`` of each array the optimiser updates, in :func:`trainable` order."""
@@ -90,31 +40,7 @@ def _loss_and_grads(net, state, settings, X, Y, sample_weight, tracker, first_in
         centralize=settings.gradient_centralization, first_input_stats=first_input_stats,
         out=out,
     )
-    if not np.isfinite(loss) and state.nonfinite_cause is None:
-        state.nonfinite_cause = _nonfinite_cause(net, X, settings)
     return loss, coef_g + inter_g + [g for g in off_g if g is not None]
-
-
-def _nonfinite_cause(net, X, settings):
-    """Why a forward pass on X gives a non-finite loss: the activation, or the step size."""
-    inputs, pre = net.forward(X, keep_pre=True)
-    for z, a in zip(pre, inputs[1:]):
-        if np.isfinite(z).all() and not np.isfinite(a).all():
-            return (f"the activation {type(net.activation).__name__} returned non-finite "
-                    "values for finite input")
-    return (f"the learning rate may be too large (learning_rate_init="
-            f"{settings.learning_rate_init!r}); try a smaller one or scale the input")
-
-
-def raise_nonfinite(state, where):
-    """End the fit: the loss or the parameters are not finite."""
-    cause = state.nonfinite_cause or "the input data may need preprocessing"
-    state.nonfinite_cause = None
-    raise ValueError(
-        "Solver produced non-finite parameter weights. The input data may contain large "
-        f"values and need to be preprocessed. The training loss became non-finite {where}; "
-        f"{cause}."
-    )
 
 
 def _batch_size(settings, n_samples):
@@ -198,9 +124,8 @@ def fit_stochastic(net, state, settings, train, validation, rng, incremental, sc
     # the row itself, which costs less than a lookup
     row_stats = None if incremental or batch_size == 1 else _first_layer_stats(net, state, X)
     state.n_iter = 0
-    if validation is not None and state.best_validation_score > -np.inf:
-        # a warm start: the weights in hand are those of the best score so far
-        state._best = _snapshot(net)
+    stopping = state.stopping = state.stopping.for_call(validation is not None)
+    stopping.begin(net)
     threads = minibatch_blas_threads(batch_size, [c.shape for c in net.coefs])
 
     def step(batch_grads):  # the buffer's chunks, or the separate arrays backward returned
@@ -220,15 +145,15 @@ def fit_stochastic(net, state, settings, train, validation, rng, incremental, sc
                     recorder.end_iteration()
                 if settings.verbose:
                     print("Iteration %d, loss = %.8f" % (state.n_iter, state.loss))
-                _update_no_improvement_count(net, state, settings, validation, score)
+                _update_stopping(net, state, settings, validation, score)
                 optimizer.iteration_ends(state.t)
-                if state.no_improvement_count > settings.n_iter_no_change:
+                if stopping.stalled(settings.n_iter_no_change):
                     what = "Validation score" if validation is not None else "Training loss"
                     msg = ("%s did not improve more than tol=%f for %d consecutive epochs."
                            % (what, settings.tol, settings.n_iter_no_change))
                     if optimizer.trigger_stopping(msg, settings.verbose):
                         break
-                    state.no_improvement_count = 0
+                    stopping.restart_count()
                 if incremental:
                     break
                 if state.n_iter == settings.max_iter:
@@ -242,11 +167,8 @@ def fit_stochastic(net, state, settings, train, validation, rng, incremental, sc
         if recorder is not None:  # the cut-short epoch has no loss_curve_ entry
             recorder.discard_steps()
     state.offsets.inference(net)
-    if validation is not None and state._best is not None:
-        for current, best in zip(arrays_with_offsets(net), state._best):
-            np.copyto(current, best)
+    if stopping.restore_best(net):
         state.offsets.sync(net)
-    state._best = None
 
 
 def _first_layer_stats(net, state, X):
@@ -276,45 +198,25 @@ def _epoch(net, state, settings, train, order, batch_size, tracker, row_stats, o
         stats = None if row_stats is None else row_stats.take(order[start:stop])
         loss, grads = _loss_and_grads(net, state, settings, X[rows], Y[rows], sw, tracker,
                                       stats, out)
-        if state.nonfinite_cause is not None:  # before the step poisons the weights
-            raise_nonfinite(state, f"in epoch {state.n_iter + 1}")
+        if not np.isfinite(loss):  # before the step poisons the weights
+            raise NonFiniteLoss(nonfinite_cause(net, X[rows], settings),
+                                f"in epoch {state.n_iter + 1}")
         accumulated += loss * (stop - start)
         step(grads)
     return accumulated / n_samples
 
 
-def arrays_with_offsets(net):
-    """Every parameter array: weights, intercepts, offsets (for snapshots)."""
-    return net.coefs + net.intercepts + [b for b in net.offsets if b is not None]
-
-
-def _snapshot(net):
-    return [p.copy() for p in arrays_with_offsets(net)]
-
-
-def _update_no_improvement_count(net, state, settings, validation, score):
-    tol = settings.tol
-    if validation is not None:
-        X_val, Y_val, sw_val = validation
-        state.offsets.inference(net)
-        value = score(net.predict(X_val), Y_val, sw_val)
-        state.validation_scores.append(value)
-        if settings.verbose:
-            print("Validation score: %f" % value)
-        if not value >= state.best_validation_score + tol:  # NaN: no improvement
-            state.no_improvement_count += 1
-        else:
-            state.no_improvement_count = 0
-        if value > state.best_validation_score:
-            state.best_validation_score = value
-            state._best = _snapshot(net)
-    else:
-        if state.loss_curve[-1] > state.best_loss - tol:
-            state.no_improvement_count += 1
-        else:
-            state.no_improvement_count = 0
-        if state.loss_curve[-1] < state.best_loss:
-            state.best_loss = state.loss_curve[-1]
+def _update_stopping(net, state, settings, validation, score):
+    """Feed the stopping rule the epoch's validation score, or else its training loss."""
+    if validation is None:
+        state.stopping.update_loss(state.loss_curve[-1], settings.tol)
+        return
+    X_val, Y_val, sw_val = validation
+    state.offsets.inference(net)
+    value = score(net.predict(X_val), Y_val, sw_val)
+    if settings.verbose:
+        print("Validation score: %f" % value)
+    state.stopping.update_score(value, settings.tol, net)
 
 
 def fit_lbfgs(net, state, settings, train):
@@ -334,6 +236,7 @@ def fit_lbfgs(net, state, settings, train):
     tracker = state.offsets.tracker(settings.input_bias_rate, full_batch=True)
     row_stats = _first_layer_stats(net, state, X)  # every evaluation sees all of X
     evaluated = {}
+    causes = []  # of non-finite evaluations: a line-search trial may overshoot, then recover
 
     def place(x):
         for (target, i), a, b, shape in zip(slots, bounds[:-1], bounds[1:], shapes):
@@ -345,6 +248,8 @@ def fit_lbfgs(net, state, settings, train):
             recorder.discard_steps()
         loss, grads = _loss_and_grads(net, state, settings, X, Y, sample_weight, tracker,
                                       row_stats)
+        if not np.isfinite(loss) and not causes:
+            causes.append(nonfinite_cause(net, X, settings))
         evaluated["x"] = x.copy()
         return loss, np.hstack([g.ravel() for g in grads])
 
@@ -363,8 +268,8 @@ def fit_lbfgs(net, state, settings, train):
     state.n_iter = min(result.nit, settings.max_iter)
     state.loss = result.fun
     if not np.isfinite(result.fun) or not np.isfinite(result.x).all():
-        raise_nonfinite(state, f"in {state.n_iter} L-BFGS iteration(s)")
-    state.nonfinite_cause = None  # a line-search trial that overshot, then recovered
+        cause = causes[0] if causes else "the input data may need preprocessing"
+        raise NonFiniteLoss(cause, f"in {state.n_iter} L-BFGS iteration(s)")
     if result.status != 0:
         msg = (f"lbfgs failed to converge after {state.n_iter} iteration(s) "
                f"(status={result.status}):\n{result.message}\n")
