@@ -143,10 +143,8 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         stochastic = self.solver in _STOCHASTIC_SOLVERS
         if self.early_stopping and stochastic:
             train, validation = self._split_validation(X, Y, sample_weight, rng)
-        state.offsets.prepare(
-            net, train[0], train[2], first_pass=first_pass, incremental=incremental,
-            lbfgs=not stochastic, init=self.input_bias_init, rate=self.input_bias_rate,
-        )
+        state.offsets.prepare(net, train[0], train[2], first_pass=first_pass,
+                              incremental=incremental)
         n_before = len(state.loss_curve)
         settings = FitSettings.from_params(self.get_params(deep=False))
         if stochastic:
@@ -176,7 +174,8 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         self.coefs_, self.intercepts_ = network.init_parameters(rng, layer_units, factor, dtype)
         n_matrices = len(layer_units) - 1
         layers = {0} if self.input_bias_layers == "first" else range(n_matrices)
-        scheme = OFFSET_SCHEMES[self.input_bias](layers)  # 'none' keeps no layer
+        # 'none' keeps no layer
+        scheme = OFFSET_SCHEMES[self.input_bias](layers, init=self.input_bias_init)
         self.input_biases_ = [
             np.zeros(fan_in, dtype=dtype) if layer in scheme.layers else None
             for layer, fan_in in enumerate(layer_units[:-1])

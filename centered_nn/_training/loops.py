@@ -224,10 +224,11 @@ def fit_lbfgs(net, state, settings, train):
 
     The network's parameter lists hold float64 views of the optimiser's vector
     during the run (scikit-learn optimises in float64) and the input's dtype at
-    the end. Offsets the optimiser does not train stay fixed; the scheme's
-    ``finish`` hook then re-centres them.
+    the end. Offsets the optimiser does not train stay fixed (the scheme's
+    ``start_full_batch`` hook sets them); its ``finish`` hook then re-centres them.
     """
     X, Y, sample_weight = train
+    state.offsets.start_full_batch(net, X, sample_weight)
     slots = _trainable_slots(net, state.offsets)
     arrays = [target[i] for target, i in slots]
     shapes = [p.shape for p in arrays]
