@@ -13,22 +13,13 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from .failures import NonFiniteLoss, nonfinite_cause
-from .layout import FlatParameters
+from .layout import FlatParameters, ParameterLayout
 from .solvers import SGD, Adam, blas_threads, minibatch_blas_threads, minimize_lbfgs
 from ..diagnostics import InputSignStats
 
-def _trainable_slots(net, offsets):
-    """``(list, index)`` of each array the optimiser updates, in :func:`trainable` order."""
-    slots = [(net.coefs, i) for i in range(len(net.coefs))]
-    slots += [(net.intercepts, i) for i in range(len(net.intercepts))]
-    if offsets.trainable:
-        slots += [(net.offsets, i) for i, b in enumerate(net.offsets) if b is not None]
-    return slots
-
-
 def trainable(net, offsets):
     """The arrays the optimiser updates: weights, intercepts, trained offsets."""
-    return [target[i] for target, i in _trainable_slots(net, offsets)]
+    return ParameterLayout.of(net, offsets.trainable).arrays()
 
 
 def _loss_and_grads(net, state, settings, X, Y, sample_weight, tracker, first_input_stats=None,
@@ -68,19 +59,16 @@ def _step_buffers(net, offsets, X, Y, sample_weight):
     gradients: then the arrays stay separate, ``grads`` is None (use what
     backward returns) and ``out`` is None.
     """
-    slots = _trainable_slots(net, offsets)
-    dtypes = {target[i].dtype for target, i in slots}
+    layout = ParameterLayout.of(net, offsets.trainable)
+    arrays = layout.arrays()
+    dtypes = {a.dtype for a in arrays}
     grad_dtype = np.result_type(X.dtype, Y.dtype, *dtypes)
     widened = sample_weight is not None and \
         np.result_type(grad_dtype, sample_weight.dtype) != grad_dtype
     if len(dtypes) > 1 or widened:
-        return [target[i] for target, i in slots], None, None
-    flat = FlatParameters(slots, grad_dtype=grad_dtype)
-    out = ([None] * len(net.coefs), [None] * len(net.coefs), [None] * len(net.coefs))
-    for (target, i), view in zip(slots, flat.grad_views):  # the same lists as _trainable_slots
-        kind = 0 if target is net.coefs else 1 if target is net.intercepts else 2
-        out[kind][i] = view
-    return flat.value_chunks(), flat.grad_chunks(), out
+        return arrays, None, None
+    flat = FlatParameters(layout, grad_dtype=grad_dtype)
+    return flat.value_chunks(), flat.grad_chunks(), flat.grad_out
 
 
 def _make_optimizer(settings, arrays):
@@ -229,22 +217,15 @@ def fit_lbfgs(net, state, settings, train):
     """
     X, Y, sample_weight = train
     state.offsets.start_full_batch(net, X, sample_weight)
-    slots = _trainable_slots(net, state.offsets)
-    arrays = [target[i] for target, i in slots]
-    shapes = [p.shape for p in arrays]
-    bounds = np.cumsum([0] + [p.size for p in arrays])
+    layout = ParameterLayout.of(net, state.offsets.trainable)
     recorder = state.recorder
     tracker = state.offsets.tracker(settings.input_bias_rate, full_batch=True)
     row_stats = _first_layer_stats(net, state, X)  # every evaluation sees all of X
     evaluated = {}
     causes = []  # of non-finite evaluations: a line-search trial may overshoot, then recover
 
-    def place(x):
-        for (target, i), a, b, shape in zip(slots, bounds[:-1], bounds[1:], shapes):
-            target[i] = x[a:b].reshape(shape)
-
     def loss_grad(x):
-        place(x)
+        layout.place(x)
         if recorder is not None:
             recorder.discard_steps()
         loss, grads = _loss_and_grads(net, state, settings, X, Y, sample_weight, tracker,
@@ -263,9 +244,8 @@ def fit_lbfgs(net, state, settings, train):
         if settings.verbose:
             print("Iteration %d, loss = %.8f" % (len(state.loss_curve), loss))
 
-    start = np.hstack([p.ravel() for p in arrays]).astype(np.float64)
-    result = minimize_lbfgs(loss_grad, start, settings.max_iter, settings.max_fun,
-                            settings.tol, on_iteration)
+    result = minimize_lbfgs(loss_grad, layout.vector(np.float64), settings.max_iter,
+                            settings.max_fun, settings.tol, on_iteration)
     state.n_iter = min(result.nit, settings.max_iter)
     state.loss = result.fun
     if not np.isfinite(result.fun) or not np.isfinite(result.x).all():
@@ -278,5 +258,5 @@ def fit_lbfgs(net, state, settings, train):
             msg += ("\nIncrease the number of iterations to improve the convergence "
                     f"(max_iter={settings.max_iter}).")
         warnings.warn(msg, ConvergenceWarning)
-    place(result.x.astype(X.dtype))  # a copy, in the input's dtype
+    layout.place(result.x.astype(X.dtype))  # a copy, in the input's dtype
     state.offsets.finish(net, X, sample_weight)
