@@ -1,10 +1,13 @@
 """The training loops as a user meets them: threads, switched settings, failures, Ctrl-C."""
 
+import threading
 
 import pytest
 from sklearn.datasets import load_digits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from centered_nn import MLPClassifier, MLPRegressor
+from centered_nn.activations import Tanh
 
 X_DIGITS, Y_DIGITS = load_digits(return_X_y=True)
 X_DIGITS = X_DIGITS[:200] / 16.0
@@ -17,6 +20,83 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 def _target(cls):
     return Y_DIGITS if cls is MLPClassifier else Y_DIGITS / 9.0
 
+
+def _blas_threads():
+    return [(i["filepath"], i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas"]
+
+
+# ------------------------------------------------------------- 18.2: BLAS threads
+def _restore_blas_threads(before):
+    """Put the process back as it was when a test failed (so later tests run as usual)."""
+    if _blas_threads() != before:
+        threadpool_limits(limits=max(n for _, n in before), user_api="blas")
+
+
+#: Events the two fits of the ordered-overlap test meet at (module level: an
+#: activation's parameters are copied by the estimator, events are not copyable).
+_EVENTS = {}
+
+
+class Meet(Tanh):
+    """tanh whose second call (the first one inside the fit's BLAS limit) signals
+    ``_EVENTS[role + ' inside']`` and waits for ``_EVENTS[wait]``."""
+
+    def __init__(self, role="first", wait="second inside"):
+        self.role = role
+        self.wait = wait
+
+    def value(self, z):
+        self.calls_ = getattr(self, "calls_", 0) + 1
+        if self.calls_ == 2:
+            _EVENTS[self.role + " inside"].set()
+            assert _EVENTS[self.wait].wait(timeout=60)
+        return super().value(z)
+
+
+@pytest.mark.parametrize("solvers", [("adam", "lbfgs"), ("lbfgs", "sgd")])
+def test_overlapping_fits_in_threads_restore_the_blas_threads(solvers):
+    """The first fit enters its one-thread limit, the second enters while the first is
+    inside, the first leaves, then the second: an ordering in which limits that restore
+    what they found leave the process on one thread."""
+    _EVENTS.clear()
+    _EVENTS.update({k: threading.Event() for k in ("first inside", "second inside",
+                                                     "first done")})
+    first = MLPClassifier(hidden_layer_sizes=(4,), activation=Meet("first", "second inside"),
+                          solver=solvers[0], max_iter=2, random_state=0)
+    second = MLPClassifier(hidden_layer_sizes=(4,), activation=Meet("second", "first done"),
+                           solver=solvers[1], max_iter=2, random_state=0)
+    before = _blas_threads()
+    if not before or max(n for _, n in before) < 2:
+        pytest.skip("BLAS runs on one thread already: nothing a limit could fail to restore")
+    threads = [threading.Thread(target=est.fit, args=(X_DIGITS, Y_DIGITS))
+               for est in (first, second)]
+    try:
+        threads[0].start()
+        assert _EVENTS["first inside"].wait(timeout=60)
+        threads[1].start()
+        threads[0].join()
+        _EVENTS["first done"].set()
+        threads[1].join()
+        assert _blas_threads() == before
+    finally:
+        _restore_blas_threads(before)
+    assert first.n_iter_ > 0 and second.n_iter_ > 0
+
+
+def test_four_fits_in_a_thread_pool_leave_the_blas_threads_as_found():
+    from concurrent.futures import ThreadPoolExecutor
+
+    estimators = [MLPClassifier(hidden_layer_sizes=(8,), solver=solver, max_iter=15,
+                                random_state=seed)
+                  for seed, solver in enumerate(["adam", "lbfgs", "adam", "lbfgs"])]
+    before = _blas_threads()
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            fitted = list(pool.map(lambda est: est.fit(X_DIGITS, Y_DIGITS), estimators))
+        assert _blas_threads() == before
+    finally:
+        _restore_blas_threads(before)
+    assert all(est.n_iter_ > 0 for est in fitted)
 
 
 # ------------------------------------------------- 18.3: settings switched between calls
