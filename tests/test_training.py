@@ -2,6 +2,7 @@
 
 import threading
 
+import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 from threadpoolctl import threadpool_info, threadpool_limits
@@ -128,3 +129,33 @@ def test_partial_fit_after_an_lbfgs_fit_with_the_solver_switched(cls):
     assert est.n_iter_ == 1 and len(est.loss_curve_) == n_lbfgs + 2
     assert est.best_loss_ == min(est.loss_curve_[-2:])
     assert est.validation_scores_ is None
+
+
+# ------------------------------------------------------------------ 18.4: messages
+def test_lbfgs_non_finite_failure_does_not_point_to_the_learning_rate():
+    est = MLPRegressor(hidden_layer_sizes=(16,), solver="lbfgs", activation="identity",
+                       max_iter=50, random_state=0)
+    with pytest.raises(ValueError, match="L-BFGS") as info:
+        est.fit(X_DIGITS * 1e154, Y_DIGITS)
+    assert "learning_rate_init" not in str(info.value)
+    assert "scale the input" in str(info.value) and "alpha" in str(info.value)
+    assert not hasattr(est, "coefs_")
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
+def test_loss_overflow_from_the_target_scale_is_named(solver):
+    y = np.linspace(1.0, 2.0, len(X_DIGITS)) * 1e200
+    est = MLPRegressor(hidden_layer_sizes=(8,), solver=solver, max_iter=5, random_state=0)
+    with pytest.raises(ValueError, match=r"loss overflowed .* the targets are as large as "
+                                         r"2e\+200, too large for the loss; scale y") as info:
+        est.fit(X_DIGITS, y)
+    assert "non-finite parameter weights" not in str(info.value)
+    assert "learning_rate_init" not in str(info.value)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_all_negative_sample_weights_are_named(cls):
+    with pytest.raises(ValueError, match=r"sample_weight has negative values and sums to "
+                                         r"-200.0; sample weights must be non-negative"):
+        cls(hidden_layer_sizes=(4,), max_iter=2).fit(X_DIGITS, _target(cls),
+                                                      sample_weight=-np.ones(len(X_DIGITS)))

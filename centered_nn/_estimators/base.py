@@ -127,6 +127,7 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         activation = _resolve_activation(self.activation, X.dtype)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
+            _check_weight_sum(sample_weight)
         if sparse.issparse(X):
             X = X.tocsr()  # fast row slicing for minibatches
         layer_units = [X.shape[1], *hidden, Y.shape[1]]
@@ -276,6 +277,16 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _check_weight_sum(sample_weight):
+    """Negative weights summing to at most zero leave some batch's loss undefined."""
+    total = sample_weight.sum()
+    if not total > 0 and (sample_weight < 0).any():
+        raise ValueError(
+            f"sample_weight has negative values and sums to {total}; sample weights must be "
+            "non-negative, with a positive sum, for the loss to be defined."
+        )
 
 
 def _resolve_activation(activation, dtype):

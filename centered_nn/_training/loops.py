@@ -187,7 +187,7 @@ def _epoch(net, state, settings, train, order, batch_size, tracker, row_stats, o
         loss, grads = _loss_and_grads(net, state, settings, X[rows], Y[rows], sw, tracker,
                                       stats, out)
         if not np.isfinite(loss):  # before the step poisons the weights
-            raise NonFiniteLoss(nonfinite_cause(net, X[rows], settings),
+            raise NonFiniteLoss(*nonfinite_cause(net, X[rows], Y[rows], settings),
                                 f"in epoch {state.n_iter + 1}")
         accumulated += loss * (stop - start)
         step(grads)
@@ -231,7 +231,7 @@ def fit_lbfgs(net, state, settings, train):
         loss, grads = _loss_and_grads(net, state, settings, X, Y, sample_weight, tracker,
                                       row_stats)
         if not np.isfinite(loss) and not causes:
-            causes.append(nonfinite_cause(net, X, settings))
+            causes.append(nonfinite_cause(net, X, Y, settings))
         evaluated["x"] = x.copy()
         return loss, np.hstack([g.ravel() for g in grads])
 
@@ -249,8 +249,8 @@ def fit_lbfgs(net, state, settings, train):
     state.n_iter = min(result.nit, settings.max_iter)
     state.loss = result.fun
     if not np.isfinite(result.fun) or not np.isfinite(result.x).all():
-        cause = causes[0] if causes else "the input data may need preprocessing"
-        raise NonFiniteLoss(cause, f"in {state.n_iter} L-BFGS iteration(s)")
+        kind, cause = causes[0] if causes else ("step", "the input data may need preprocessing")
+        raise NonFiniteLoss(kind, cause, f"in {state.n_iter} L-BFGS iteration(s)")
     if result.status != 0:
         msg = (f"lbfgs failed to converge after {state.n_iter} iteration(s) "
                f"(status={result.status}):\n{result.message}\n")
