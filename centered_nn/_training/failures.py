@@ -63,7 +63,8 @@ def nonfinite_cause(net, X, Y, settings):
                           "the loss; scale y (e.g. with sklearn.compose."
                           "TransformedTargetRegressor and a StandardScaler)")
     if not settings.stochastic:
-        return "step", ("L-BFGS (which has no learning rate) stepped beyond what the data's "
-                        "scale allows; scale the input, raise alpha, or lower max_iter")
+        return "step", ("the input's scale overflows the loss, or L-BFGS (which has no "
+                        "learning rate) stepped too far; scale the input, raise alpha, or lower "
+                        "max_iter")
     return "step", (f"the learning rate may be too large (learning_rate_init="
                     f"{settings.learning_rate_init!r}); try a smaller one or scale the input")
