@@ -1,10 +1,13 @@
 """The training loops as a user meets them: threads, switched settings, failures, Ctrl-C."""
 
+import pickle
 import threading
+import warnings
 
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
+from sklearn.exceptions import NotFittedError
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from centered_nn import MLPClassifier, MLPRegressor
@@ -159,3 +162,64 @@ def test_all_negative_sample_weights_are_named(cls):
                                          r"-200.0; sample weights must be non-negative"):
         cls(hidden_layer_sizes=(4,), max_iter=2).fit(X_DIGITS, _target(cls),
                                                       sample_weight=-np.ones(len(X_DIGITS)))
+
+
+# ------------------------------------------------------------- 18.7: KeyboardInterrupt
+class InterruptAt(Tanh):
+    """tanh that raises KeyboardInterrupt on its ``at``-th call (Ctrl-C, reproducibly)."""
+
+    def __init__(self, at=5):
+        self.at = at
+
+    def value(self, z):
+        self.calls_ = getattr(self, "calls_", 0) + 1
+        if self.calls_ == self.at:
+            raise KeyboardInterrupt
+        return super().value(z)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_interrupt_before_the_first_epoch_propagates_and_leaves_no_model(cls, solver):
+    # call 1 is the fit's check of the activation; call 3 is inside the first epoch
+    # (two batches of 100) or the first L-BFGS evaluations
+    est = cls(activation=InterruptAt(at=3), hidden_layer_sizes=(8,), batch_size=100,
+              solver=solver, max_iter=3, random_state=0)
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X_DIGITS, _target(cls))
+    assert not hasattr(est, "coefs_") and not hasattr(est, "n_iter_")
+    with pytest.raises(NotFittedError):
+        est.predict(X_DIGITS)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+@pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
+def test_interrupt_in_the_first_epoch_of_a_later_call_keeps_the_previous_model(cls, how):
+    y = _target(cls)
+    est = cls(hidden_layer_sizes=(8,), batch_size=100, solver="sgd", max_iter=2,
+              warm_start=True, random_state=0).fit(X_DIGITS, y)
+    before = pickle.loads(pickle.dumps(est))
+    est.set_params(activation=InterruptAt(at=3))
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X_DIGITS, y) if how == "warm_start" else est.partial_fit(X_DIGITS, y)
+    assert (est.n_iter_, est.t_, est.loss_curve_) == (before.n_iter_, before.t_,
+                                                       before.loss_curve_)
+    for a, b in zip(est.coefs_ + est.intercepts_, before.coefs_ + before.intercepts_):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_interrupt_after_an_epoch_keeps_the_model_so_far(solver):
+    # two batches an epoch: call 4 is the first batch of epoch 2
+    est = MLPClassifier(activation=InterruptAt(at=4), hidden_layer_sizes=(8,), batch_size=100,
+                        solver=solver, max_iter=3, random_state=0)
+    with pytest.warns(UserWarning, match="Training interrupted by user"):
+        est.fit(X_DIGITS, Y_DIGITS)
+    assert est.n_iter_ == 1 and len(est.loss_curve_) == 1 and est.t_ == len(X_DIGITS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        one = MLPClassifier(activation="tanh", hidden_layer_sizes=(8,), batch_size=100,
+                            solver=solver,
+                            max_iter=1, random_state=0).fit(X_DIGITS, Y_DIGITS)
+    for a, b in zip(est.coefs_, one.coefs_):
+        np.testing.assert_array_equal(a, b)  # the first epoch's model, nothing of the second

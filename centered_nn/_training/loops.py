@@ -151,6 +151,8 @@ def fit_stochastic(net, state, settings, train, validation, rng, incremental, sc
                         ConvergenceWarning,
                     )
     except KeyboardInterrupt:
+        if state.n_iter == 0:  # no epoch of this call to keep: the estimator rolls back
+            raise
         warnings.warn("Training interrupted by user.")
         if recorder is not None:  # the cut-short epoch has no loss_curve_ entry
             recorder.discard_steps()
