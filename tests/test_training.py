@@ -223,3 +223,44 @@ def test_interrupt_after_an_epoch_keeps_the_model_so_far(solver):
                             max_iter=1, random_state=0).fit(X_DIGITS, Y_DIGITS)
     for a, b in zip(est.coefs_, one.coefs_):
         np.testing.assert_array_equal(a, b)  # the first epoch's model, nothing of the second
+
+
+# ------------------------------------------------------------ the loops' inputs
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_fit_settings_are_the_estimators_parameters_frozen(cls):
+    import dataclasses
+
+    from centered_nn._training.settings import FitSettings
+
+    params = cls(solver="sgd", alpha=0.5, batch_size=7, tol=0.0).get_params()
+    settings = FitSettings.from_params(params)
+    for field in dataclasses.fields(FitSettings):
+        assert getattr(settings, field.name) == params[field.name]
+    assert (settings.alpha, settings.batch_size, settings.stochastic) == (0.5, 7, True)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.alpha = 1.0
+    assert not FitSettings.from_params({**params, "solver": "lbfgs"}).stochastic
+
+
+def test_parameter_layout_names_places_and_sorts_the_trainable_arrays():
+    from centered_nn._training.layout import ParameterLayout
+
+    est = MLPClassifier(hidden_layer_sizes=(5,), input_bias="learned", input_bias_layers="all",
+                        max_iter=2, random_state=0).fit(X_DIGITS, Y_DIGITS)
+    net = est._network()
+    layout = ParameterLayout.of(net, offsets_trained=True)
+    assert layout.slots == [("coefs", 0), ("coefs", 1), ("intercepts", 0), ("intercepts", 1),
+                            ("offsets", 0), ("offsets", 1)]
+    arrays = est.coefs_ + est.intercepts_ + est.input_biases_
+    np.testing.assert_array_equal(layout.vector(), np.concatenate([a.ravel() for a in arrays]))
+    x = np.arange(layout.size, dtype=np.float64)
+    layout.place(x)  # the estimator's own lists now hold views of x
+    assert all(np.shares_memory(a, x) for a in est.coefs_ + est.intercepts_ + est.input_biases_)
+    np.testing.assert_array_equal(est.input_biases_[1], x[-5:])
+    np.testing.assert_array_equal(est.coefs_[0].ravel(), x[:64 * 5])
+    coefs, intercepts, offsets = layout.by_kind(layout.split(x))
+    assert [c.shape for c in coefs] == [(64, 5), (5, 10)]
+    assert [b.shape for b in offsets] == [(64,), (5,)] and intercepts[1].shape == (10,)
+    fixed = ParameterLayout.of(net, offsets_trained=False)
+    assert [kind for kind, _ in fixed.slots] == ["coefs"] * 2 + ["intercepts"] * 2
+    assert fixed.by_kind(fixed.split(x[:fixed.size]))[2] == [None, None]

@@ -17,6 +17,7 @@ from .layout import FlatParameters, ParameterLayout
 from .solvers import SGD, Adam, blas_threads, minibatch_blas_threads, minimize_lbfgs
 from ..diagnostics import InputSignStats
 
+
 def trainable(net, offsets):
     """The arrays the optimiser updates: weights, intercepts, trained offsets."""
     return ParameterLayout.of(net, offsets.trainable).arrays()
