@@ -24,6 +24,7 @@ the last of them ends.
 
 import contextlib
 import functools
+import os
 import threading
 
 import numpy as np
@@ -54,6 +55,12 @@ class _SharedLimit:
     """
 
     def __init__(self):
+        self._reset()
+        # a child process has none of the parent's fitting threads, and a lock held
+        # by one of them at the fork would never be released
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self):
         self._lock = threading.Lock()
         self._active = 0
         self._limiter = None  # restores the original counts, while a limit is set
