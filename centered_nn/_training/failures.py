@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from .state import arrays_with_offsets
+
 __all__ = ["NonFiniteLoss", "nonfinite_cause"]
 
 #: How each kind of cause opens the message (the "step" one is scikit-learn's).
@@ -55,8 +57,7 @@ def nonfinite_cause(net, X, Y, settings):
             return "activation", (f"the activation {type(net.activation).__name__} returned "
                                   "non-finite values for finite input")
     P = inputs[-1]
-    parameters = net.coefs + net.intercepts + [b for b in net.offsets if b is not None]
-    finite = all(np.isfinite(p).all() for p in parameters) and np.isfinite(P).all()
+    finite = all(np.isfinite(p).all() for p in arrays_with_offsets(net)) and np.isfinite(P).all()
     largest_target = float(np.max(np.abs(Y), initial=0.0))
     if finite and np.isfinite(largest_target) and largest_target >= np.max(np.abs(P), initial=0):
         return "target", (f"the targets are as large as {largest_target:.3g}, too large for "
