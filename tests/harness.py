@@ -11,6 +11,7 @@ import numpy as np
 from centered_nn._network import network as _network
 from centered_nn._network.output import OUTPUT_LAYERS
 from centered_nn._training import loops as _training
+from centered_nn._training.settings import FitSettings
 
 
 def flat_loss_and_gradient(est, X, Y, sample_weight=None):
@@ -41,7 +42,8 @@ def flat_loss_and_gradient(est, X, Y, sample_weight=None):
         n_outputs) and the training gradient, flattened.
     """
     est = copy.deepcopy(est)
-    net, state, params = est._network(), est._state, est.get_params()
+    net, state = est._network(), est._state
+    settings = FitSettings.from_params(est.get_params())
     state.recorder = None
     arrays = _training.trainable(net, state.offsets)
     bounds = np.cumsum([0] + [a.size for a in arrays])
@@ -51,7 +53,7 @@ def flat_loss_and_gradient(est, X, Y, sample_weight=None):
     def loss_grad(x):
         for a, lo, hi in zip(arrays, bounds[:-1], bounds[1:]):
             a[...] = x[lo:hi].reshape(a.shape)
-        _, grads = _training._loss_and_grads(net, state, params, X, Y, sample_weight, tracker)
+        _, grads = _training._loss_and_grads(net, state, settings, X, Y, sample_weight, tracker)
         loss = net.output.objective(Y, net.predict(X), sample_weight)
         loss += _network.l2_penalty(net.coefs, est.alpha, sw_sum)
         return loss, np.hstack([g.ravel() for g in grads])

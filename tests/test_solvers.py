@@ -199,11 +199,11 @@ def test_one_buffer_and_separate_arrays_train_bit_for_bit_alike(monkeypatch, dty
 
 
 def test_flat_parameters_layout_chunks_and_dtype_check():
-    from centered_nn._training.layout import FlatParameters
+    from centered_nn._training.layout import FlatParameters, ParameterLayout
 
     coefs = [np.arange(6.0).reshape(2, 3), np.arange(4.0)]
     before = [c.copy() for c in coefs]
-    flat = FlatParameters([(coefs, 0), (coefs, 1)], chunk=4)
+    flat = FlatParameters(ParameterLayout(coefs, []), chunk=4)
     np.testing.assert_array_equal(flat.values, np.concatenate([b.ravel() for b in before]))
     assert [c.base is flat.values for c in coefs] == [True, True]
     assert [(s.start, s.stop) for s in flat.chunks] == [(0, 3), (3, 7), (7, 10)]
@@ -212,7 +212,7 @@ def test_flat_parameters_layout_chunks_and_dtype_check():
     np.testing.assert_array_equal(coefs[1][0], -1.0)
     mixed = [np.zeros(2), np.zeros(2, dtype=np.float32)]
     with pytest.raises(ValueError, match=r"share one dtype, got \['float32', 'float64'\]"):
-        FlatParameters([(mixed, 0), (mixed, 1)])
+        FlatParameters(ParameterLayout(mixed, []))
 
 
 @pytest.mark.parametrize("solver", ["adam", "sgd"])

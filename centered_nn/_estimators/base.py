@@ -23,7 +23,9 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from .._network import network
 from .._network.offsets import OFFSET_SCHEMES
 from .._network.output import OUTPUT_LAYERS
-from .._training.loops import TrainingState, arrays_with_offsets, fit_lbfgs, fit_stochastic
+from .._training.loops import fit_lbfgs, fit_stochastic
+from .._training.settings import FitSettings
+from .._training.state import TrainingState, arrays_with_offsets
 from ..activations import ACTIVATIONS, get_activation
 from ..diagnostics import GradientSignRecorder, check_metrics
 from ..exceptions import DivergenceWarning, diverged
@@ -125,6 +127,7 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         activation = _resolve_activation(self.activation, X.dtype)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
+            _check_weight_sum(sample_weight)
         if sparse.issparse(X):
             X = X.tocsr()  # fast row slicing for minibatches
         layer_units = [X.shape[1], *hidden, Y.shape[1]]
@@ -144,18 +147,16 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         if self.early_stopping and stochastic:
             train, validation = self._split_validation(X, Y, sample_weight, rng)
         state.offsets.check_batches(self.batch_size, train[0].shape[0], lbfgs=not stochastic)
-        state.offsets.prepare(
-            net, train[0], train[2], first_pass=first_pass, incremental=incremental,
-            lbfgs=not stochastic, init=self.input_bias_init, rate=self.input_bias_rate,
-        )
+        state.offsets.prepare(net, train[0], train[2], first_pass=first_pass,
+                              incremental=incremental)
         n_before = len(state.loss_curve)
-        params = self.get_params(deep=False)
+        settings = FitSettings.from_params(self.get_params(deep=False))
         if stochastic:
-            fit_stochastic(net, state, params, train, validation, rng, incremental,
+            fit_stochastic(net, state, settings, train, validation, rng, incremental,
                            self._validation_score)
         else:
-            fit_lbfgs(net, state, params, train)
-        for name, value in state.published().items():
+            fit_lbfgs(net, state, settings, train)
+        for name, value in state.published(stochastic).items():
             setattr(self, name + "_", value)
         self.gradient_sign_history_ = state.recorder.history if state.recorder else None
         self._check_finite_parameters()
@@ -177,16 +178,14 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         self.coefs_, self.intercepts_ = network.init_parameters(rng, layer_units, factor, dtype)
         n_matrices = len(layer_units) - 1
         layers = {0} if self.input_bias_layers == "first" else range(n_matrices)
-        scheme = OFFSET_SCHEMES[self.input_bias](layers)  # 'none' keeps no layer
+        # 'none' keeps no layer
+        scheme = OFFSET_SCHEMES[self.input_bias](layers, init=self.input_bias_init)
         self.input_biases_ = [
             np.zeros(fan_in, dtype=dtype) if layer in scheme.layers else None
             for layer, fan_in in enumerate(layer_units[:-1])
         ]
         self._offset_config = (self.input_bias, self.input_bias_layers)
-        self._state = TrainingState(
-            scheme, stochastic=self.solver in _STOCHASTIC_SOLVERS,
-            early_stopping=self.early_stopping,
-        )
+        self._state = TrainingState(scheme, early_stopping=self.early_stopping)
 
     def _check_same_network(self, layer_units, incremental):
         """Under warm_start or partial_fit the architecture and offsets must not change."""
@@ -293,6 +292,15 @@ def _warn_frozen_by_centralization(coefs):
                 "its centred gradient is zero and its weights keep their initial values.",
                 UserWarning,
             )
+
+def _check_weight_sum(sample_weight):
+    """Negative weights summing to at most zero leave some batch's loss undefined."""
+    total = sample_weight.sum()
+    if not total > 0 and (sample_weight < 0).any():
+        raise ValueError(
+            f"sample_weight has negative values and sums to {total}; sample weights must be "
+            "non-negative, with a positive sum, for the loss to be defined."
+        )
 
 
 def _resolve_activation(activation, dtype):

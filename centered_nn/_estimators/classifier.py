@@ -76,6 +76,14 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     Layer l computes ``z = (a + b) @ W + c``; the offset is folded into the
     intercept (``a @ W + (b @ W + c)``) so sparse input is never densified.
 
+    A fit that raises leaves the estimator as it was before the call. Ctrl-C
+    (KeyboardInterrupt) during an 'sgd' or 'adam' fit behaves as in
+    scikit-learn once an epoch of the call has completed: a warning, and the
+    model trained so far (the cut-short epoch's steps are in the weights but
+    not in `loss_curve_` or `gradient_sign_history_`). Before the first epoch
+    of the call completes (so in any ``partial_fit``), and with 'lbfgs', the
+    interrupt propagates and the estimator is left as before the call.
+
     References
     ----------
     LeCun, Bottou, Orr and Müller, "Efficient BackProp", 1998.

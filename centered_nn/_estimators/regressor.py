@@ -74,6 +74,14 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     ``solver='lbfgs'`` silently runs a full L-BFGS fit, ``partial_fit`` exists
     here only for 'sgd' and 'adam', as for the classifier.
 
+    A fit that raises leaves the estimator as it was before the call. Ctrl-C
+    (KeyboardInterrupt) during an 'sgd' or 'adam' fit behaves as in
+    scikit-learn once an epoch of the call has completed: a warning, and the
+    model trained so far (the cut-short epoch's steps are in the weights but
+    not in `loss_curve_` or `gradient_sign_history_`). Before the first epoch
+    of the call completes (so in any ``partial_fit``), and with 'lbfgs', the
+    interrupt propagates and the estimator is left as before the call.
+
     Examples
     --------
     >>> from centered_nn import MLPRegressor

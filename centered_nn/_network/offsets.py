@@ -9,6 +9,8 @@ over warm-started fits and ``partial_fit`` calls. Plain numpy.
 The training loops call these hooks, always with the training part of X:
 
 - :meth:`OffsetScheme.prepare` at the start of every fit or partial_fit call;
+- :meth:`OffsetScheme.start_full_batch` when L-BFGS is about to optimise on the
+  whole training part (after ``prepare``);
 - :meth:`OffsetScheme.tracker` for the per-batch hook of the forward pass
   (a minibatch for sgd and adam, the whole training set for L-BFGS);
 - :meth:`OffsetScheme.inference` before the network predicts (validation
@@ -35,6 +37,9 @@ class OffsetScheme:
     ----------
     layers : iterable of int
         Indices of the weight matrices that have an offset.
+    init : {'zeros', 'center'}, default='zeros'
+        The estimator's ``input_bias_init``: where a scheme that trains the
+        offsets starts them (the other schemes set them from the data).
 
     Attributes
     ----------
@@ -52,10 +57,11 @@ class OffsetScheme:
     #: (so the sign statistics of the training rows can be computed once).
     first_offset_fixed = True
 
-    def __init__(self, layers):
+    def __init__(self, layers, init="zeros"):
         self.layers = frozenset(layers)
+        self.init = init
 
-    def prepare(self, net, X, sample_weight, *, first_pass, incremental, lbfgs, init, rate):
+    def prepare(self, net, X, sample_weight, *, first_pass, incremental):
         """Set the offsets the optimiser does not train, before a fit or partial_fit call.
 
         Parameters
@@ -69,12 +75,6 @@ class OffsetScheme:
             The network was just initialised.
         incremental : bool
             The call is a partial_fit.
-        lbfgs : bool
-            The solver is L-BFGS.
-        init : {'zeros', 'center'}
-            The estimator's ``input_bias_init``.
-        rate : float
-            The estimator's ``input_bias_rate``.
         """
 
     def check_batches(self, batch_size, n_samples, *, lbfgs):
@@ -90,8 +90,15 @@ class OffsetScheme:
             The solver is L-BFGS (one batch of all rows).
         """
 
+    def start_full_batch(self, net, X, sample_weight):
+        """L-BFGS optimises next on this training part, the whole of it at each step."""
+
     def tracker(self, rate, full_batch=False):
-        """Forward-pass hook for a training batch (``full_batch``: L-BFGS), or None."""
+        """Forward-pass hook for a training batch (``full_batch``: L-BFGS), or None.
+
+        `rate` is the estimator's ``input_bias_rate``, the weight of a new batch
+        in the running means a scheme keeps.
+        """
         return None
 
     def inference(self, net):
@@ -109,8 +116,8 @@ class NoOffsets(OffsetScheme):
 
     name = "none"
 
-    def __init__(self, layers=()):
-        super().__init__(())
+    def __init__(self, layers=(), init="zeros"):
+        super().__init__((), init)
 
 
 class LearnedOffsets(OffsetScheme):
@@ -126,8 +133,8 @@ class LearnedOffsets(OffsetScheme):
     trainable = True
     first_offset_fixed = False
 
-    def prepare(self, net, X, sample_weight, *, first_pass, incremental, lbfgs, init, rate):
-        if first_pass and init == "center":
+    def prepare(self, net, X, sample_weight, *, first_pass, incremental):
+        if first_pass and self.init == "center":
             net.forward(X, OffsetTracker(self.layers, 1.0), sample_weight)
 
 
@@ -143,12 +150,12 @@ class MeanOffsets(OffsetScheme):
 
     name = "mean"
 
-    def __init__(self, layers):
-        super().__init__(layers)
+    def __init__(self, layers, init="zeros"):
+        super().__init__(layers, init)
         self._hidden = OffsetTracker(self.layers - {0}, rate=1.0)
         self._weight = 0.0  # total sample weight behind the first layer's mean
 
-    def prepare(self, net, X, sample_weight, *, first_pass, incremental, lbfgs, init, rate):
+    def prepare(self, net, X, sample_weight, *, first_pass, incremental):
         weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
         mean = weighted_mean(X, sample_weight)
         if first_pass:
@@ -160,8 +167,10 @@ class MeanOffsets(OffsetScheme):
         else:
             net.offsets[0][...] = -mean
         self._weight = self._weight + weight if incremental else weight
-        if lbfgs:
-            self.finish(net, X, sample_weight)
+
+    def start_full_batch(self, net, X, sample_weight):
+        """Hidden offsets held fixed during L-BFGS: the means of one full pass."""
+        self.finish(net, X, sample_weight)
 
     def tracker(self, rate, full_batch=False):
         return None if full_batch else partial(self._hidden, rate=rate)
@@ -193,13 +202,13 @@ class BatchOffsets(OffsetScheme):
     name = "batch"
     first_offset_fixed = False
 
-    def __init__(self, layers):
-        super().__init__(layers)
+    def __init__(self, layers, init="zeros"):
+        super().__init__(layers, init)
         self.batch_centred = self.layers
         self._running = {}  # layer -> running mean of the batch means
         self._warned = False
 
-    def prepare(self, net, X, sample_weight, *, first_pass, incremental, lbfgs, init, rate):
+    def prepare(self, net, X, sample_weight, *, first_pass, incremental):
         self._warned = False  # warn about one-sample minibatches once per call
 
     def check_batches(self, batch_size, n_samples, *, lbfgs):

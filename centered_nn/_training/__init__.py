@@ -1,3 +1,5 @@
-"""Training: the loops (:mod:`.loops`), the optimisers and the BLAS-thread rule
-(:mod:`.solvers`) and the parameter layout the optimisers step (:mod:`.layout`).
+"""Training: the frozen fit settings (:mod:`.settings`), what carries over between
+calls (:mod:`.state`), the loops (:mod:`.loops`) and their failures
+(:mod:`.failures`), the optimisers and the BLAS-thread rule (:mod:`.solvers`) and
+the parameter layout the optimisers step (:mod:`.layout`).
 """

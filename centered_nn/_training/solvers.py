@@ -17,11 +17,15 @@ arrays and chunks from 4k to 59k elements measured alike for Adam's twelve
 passes over a (256, 128) network's parameters.
 
 The module also decides how many BLAS threads a minibatch step gets
-(:func:`minibatch_blas_threads`); L-BFGS always runs on one.
+(:func:`minibatch_blas_threads`); L-BFGS always runs on one. Fits running
+in threads share one process-wide limit (:func:`blas_threads`), restored when
+the last of them ends.
 """
 
 import contextlib
 import functools
+import os
+import threading
 
 import numpy as np
 import scipy.optimize
@@ -37,14 +41,86 @@ def _controller():
     return ThreadpoolController()  # inspecting the loaded libraries costs ~0.3 ms: once
 
 
+class _SharedLimit:
+    """One process-wide BLAS limit, shared by the fits running at the same time.
+
+    BLAS thread counts belong to the process, not to a thread, so limits
+    entered by concurrent fits overlap: had each fit saved and restored the
+    count it found, the first to finish would restore the original while the
+    others still run, and the last would restore the others' limit for good.
+    Here the first fit to enter saves the original and sets the limit, later
+    ones only count themselves in, and the last to leave restores the
+    original. The limit is the same for every fit (one thread), so sharing it
+    changes no fit's threads.
+    """
+
+    def __init__(self):
+        self._reset()
+        # a child process has none of the parent's fitting threads, and a lock held
+        # by one of them at the fork would never be released
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self):
+        self._lock = threading.Lock()
+        self._active = 0
+        self._limiter = None  # restores the original counts, while a limit is set
+
+    def enter(self, limit):
+        with self._lock:
+            if self._active == 0:
+                self._limiter = _in_fresh_thread(_controller().limit, limits=limit,
+                                                 user_api="blas")
+            self._active += 1
+
+    def exit(self):
+        with self._lock:
+            self._active -= 1
+            if self._active == 0:
+                _in_fresh_thread(self._limiter.restore_original_limits)
+                self._limiter = None
+
+
+def _in_fresh_thread(function, **kwargs):
+    """``function(**kwargs)`` run in a new thread that makes no BLAS call of its own.
+
+    OpenBLAS 0.3.30 (scipy's wheels) was seen to ignore a thread count set from a
+    thread other than the one that set the previous count, once both had run BLAS
+    calls; set from a thread that has run none, the count holds for the process.
+    """
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = function(**kwargs)
+        except BaseException as error:  # re-raised in the calling thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+_SHARED_LIMIT = _SharedLimit()
+
+
 @contextlib.contextmanager
 def blas_threads(limit):
-    """Run the block on at most `limit` BLAS threads (None: leave them as they are)."""
+    """Run the block on at most `limit` BLAS threads (None: leave them as they are).
+
+    Concurrent blocks (fits in threads) share one limit (:class:`_SharedLimit`):
+    the process's thread counts are as they were once the last block ends.
+    """
     if limit is None:
         yield
         return
-    with _controller().limit(limits=limit, user_api="blas"):
+    _SHARED_LIMIT.enter(limit)
+    try:
         yield
+    finally:
+        _SHARED_LIMIT.exit()
 
 
 def minibatch_blas_threads(batch_rows, coef_shapes):

@@ -1,0 +1,71 @@
+"""A training loss that is not finite ends the fit: the error and its likely cause."""
+
+import numpy as np
+
+from .state import arrays_with_offsets
+
+__all__ = ["NonFiniteLoss", "nonfinite_cause"]
+
+#: How each kind of cause opens the message (the "step" one is scikit-learn's).
+_OPENINGS = {
+    "step": "Solver produced non-finite parameter weights. The input data may contain large "
+            "values and need to be preprocessed. The training loss became non-finite {where}",
+    "activation": "The training loss became non-finite {where}",
+    "target": "The training loss overflowed {where} with finite parameter weights and outputs",
+}
+
+
+class NonFiniteLoss(ValueError):
+    """The training loss became non-finite; raised where the loop sees it.
+
+    Parameters
+    ----------
+    kind : {'step', 'activation', 'target'}
+        What went wrong: steps too large for the data's scale, an activation
+        returning non-finite values, or a loss that overflows on the targets.
+    cause : str
+        The likely cause, with what the user can change.
+    where : str
+        When, e.g. ``'in epoch 3'``.
+
+    Examples
+    --------
+    >>> from centered_nn._training.failures import NonFiniteLoss
+    >>> print(NonFiniteLoss("activation", "the activation returned NaN", "in epoch 2"))
+    The training loss became non-finite in epoch 2; the activation returned NaN.
+    """
+
+    def __init__(self, kind, cause, where):
+        self.kind = kind
+        self.cause = cause
+        self.where = where
+        super().__init__(f"{_OPENINGS[kind].format(where=where)}; {cause}.")
+
+
+def nonfinite_cause(net, X, Y, settings):
+    """``(kind, cause)``: why the loss on ``(X, Y)`` is not finite (see :class:`NonFiniteLoss`).
+
+    An activation that returns non-finite values for finite input is named;
+    a loss that overflows with finite parameters and outputs, on targets at
+    least as large as the outputs, is the targets' scale; anything else is
+    put down to steps too large for the data, with what the solver offers
+    against them.
+    """
+    inputs, pre = net.forward(X, keep_pre=True)
+    for z, a in zip(pre, inputs[1:]):
+        if np.isfinite(z).all() and not np.isfinite(a).all():
+            return "activation", (f"the activation {type(net.activation).__name__} returned "
+                                  "non-finite values for finite input")
+    P = inputs[-1]
+    finite = all(np.isfinite(p).all() for p in arrays_with_offsets(net)) and np.isfinite(P).all()
+    largest_target = float(np.max(np.abs(Y), initial=0.0))
+    if finite and np.isfinite(largest_target) and largest_target >= np.max(np.abs(P), initial=0):
+        return "target", (f"the targets are as large as {largest_target:.3g}, too large for "
+                          "the loss; scale y (e.g. with sklearn.compose."
+                          "TransformedTargetRegressor and a StandardScaler)")
+    if not settings.stochastic:
+        return "step", ("the input's scale overflows the loss, or L-BFGS (which has no "
+                        "learning rate) stepped too far; scale the input, raise alpha, or lower "
+                        "max_iter")
+    return "step", (f"the learning rate may be too large (learning_rate_init="
+                    f"{settings.learning_rate_init!r}); try a smaller one or scale the input")
