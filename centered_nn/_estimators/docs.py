@@ -191,7 +191,13 @@ _ATTRIBUTES_DOC = """\
 
 
 def shared_docs(cls):
-    """Class decorator: put the shared parameter and attribute docs in ``cls.__doc__``."""
+    """Class decorator: put the shared parameter and attribute docs in ``cls.__doc__``.
+
+    Under ``python -OO`` docstrings are stripped (``cls.__doc__`` is None): the
+    class is returned unchanged.
+    """
+    if cls.__doc__ is None:
+        return cls
     cls.__doc__ = cls.__doc__.replace("    {shared_parameters}\n", _PARAMETERS_DOC).replace(
         "    {shared_attributes}\n", _ATTRIBUTES_DOC)
     return cls
