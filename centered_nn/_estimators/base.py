@@ -84,6 +84,10 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
     def _validation_score(self, P, Y, sample_weight):
         """Early-stopping score of outputs P against encoded targets Y (NaN if P is not finite)."""
 
+    def _class_weighted(self, y, X, sample_weight):
+        """The sample weights training uses (the classifier multiplies in `class_weight`)."""
+        return sample_weight
+
     #: Whether y must be numeric (validate_data's y_numeric), and whether the
     #: early-stopping split is stratified (single-output targets only).
     _y_numeric = False
@@ -123,6 +127,7 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         )
         Y = self._encode_targets(y, incremental, **target_options)
         activation = _resolve_activation(self.activation, X.dtype)
+        sample_weight = self._class_weighted(y, X, sample_weight)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
         if sparse.issparse(X):
