@@ -142,6 +142,16 @@ _PARAMETERS_DOC = """\
 """
 
 _ATTRIBUTES_DOC = """\
+    validation_loss_curve_ : list of shape (`n_iter_`,) or None
+        With early stopping, the loss on the held-out split after each epoch,
+        beside `validation_scores_`: the loss of `loss_curve_` (including the
+        L2 penalty, ``alpha / 2 * sum ||W||²`` divided by the split's size or
+        total sample weight, as `loss_curve_` divides it by each minibatch's),
+        computed on the whole split as one batch with the weights, and the
+        offsets that prediction uses, at the end of the epoch. Appended across
+        `warm_start` fits like `loss_curve_`. None without early stopping; only
+        for 'sgd' and 'adam'.
+
     t_ : int
         The number of training samples seen by the solver during fitting.
 

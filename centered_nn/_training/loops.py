@@ -13,11 +13,12 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .layout import FlatParameters
 from .solvers import SGD, Adam, blas_threads, minibatch_blas_threads, minimize_lbfgs
+from .._network.network import l2_penalty
 from ..diagnostics import InputSignStats
 
 #: Attributes of :class:`TrainingState` the estimators publish with a trailing underscore.
 PUBLISHED = ("n_iter", "t", "loss", "loss_curve", "best_loss", "validation_scores",
-             "best_validation_score")
+             "best_validation_score", "validation_loss_curve")
 
 
 class TrainingState:
@@ -36,6 +37,9 @@ class TrainingState:
     n_iter, t, loss, loss_curve, best_loss, validation_scores, best_validation_score
         Published by the estimator as ``n_iter_``, ``t_``, ... (scikit-learn's
         meaning; the last three only for stochastic solvers).
+    validation_loss_curve
+        Published as ``validation_loss_curve_``: with early stopping, the loss
+        of the held-out split as one batch (penalty included) after each epoch.
     optimizer : SGD, Adam or None
         Kept for partial_fit.
     recorder : GradientSignRecorder or None
@@ -55,6 +59,7 @@ class TrainingState:
             self.no_improvement_count = 0
             self.best_loss = None if early_stopping else np.inf
             self.validation_scores = [] if early_stopping else None
+            self.validation_loss_curve = [] if early_stopping else None
             self.best_validation_score = -np.inf if early_stopping else None
 
     def published(self):
@@ -297,7 +302,11 @@ def _update_no_improvement_count(net, state, params, validation, score):
     if validation is not None:
         X_val, Y_val, sw_val = validation
         state.offsets.inference(net)
-        value = score(net.predict(X_val), Y_val, sw_val)
+        P = net.predict(X_val)
+        sw_sum = X_val.shape[0] if sw_val is None else sw_val.sum()  # the loss of one batch
+        state.validation_loss_curve.append(float(
+            net.output.loss(Y_val, P, sw_val) + l2_penalty(net.coefs, params["alpha"], sw_sum)))
+        value = score(P, Y_val, sw_val)
         state.validation_scores.append(value)
         if params["verbose"]:
             print("Validation score: %f" % value)
