@@ -27,10 +27,11 @@ from .._training.loops import TrainingState, arrays_with_offsets, fit_lbfgs, fit
 from ..activations import ACTIVATIONS, get_activation
 from ..diagnostics import GradientSignRecorder, check_metrics
 from ..exceptions import DivergenceWarning, diverged
+from . import callbacks
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 
-class BaseMLP(BaseEstimator, metaclass=ABCMeta):
+class BaseMLP(callbacks.CallbackSupport, BaseEstimator, metaclass=ABCMeta):
     """Shared machinery of the multi-layer perceptrons (not for direct use)."""
 
     _parameter_constraints: dict = {
@@ -113,9 +114,10 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
             raise
 
     def _save_state(self):
-        params = set(self._get_param_names())
+        params = set(self._get_param_names()) | callbacks.CALLBACK_ATTRIBUTES  # by reference
         return {k: v if k in params else copy.deepcopy(v) for k, v in vars(self).items()}
 
+    @callbacks.with_callbacks
     def _fit_unguarded(self, X, y, sample_weight, incremental, **target_options):
         hidden = self._hidden_layer_sizes()
         if self.early_stopping and incremental:
@@ -139,7 +141,9 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
             self._initialize(layer_units, X.dtype, rng)
         else:
             self._check_same_network(layer_units, incremental)
+        run = callbacks.begin_fit(self, X, y, sample_weight, incremental=incremental)
         state = self._state
+        state.callbacks = run and run.for_loops()
         self._wire_recorder(state)
         net = self._network()
         train, validation = (X, Y, sample_weight), None
@@ -160,8 +164,11 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         for name, value in state.published().items():
             setattr(self, name + "_", value)
         self.gradient_sign_history_ = state.recorder.history if state.recorder else None
+        state.callbacks = None
         self._check_finite_parameters()
         self._warn_if_diverged(state.loss_curve[n_before:])
+        if run is not None:
+            run.end_fit()
         return self
 
     def _hidden_layer_sizes(self):

@@ -54,6 +54,7 @@ class TrainingState:
         self.optimizer = None
         self.recorder = None
         self.nonfinite_cause = None  # set by the first batch whose loss is not finite
+        self.callbacks = None  # during a fit with callbacks set: the estimator's FitRun
         self._best = None  # parameter copies at the best validation score, during a fit
         if stochastic:
             self.no_improvement_count = 0
@@ -214,6 +215,8 @@ def fit_stochastic(net, state, params, train, validation, rng, incremental, scor
     try:
         with blas_threads(threads):
             for _ in range(params["max_iter"]):
+                if state.callbacks is not None:
+                    state.callbacks.epoch_begin(net, state)
                 if shuffle:
                     rng.shuffle(order)
                 state.loss = _epoch(net, state, params, train, order, batch_size, tracker,
@@ -227,6 +230,8 @@ def fit_stochastic(net, state, params, train, validation, rng, incremental, scor
                     print("Iteration %d, loss = %.8f" % (state.n_iter, state.loss))
                 _update_no_improvement_count(net, state, params, validation, score)
                 optimizer.iteration_ends(state.t)
+                if state.callbacks is not None and state.callbacks.epoch_end(net, state):
+                    break  # a callback asked to stop
                 if state.no_improvement_count > params["n_iter_no_change"]:
                     what = "Validation score" if validation is not None else "Training loss"
                     msg = ("%s did not improve more than tol=%f for %d consecutive epochs."
@@ -365,8 +370,13 @@ def fit_lbfgs(net, state, params, train):
             recorder.end_iteration()
         if params["verbose"]:
             print("Iteration %d, loss = %.8f" % (len(state.loss_curve), loss))
+        if state.callbacks is not None:
+            place(x)  # the iterate, for callbacks that rebuild the model as of now
+            state.callbacks.lbfgs_iteration(net, state)
 
     start = np.hstack([p.ravel() for p in arrays]).astype(np.float64)
+    if state.callbacks is not None:
+        state.callbacks.lbfgs_begin(net, state)
     result = minimize_lbfgs(loss_grad, start, params["max_iter"], params["max_fun"],
                             params["tol"], on_iteration)
     state.n_iter = min(result.nit, params["max_iter"])
