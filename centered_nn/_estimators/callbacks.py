@@ -75,6 +75,21 @@ class CallbackSupport(_Mixin):
         ------
         ImportError
             When the installed scikit-learn has no ``sklearn.callback``.
+
+        Examples
+        --------
+        >>> from sklearn.callback import ScoringMonitor
+        >>> from sklearn.datasets import make_classification
+        >>> from centered_nn import MLPClassifier
+        >>> X, y = make_classification(n_samples=100, random_state=0)
+        >>> monitor = ScoringMonitor(scoring="accuracy")
+        >>> clf = MLPClassifier((16,), max_iter=5, random_state=0).set_callbacks(monitor)
+        >>> import warnings
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     clf = clf.fit(X, y)
+        >>> [row["task_id_path"] for row in monitor.get_logs().data]
+        [(0,), (0, 0), (0, 1), (0, 2), (0, 3), (0, 4)]
         """
         _check_available()
         return super().set_callbacks(*callbacks)
