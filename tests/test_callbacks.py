@@ -124,6 +124,21 @@ def test_task_tree_one_subtask_per_epoch_or_iteration(kind, solver):
     assert not hasattr(est, "_callback_fit_ctx") and est._skl_callbacks == [recorder]
 
 
+def test_a_fit_without_callbacks_opens_no_context(monkeypatch):
+    opened = []
+    original = MLPClassifier._init_callback_context
+
+    def recording(self, **kwargs):
+        opened.append(kwargs)
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(MLPClassifier, "_init_callback_context", recording)
+    est = _estimator("clf", "adam").fit(X_CLF, Y_CLF)
+    assert opened == [] and not hasattr(est, "_skl_callbacks")
+    est.set_callbacks(Recorder()).fit(X_CLF, Y_CLF)  # with a callback set, it is opened
+    assert opened == [{"task_name": "fit", "max_subtasks": 4}]
+
+
 def test_partial_fit_is_a_root_task_with_one_epoch():
     recorder = Recorder()
     est = _estimator("clf", "sgd").set_callbacks(recorder)

@@ -115,9 +115,12 @@ def begin_fit(estimator, X, y, sample_weight, *, incremental):
     Returns
     -------
     FitRun or None
-        None when scikit-learn has no callback API.
+        None when scikit-learn has no callback API, or when neither the
+        estimator nor a meta-estimator around it has callbacks (then the fit
+        pays nothing).
     """
-    if _sk_callback is None:
+    if not callbacks_available() or not (hasattr(estimator, "_skl_callbacks")
+                                         or hasattr(estimator, "_parent_callback_ctx")):
         return None
     if incremental:
         n_subtasks = 1
