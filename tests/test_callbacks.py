@@ -239,6 +239,20 @@ def test_scoring_monitor_logs_one_record_per_epoch(kind, scoring, metric, solver
         assert row[scoring] == metric(y, stopped.predict(X))
 
 
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_scoring_monitor_inside_a_pipeline_logs_paths_below_the_final_step(solver):
+    monitor = ScoringMonitor(scoring="neg_mean_squared_error")
+    reg = _estimator("reg", solver).set_callbacks(monitor)
+    make_pipeline(StandardScaler(), reg).fit(X_REG, Y_REG)
+    log = monitor.get_logs()
+    assert log.estimator_name == "Pipeline"  # the run is the outermost fit
+    name = "lbfgs-iter" if solver == "lbfgs" else "epoch"
+    epochs = [row for row in log.data if row["task_name"] == name]
+    # pipeline fit (0) > its final step, task 1, merged with the MLP's fit > epoch k
+    assert [row["task_id_path"] for row in epochs] == [(0, 1, k) for k in range(reg.n_iter_)]
+    assert {row["estimator_name"] for row in epochs} == {"MLPRegressor"}
+
+
 def test_scoring_monitor_passes_sample_weight_as_metadata():
     sw = np.linspace(0.5, 2.0, len(Y_CLF))
     monitor = ScoringMonitor(scoring="accuracy")
