@@ -359,3 +359,22 @@ def test_set_callbacks_names_the_version_needed(monkeypatch):
 def test_set_callbacks_refuses_non_callbacks():
     with pytest.raises(TypeError, match="callbacks must be instances following the FitCallback"):
         MLPClassifier().set_callbacks(Recorder)
+
+
+class Interrupter(Recorder):
+    def on_fit_task_begin(self, estimator, context, *, fitted_estimator=None):
+        super().on_fit_task_begin(estimator, context, fitted_estimator=fitted_estimator)
+        if context.task_name == "epoch" and context.task_id == 2:
+            raise KeyboardInterrupt
+
+
+def test_an_interrupted_epoch_is_ended_empty_before_the_fit():
+    recorder = Interrupter()
+    est = _estimator("clf", "adam")
+    with pytest.warns(UserWarning, match="Training interrupted by user"):
+        est.set_callbacks(recorder).fit(X_CLF, Y_CLF)
+    assert est.n_iter_ == 2
+    hooks = [e[:3] for e in recorder.events]
+    assert hooks[-4:] == [("begin", "epoch", (0, 2)), ("end", "epoch", (0, 2)),
+                          ("end", "fit", (0,)), ("teardown", "fit", (0,))]
+    assert recorder.events[-3][3] is None  # the cut-short epoch has no model
