@@ -378,3 +378,18 @@ def test_an_interrupted_epoch_is_ended_empty_before_the_fit():
     assert hooks[-4:] == [("begin", "epoch", (0, 2)), ("end", "epoch", (0, 2)),
                           ("end", "fit", (0,)), ("teardown", "fit", (0,))]
     assert recorder.events[-3][3] is None  # the cut-short epoch has no model
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_float32_models_are_float32_copies(solver):
+    X = X_REG.astype(np.float32)
+    recorder = Recorder()
+    est = _estimator("reg", solver).set_callbacks(recorder).fit(X, Y_REG)
+    name = "lbfgs-iter" if solver == "lbfgs" else "epoch"
+    models = [e[3] for e in recorder.ends(name) if e[3] is not None]
+    stopped = _estimator("reg", solver, max_iter=2).fit(X, Y_REG)
+    for p, q in zip(models[1].coefs_ + models[1].intercepts_,
+                    stopped.coefs_ + stopped.intercepts_):
+        assert p.dtype == np.float32
+        np.testing.assert_array_equal(p, q)
+    assert est.coefs_[0].dtype == np.float32

@@ -34,7 +34,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
       ``f = W(a + b) + c`` (``input_bias``), either trained by backpropagation
       or tracking the negative mean of the layer's input;
     - per-iteration gradient-sign diagnostics in `gradient_sign_history_`;
-    - `loss_curve_` for the 'lbfgs' solver too.
+    - `loss_curve_` for the 'lbfgs' solver too, and `validation_loss_curve_`
+      with early stopping;
+    - `class_weight`, as in scikit-learn's linear models;
+    - scikit-learn's callbacks (``set_callbacks``, scikit-learn >= 1.9): one
+      subtask per epoch or L-BFGS iteration.
 
     Parameters
     ----------
