@@ -266,7 +266,7 @@ def test_same_constructor_signature_as_scikit_learn():
         assert ours[name] == value, name
     added = set(ours) - set(theirs)
     assert added == {"input_bias", "input_bias_layers", "input_bias_init", "input_bias_rate",
-                     "gradient_centralization", "record_gradient_signs"}
+                     "gradient_centralization", "record_gradient_signs", "class_weight"}
 
 
 def test_partial_fit_with_warm_start_checks_classes_like_scikit_learn():

@@ -29,10 +29,11 @@ from .._training.state import TrainingState, arrays_with_offsets
 from ..activations import ACTIVATIONS, get_activation
 from ..diagnostics import GradientSignRecorder, check_metrics
 from ..exceptions import DivergenceWarning, diverged
+from . import callbacks
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 
-class BaseMLP(BaseEstimator, metaclass=ABCMeta):
+class BaseMLP(callbacks.CallbackSupport, BaseEstimator, metaclass=ABCMeta):
     """Shared machinery of the multi-layer perceptrons (not for direct use)."""
 
     _parameter_constraints: dict = {
@@ -86,6 +87,10 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
     def _validation_score(self, P, Y, sample_weight):
         """Early-stopping score of outputs P against encoded targets Y (NaN if P is not finite)."""
 
+    def _class_weighted(self, y, X, sample_weight):
+        """The sample weights training uses (the classifier multiplies in `class_weight`)."""
+        return sample_weight
+
     #: Whether y must be numeric (validate_data's y_numeric), and whether the
     #: early-stopping split is stratified (single-output targets only).
     _y_numeric = False
@@ -111,9 +116,10 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
             raise
 
     def _save_state(self):
-        params = set(self._get_param_names())
+        params = set(self._get_param_names()) | callbacks.CALLBACK_ATTRIBUTES  # by reference
         return {k: v if k in params else copy.deepcopy(v) for k, v in vars(self).items()}
 
+    @callbacks.with_callbacks
     def _fit_unguarded(self, X, y, sample_weight, incremental, **target_options):
         hidden = self._hidden_layer_sizes()
         if self.early_stopping and incremental:
@@ -125,6 +131,7 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         )
         Y = self._encode_targets(y, incremental, **target_options)
         activation = _resolve_activation(self.activation, X.dtype)
+        sample_weight = self._class_weighted(y, X, sample_weight)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
             _check_weight_sum(sample_weight)
@@ -139,7 +146,10 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
             self._check_same_network(layer_units, incremental)
         if self.gradient_centralization:
             _warn_frozen_by_centralization(self.coefs_)
+
+        run = callbacks.begin_fit(self, X, y, sample_weight, incremental=incremental)
         state = self._state
+        state.callbacks = run and run.for_loops()
         self._wire_recorder(state)
         net = self._network()
         train, validation = (X, Y, sample_weight), None
@@ -159,8 +169,11 @@ class BaseMLP(BaseEstimator, metaclass=ABCMeta):
         for name, value in state.published(stochastic).items():
             setattr(self, name + "_", value)
         self.gradient_sign_history_ = state.recorder.history if state.recorder else None
+        state.callbacks = None
         self._check_finite_parameters()
         self._warn_if_diverged(state.loss_curve[n_before:])
+        if run is not None:
+            run.end_fit()
         return self
 
     def _hidden_layer_sizes(self):

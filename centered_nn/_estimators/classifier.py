@@ -9,8 +9,11 @@ from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import column_or_1d
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
+from sklearn.utils.validation import _check_sample_weight
 
 from .base import BaseMLP
 from .docs import shared_docs
@@ -31,11 +34,33 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
       ``f = W(a + b) + c`` (``input_bias``), either trained by backpropagation
       or tracking the negative mean of the layer's input;
     - per-iteration gradient-sign diagnostics in `gradient_sign_history_`;
-    - `loss_curve_` for the 'lbfgs' solver too.
+    - `loss_curve_` for the 'lbfgs' solver too, and `validation_loss_curve_`
+      with early stopping;
+    - `class_weight`, as in scikit-learn's linear models;
+    - scikit-learn's callbacks (``set_callbacks``, scikit-learn >= 1.9): one
+      subtask per epoch or L-BFGS iteration.
 
     Parameters
     ----------
     {shared_parameters}
+
+    class_weight : dict, 'balanced' or None, default=None
+        Weights associated with classes in the form ``{class_label: weight}``,
+        with the meaning they have in scikit-learn's linear models: the weight
+        of a sample's class multiplies its `sample_weight` (a fit with it
+        equals, bit for bit, the fit with ``sample_weight * class_weight[y]``).
+        None gives every class weight one. 'balanced' takes the weights from
+        the `y` given to :term:`fit`, ``n_samples / (n_classes * np.bincount(y))``
+        (:func:`sklearn.utils.class_weight.compute_sample_weight`), the counts
+        weighted by `sample_weight` when it is given, as in
+        :class:`~sklearn.linear_model.LogisticRegression`. As with
+        :class:`~sklearn.linear_model.SGDClassifier`, a first `partial_fit`
+        call refuses 'balanced' (one batch does not tell the class
+        frequencies: pass a dict computed with
+        :func:`~sklearn.utils.class_weight.compute_class_weight`); a
+        `partial_fit` after `fit` takes it from that call's `y`. For multilabel
+        `y`, 'balanced' multiplies the balanced weights of each label column
+        (scikit-learn's multi-output meaning); a dict is refused there.
 
     Attributes
     ----------
@@ -136,8 +161,14 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         input_bias_rate=0.1,
         gradient_centralization=False,
         record_gradient_signs=True,
+        class_weight=None,
     ):
         self._store_params(locals())
+
+    _parameter_constraints: dict = {
+        **BaseMLP._parameter_constraints,
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+    }
 
     # ------------------------------------------------------------------ fitting
     @_fit_context(prefer_skip_nested_validation=True)
@@ -182,6 +213,15 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self : object
             The updated estimator.
         """
+        if self.class_weight == "balanced" and not hasattr(self, "classes_"):
+            raise ValueError(  # SGDClassifier's rule and message
+                "class_weight 'balanced' is not supported for partial_fit. In order to "
+                "use 'balanced' weights, use compute_class_weight('balanced', "
+                "classes=classes, y=y). In place of y you can use a large enough sample "
+                "of the full training set target to properly estimate the class "
+                "frequency distributions. Pass the resulting weights as the "
+                "class_weight parameter."
+            )
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     # ------------------------------------------------------------ task hooks
@@ -229,6 +269,28 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         else:
             Y = binarizer.transform(y).astype(bool)
         return Y.reshape(Y.shape[0], -1)
+
+    def _class_weighted(self, y, X, sample_weight):
+        """``sample_weight * class_weight[y]`` in float64 (None when class_weight is None)."""
+        if self.class_weight is None:
+            return sample_weight
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        if self._label_binarizer.y_type_.startswith("multilabel"):
+            if self.class_weight != "balanced":
+                raise ValueError(
+                    "class_weight as a dict is not supported for multilabel y: its "
+                    "meaning per label column is ambiguous. Use class_weight='balanced', "
+                    "or pass sample_weight=compute_sample_weight([{0: w0, 1: w1}, ...], y) "
+                    "with one dict per label column."
+                )
+            columns = [_per_sample_class_weight("balanced", np.unique(c), c, sample_weight)
+                       for c in np.asarray(y).T]
+            weights = np.prod(columns, axis=0, dtype=np.float64)  # as compute_sample_weight
+        else:
+            y = column_or_1d(y) if y.ndim == 2 else y
+            weights = _per_sample_class_weight(self.class_weight, self.classes_, y, sample_weight)
+        return weights if sample_weight is None else sample_weight * weights
 
     def _output_name(self):
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
@@ -298,3 +360,26 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         return tags
+
+
+def _per_sample_class_weight(class_weight, classes, y, sample_weight):
+    """Each sample's class weight; 'balanced' counts classes by `sample_weight`.
+
+    The counting is :class:`~sklearn.linear_model.LogisticRegression`'s, so
+    integer weights and repeated samples give the same fit; without sample
+    weights it is :func:`~sklearn.utils.class_weight.compute_sample_weight`'s.
+    """
+    index = np.searchsorted(classes, y)
+    if class_weight == "balanced" and sample_weight is not None:
+        present = np.isin(classes, y)
+        totals = np.bincount(index, weights=sample_weight, minlength=len(classes))
+        if np.any(present & (totals <= 0)):
+            raise ValueError(
+                "class_weight='balanced' counts the classes by sample_weight, and every "
+                f"sample of class(es) {classes[present & (totals <= 0)].tolist()} has zero "
+                "weight: their balanced weight is undefined. Drop those samples or pass "
+                "class_weight as a dict."
+            )
+    per_class = compute_class_weight(class_weight, classes=classes, y=y,
+                                     sample_weight=sample_weight)
+    return per_class[index]

@@ -156,6 +156,16 @@ _PARAMETERS_DOC = """\
 """
 
 _ATTRIBUTES_DOC = """\
+    validation_loss_curve_ : list of shape (`n_iter_`,) or None
+        With early stopping, the loss on the held-out split after each epoch,
+        beside `validation_scores_`: the loss of `loss_curve_` (including the
+        L2 penalty, ``alpha / 2 * sum ||W||²`` divided by the split's size or
+        total sample weight, as `loss_curve_` divides it by each minibatch's),
+        computed on the whole split as one batch with the weights, and the
+        offsets that prediction uses, at the end of the epoch. Appended across
+        `warm_start` fits like `loss_curve_`. None without early stopping; only
+        for 'sgd' and 'adam'.
+
     t_ : int
         The number of training samples seen by the solver during fitting.
 
@@ -205,7 +215,13 @@ _ATTRIBUTES_DOC = """\
 
 
 def shared_docs(cls):
-    """Class decorator: put the shared parameter and attribute docs in ``cls.__doc__``."""
+    """Class decorator: put the shared parameter and attribute docs in ``cls.__doc__``.
+
+    Under ``python -OO`` docstrings are stripped (``cls.__doc__`` is None): the
+    class is returned unchanged.
+    """
+    if cls.__doc__ is None:
+        return cls
     cls.__doc__ = cls.__doc__.replace("    {shared_parameters}\n", _PARAMETERS_DOC).replace(
         "    {shared_attributes}\n", _ATTRIBUTES_DOC)
     return cls

@@ -14,8 +14,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .failures import NonFiniteLoss, nonfinite_cause
 from .layout import FlatParameters, ParameterLayout
-from .._network.network import BackwardOptions
 from .solvers import SGD, Adam, blas_threads, minibatch_blas_threads, minimize_lbfgs
+from .._network.network import BackwardOptions, l2_penalty
 from ..diagnostics import InputSignStats
 
 
@@ -124,6 +124,8 @@ def fit_stochastic(net, state, settings, train, validation, rng, incremental, sc
     try:
         with blas_threads(threads):
             for _ in range(settings.max_iter):
+                if state.callbacks is not None:
+                    state.callbacks.epoch_begin(net, state)
                 if shuffle:
                     rng.shuffle(order)
                 state.loss = _epoch(net, state, settings, train, order, batch_size, tracker,
@@ -137,6 +139,8 @@ def fit_stochastic(net, state, settings, train, validation, rng, incremental, sc
                     print("Iteration %d, loss = %.8f" % (state.n_iter, state.loss))
                 _update_stopping(net, state, settings, validation, score)
                 optimizer.iteration_ends(state.t)
+                if state.callbacks is not None and state.callbacks.epoch_end(net, state):
+                    break  # a callback asked to stop
                 if stopping.stalled(settings.n_iter_no_change):
                     what = "Validation score" if validation is not None else "Training loss"
                     msg = ("%s did not improve more than tol=%f for %d consecutive epochs."
@@ -205,7 +209,11 @@ def _update_stopping(net, state, settings, validation, score):
         return
     X_val, Y_val, sw_val = validation
     state.offsets.inference(net)
-    value = score(net.predict(X_val), Y_val, sw_val)
+    P = net.predict(X_val)
+    sw_sum = X_val.shape[0] if sw_val is None else sw_val.sum()  # the loss of one batch
+    state.stopping.validation_loss_curve.append(float(
+        net.output.loss(Y_val, P, sw_val) + l2_penalty(net.coefs, settings.alpha, sw_sum)))
+    value = score(P, Y_val, sw_val)
     if settings.verbose:
         print("Validation score: %f" % value)
     state.stopping.update_score(value, settings.tol, net)
@@ -247,7 +255,12 @@ def fit_lbfgs(net, state, settings, train):
             recorder.end_iteration()
         if settings.verbose:
             print("Iteration %d, loss = %.8f" % (len(state.loss_curve), loss))
+        if state.callbacks is not None:
+            layout.place(x)  # the iterate, for callbacks that rebuild the model as of now
+            state.callbacks.lbfgs_iteration(net, state)
 
+    if state.callbacks is not None:
+        state.callbacks.lbfgs_begin(net, state)
     result = minimize_lbfgs(loss_grad, layout.vector(np.float64), settings.max_iter,
                             settings.max_fun, settings.tol, on_iteration)
     state.n_iter = min(result.nit, settings.max_iter)

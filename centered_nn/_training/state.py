@@ -38,6 +38,10 @@ class EarlyStopping:
         The score of every epoch; None without a validation set.
     best_validation_score : float or None
         None without a validation set.
+    validation_loss_curve : list of float or None
+        The held-out split's loss after every epoch (one batch, the L2 penalty
+        included, as in ``loss_curve``), appended by the loop; None without a
+        validation set.
 
     Examples
     --------
@@ -55,6 +59,7 @@ class EarlyStopping:
         self.best_loss = None if validation else np.inf
         self.validation_scores = [] if validation else None
         self.best_validation_score = -np.inf if validation else None
+        self.validation_loss_curve = [] if validation else None
         self._best = None  # parameter copies at the best score, during one call
 
     def for_call(self, validation):
@@ -109,7 +114,8 @@ class EarlyStopping:
     def published(self):
         """``{name: value}`` of what the estimators publish with a trailing underscore."""
         return {"best_loss": self.best_loss, "validation_scores": self.validation_scores,
-                "best_validation_score": self.best_validation_score}
+                "best_validation_score": self.best_validation_score,
+                "validation_loss_curve": self.validation_loss_curve}
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -140,6 +146,10 @@ class TrainingState:
     optimizer : SGD, Adam or None
         Kept for partial_fit.
     recorder : GradientSignRecorder or None
+    callbacks : object or None
+        During a fit with callbacks set, the estimator's run of them (see
+        ``_estimators/callbacks.py``): the loops report each epoch or L-BFGS
+        iteration to it. None otherwise, and between calls.
     """
 
     def __init__(self, offsets, early_stopping):
@@ -151,6 +161,7 @@ class TrainingState:
         self.stopping = EarlyStopping(early_stopping)
         self.optimizer = None
         self.recorder = None
+        self.callbacks = None
 
     def published(self, stochastic):
         """``{name: value}`` the estimator publishes with a trailing underscore.
