@@ -7,6 +7,7 @@ no table and write no file.
 """
 
 import signal
+from contextlib import contextmanager
 
 from sklearn.metrics import get_scorer
 
@@ -61,3 +62,27 @@ class CheckedScorer:
     def __call__(self, estimator, X, y):
         InterruptGuard.check()
         return get_scorer(self.scoring)(estimator, X, y)
+
+
+@contextmanager
+def deferred_interrupts():
+    """Hold Ctrl-C back for a short critical section, then raise it.
+
+    Inside the block SIGINT only records the request (also for
+    :class:`InterruptGuard`); leaving the block raises KeyboardInterrupt if
+    one came. Used where an interruption would leave files half-replaced or
+    temporary files behind. Outside the main thread it does nothing.
+    """
+    requested = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: requested.append(signum))
+    except ValueError:  # not the main thread: signals are not delivered here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if requested:
+        InterruptGuard.requested = True
+        raise KeyboardInterrupt

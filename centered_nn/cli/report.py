@@ -94,7 +94,8 @@ def plot_bytes(histories, setups, activations, title, fmt):
                 Line2D([], [], color="k", linestyle="--", label="per sample (dashed)")]
     axes[-1].legend(handles=handles, title="setup / gradient", loc="upper left",
                     bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
-    fig.suptitle(textwrap.fill(title, width=int(10 * fig.get_figwidth())))
+    # the title holds user text (a CSV file name): '$' is not mathtext there
+    fig.suptitle(textwrap.fill(title, width=int(10 * fig.get_figwidth())), parse_math=False)
     buffer = io.BytesIO()
     fig.savefig(buffer, format=fmt, dpi=100)
     return buffer.getvalue()
