@@ -20,6 +20,7 @@ from sklearn.preprocessing import MinMaxScaler
 
 from centered_nn import Centerer, MLPClassifier
 from centered_nn.cli import main
+from centered_nn.cli.csv_data import read_csv
 
 SETUPS = ["raw", "centerer", "learned", "mean", "batch", "gc"]
 HEADER = ("setup", "activation", "cv accuracy", "iterations", "final loss",
@@ -473,7 +474,11 @@ def test_pandas_to_csv_with_index_reads_like_without(capsys, tmp_path):
     assert "dropped the unnamed first column" in err
     assert doc["n_features"] == frame.shape[1] - 1
     assert _rows_without_time(doc) == _rows_without_time(doc_plain)
-    assert pd is not None
+    # the index column is dropped, not read as a feature: the features are the frame's
+    read = read_csv(tmp_path / "with_index.csv", "target")
+    expected = pd.read_csv(tmp_path / "no_index.csv").drop(columns="target")
+    assert read.feature_names == list(expected.columns)
+    np.testing.assert_array_equal(read.X, expected.to_numpy())
 
 
 def test_plot_and_json_never_overwrite_each_other(capsys, tmp_path):
