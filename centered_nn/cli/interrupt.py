@@ -3,7 +3,8 @@
 The estimators keep scikit-learn's behaviour: a KeyboardInterrupt raised inside
 the training loop ends that fit early with a warning, and the fit returns as if
 it had converged. The command line wants the opposite: stop everything, print
-no table and write no file.
+no table and write no file. While output files are renamed into place,
+:func:`deferred_interrupts` holds Ctrl-C back until all are in place.
 """
 
 import signal
@@ -82,7 +83,8 @@ def deferred_interrupts():
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        # None: a handler installed outside Python; Python's own is the closest
+        signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
     if requested:
         InterruptGuard.requested = True
         raise KeyboardInterrupt
