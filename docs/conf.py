@@ -245,3 +245,8 @@ def setup(app):
     app.connect("builder-inited", write_cli_help)
     app.connect("builder-inited", write_activations_table)
     app.connect("missing-reference", resolve_external)
+    from gallery_hooks import caption_api_toctrees, clean_gallery_page
+
+    # before Sphinx's own doctree-read handlers copy the table of contents
+    app.connect("doctree-read", caption_api_toctrees, priority=100)
+    app.connect("doctree-read", clean_gallery_page, priority=100)

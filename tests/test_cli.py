@@ -20,6 +20,7 @@ from sklearn.preprocessing import MinMaxScaler
 
 from centered_nn import Centerer, MLPClassifier
 from centered_nn.cli import main
+from centered_nn.cli.csv_data import read_csv
 
 SETUPS = ["raw", "centerer", "learned", "mean", "batch", "gc"]
 HEADER = ("setup", "activation", "best lr", "cv accuracy", "epochs to target", "vs raw",
@@ -499,7 +500,7 @@ def test_unnamed_index_column_is_dropped_with_a_note(capsys, tmp_path, iris_rows
 
 
 def test_pandas_to_csv_with_index_reads_like_without(capsys, tmp_path):
-    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pandas")  # load_iris(as_frame=True)
     frame = load_iris(as_frame=True).frame
     frame.to_csv(tmp_path / "with_index.csv")
     frame.to_csv(tmp_path / "no_index.csv", index=False)
@@ -510,7 +511,12 @@ def test_pandas_to_csv_with_index_reads_like_without(capsys, tmp_path):
     assert "dropped the unnamed first column" in err
     assert doc["n_features"] == frame.shape[1] - 1
     assert _rows_without_time(doc) == _rows_without_time(doc_plain)
-    assert pd is not None
+    # the index column is dropped, not read as a feature: the features are the frame's
+    read = read_csv(tmp_path / "with_index.csv", "target")
+    features = frame.drop(columns="target")
+    assert read.feature_names == list(features.columns)
+    np.testing.assert_array_equal(read.X, features.to_numpy())  # to_csv writes exact floats
+    assert list(read.y) == [str(t) for t in frame["target"]]
 
 
 def test_plot_and_json_never_overwrite_each_other(capsys, tmp_path):

@@ -71,12 +71,16 @@ def test_one_epoch_record_equals_the_mean_over_its_steps():
     coefs, intercepts = _network.init_parameters(np.random.RandomState(0), [64, 10, 10], 6.0, np.float64)
     act = clf.activation_
     Ybin = clf._label_binarizer.transform(Y).astype(bool)
-    per_step = []
+    per_step, flips, previous = [], [], None
     for start in range(0, 150, 50):
         rows = slice(start, start + 50)
-        inputs, pre = _network.forward(X_POS[rows], coefs, intercepts, [None, None], act, "softmax")
-        hidden_delta = ((inputs[-1] - Ybin[rows]) @ coefs[1].T) * (1 - np.tanh(pre[0]) ** 2)
+        inputs, _ = _network.forward(X_POS[rows], coefs, intercepts, [None, None], act, "softmax")
+        hidden_delta = ((inputs[-1] - Ybin[rows]) @ coefs[1].T) * (1 - inputs[1] ** 2)  # tanh'
         grad = inputs[0].T @ hidden_delta
+        if previous is not None:  # among weights nonzero in both steps, the share that flipped
+            both = (grad != 0) & (previous != 0)
+            flips.append(np.mean(np.sign(grad[both]) != np.sign(previous[both])))
+        previous = grad
         per_step.append([
             np.mean([np.all(col[col != 0] > 0) or np.all(col[col != 0] < 0) for col in grad.T]),
             inputs[0].mean(),
@@ -85,7 +89,8 @@ def test_one_epoch_record_equals_the_mean_over_its_steps():
     assert _layer(clf, "same_sign_fraction", 0)[0] == pytest.approx(expected[0], rel=1e-12)
     assert _layer(clf, "input_mean", 0)[0] == pytest.approx(expected[1], rel=1e-12)
     # three steps, the first without a predecessor: the flip is the mean of two steps
-    assert np.isfinite(_layer(clf, "sign_flip_fraction", 0)[0])
+    assert len(flips) == 2
+    assert _layer(clf, "sign_flip_fraction", 0)[0] == pytest.approx(np.mean(flips), rel=1e-12)
 
 
 def _assert_aligned(clf):

@@ -1,8 +1,24 @@
 """The ``centered-nn`` command line.
 
 :mod:`.compare` (the parser, ``main`` and the compare run), :mod:`.report`
-(table, JSON and figure), :mod:`.interrupt` (Ctrl-C handling) and
-:mod:`.csv_data` (reading a user's CSV).
+(table, JSON and figure), :mod:`.outputs` (checking and writing output files),
+:mod:`.interrupt` (Ctrl-C handling) and :mod:`.csv_data` (reading a user's CSV).
 """
 
-from .compare import main  # noqa: F401  (the console script centered_nn.cli:main)
+import sys
+
+
+def main(argv=None):
+    """Run the ``centered-nn`` command line (the console script's entry point).
+
+    scikit-learn and the estimators are imported here rather than on importing
+    this module, so that Ctrl-C during those imports (about a second) ends with
+    one line and exit status 130, like Ctrl-C during the run. See
+    :func:`centered_nn.cli.compare.main` for the arguments and exit statuses.
+    """
+    try:
+        from .compare import main as run
+    except KeyboardInterrupt:
+        sys.stderr.write("centered-nn: interrupted while starting\n")
+        raise SystemExit(130) from None
+    return run(argv)

@@ -32,6 +32,7 @@ from .._estimators.regressor import MLPRegressor
 from .interrupt import CheckedScorer, InterruptGuard
 from .report import columns, format_table, json_bytes, jsonable, plot_bytes, study_json
 from .csv_data import CSVError, read_csv
+from .outputs import BrokenStdout, Interrupted, OutputError, check_output, print_and_write
 from ..activations import ACTIVATIONS
 from ..exceptions import DIVERGENCE_FACTOR
 from ..model_selection import centering_study
@@ -74,11 +75,14 @@ def _class_labels(y, args):
         by_value = {}
         for label in np.unique(y):
             try:
-                by_value.setdefault(float(label), []).append(label)
+                value = float(label)
             except ValueError:
                 continue
-            if len(by_value[float(label)]) > 1:
-                a, b = by_value[float(label)][:2]
+            # NaN != NaN: every spelling of it ('nan', 'NaN') shares one key
+            same = by_value.setdefault("nan" if math.isnan(value) else value, [])
+            same.append(label)
+            if len(same) > 1:
+                a, b = same[:2]
                 raise CLIError(f"labels {a!r} and {b!r} of --target {args.target!r} are the "
                                "same number written differently: make them identical")
     classes, counts = np.unique(y, return_counts=True)
@@ -95,7 +99,11 @@ def _class_labels(y, args):
 
 
 def _standardised_target(y, args):
-    """A numeric regression target, standardised (R² does not change under that)."""
+    """A numeric regression target, standardised (R² does not change under that).
+
+    Scaled by max|y| first, a power of two: exact, and no overflow in ``y.std()``
+    for targets near the float64 limit.
+    """
     try:
         y = np.asarray(y, dtype=np.float64)
     except ValueError:
@@ -104,6 +112,12 @@ def _standardised_target(y, args):
                        f"{args.target!r} holds {str(example)!r}") from None
     if not np.isfinite(y).all():
         raise CLIError("the regression target holds non-finite values")
+    if y.shape[0] < args.cv:
+        raise CLIError(f"--cv {args.cv} needs at least {args.cv} samples; the data has "
+                       f"{y.shape[0]}")
+    peak = np.abs(y).max()
+    if peak > 0:
+        y = np.ldexp(y, -np.frexp(peak)[1])  # |y| < 1, exactly
     scale = y.std()
     if scale == 0:
         raise CLIError("the regression target is constant: there is nothing to predict")
@@ -192,7 +206,9 @@ between the first-epoch loss at the lowest rate and the lowest loss any setup
 reached: sqrt(start * best). The table is followed by the targets.
 
 Every option is checked before the first fit. Ctrl-C stops the whole run (exit
-status 130) without printing the table or writing any file.
+status 130) without printing the table or writing any file. Output files are
+written to a temporary file beside them and renamed into place once all are
+complete: a failed run leaves the old files as they were.
 
 --json writes an object: package version, dataset or CSV path, target, task,
 folds, random state, learning rates, model parameters, setups, the rows of the
@@ -324,10 +340,10 @@ def _check_outputs(args):
     for option, text in outputs.items():
         if not text:
             raise CLIError(f"--{option}: the file name is empty")
-        if os.path.isdir(text):
-            raise CLIError(f"--{option}: {text!r} is a directory, not a file name")
-        if not os.path.isdir(os.path.dirname(text) or "."):
-            raise CLIError(f"--{option}: directory {os.path.dirname(text)!r} does not exist")
+        try:
+            check_output(option, text)
+        except OutputError as exc:
+            raise CLIError(str(exc)) from None
     if len(outputs) == 2 and _same_path(outputs["json"], outputs["plot"]):
         raise CLIError(f"--json and --plot name the same file {outputs['json']!r}")
     for option, text in outputs.items():
@@ -340,8 +356,6 @@ def _check_outputs(args):
             raise CLIError(f"--plot: {outputs['plot']!r} has {found}; end the file name in "
                            f"{', '.join('.' + f for f in PLOT_FORMATS[:-1])} or "
                            f".{PLOT_FORMATS[-1]}")
-    for option, text in outputs.items():
-        _probe_writable(option, text)
     return {option: Path(text) for option, text in outputs.items()}
 
 
@@ -353,18 +367,6 @@ def _same_path(a, b):
         return os.path.samefile(a, b)  # hard links
     except OSError:
         return False
-
-
-def _probe_writable(option, text):
-    """Open ``text`` for appending (creating it if needed), then leave it as it was."""
-    existed = os.path.lexists(text)
-    try:
-        with open(text, "ab"):
-            pass
-    except OSError as exc:
-        raise CLIError(f"--{option}: cannot write {text!r}: {exc.strerror or exc}") from None
-    if not existed:
-        os.unlink(text)
 
 
 def _load_data(args, task):
@@ -513,17 +515,6 @@ def _json_document(args, task, name, X, rows, studies):
     return json_bytes(document)
 
 
-def _write_outputs(outputs, contents):
-    """Write each output file (the lead may swap in the atomic writer of cli/outputs.py)."""
-    for option, data in contents.items():
-        try:
-            outputs[option].write_bytes(data)
-        except OSError as exc:
-            raise CLIError(f"--{option}: cannot write {str(outputs[option])!r}: "
-                           f"{exc.strerror or exc}") from None
-        print(f"wrote {outputs[option]}", file=sys.stderr)
-
-
 def _apply_defaults(args):
     if args.learning_rate is not None and args.learning_rates is not None:
         raise CLIError("give either --learning-rate or --learning-rates, not both")
@@ -561,9 +552,12 @@ def _compare(args):
             contents["plot"] = plot_bytes(studies, title,
                                           outputs["plot"].suffix.lower().lstrip("."))
         InterruptGuard.check()
-    print(format_table(rows, columns(task)), flush=True)
-    print(_targets_text(studies), flush=True)
-    _write_outputs(outputs, contents)
+        try:
+            table = f"{format_table(rows, columns(task))}\n{_targets_text(studies)}"
+            print_and_write(table, {option: (outputs[option], data)
+                                    for option, data in contents.items()})
+        except OutputError as exc:
+            raise CLIError(str(exc)) from None
     return 0
 
 
@@ -583,8 +577,12 @@ def main(argv=None):
         line ``centered-nn: error: ...`` on stderr and raise ``SystemExit(2)``,
         as :mod:`argparse` does, before any fit where they can be known;
         Ctrl-C prints ``centered-nn: interrupted ...`` and raises
-        ``SystemExit(130)`` without printing the table or writing files;
-        ``--help`` and ``--version`` raise ``SystemExit(0)``.
+        ``SystemExit(130)`` without printing the table or writing files (once
+        the output phase has begun, the message says what was printed and
+        written; files are replaced atomically, never left half-written);
+        standard output closed by its reader (``| head``) ends quietly with
+        ``SystemExit(141)`` after the files are written; ``--help`` and
+        ``--version`` raise ``SystemExit(0)``.
 
     Examples
     --------
@@ -605,6 +603,9 @@ def main(argv=None):
         return _compare(args)
     except CLIError as exc:
         parser.exit(2, f"{PROG}: error: {exc}\n")
-    except KeyboardInterrupt:
-        parser.exit(130, f"{PROG}: interrupted: stopped without printing the table or "
-                         "writing any file\n")
+    except BrokenStdout:
+        raise SystemExit(141) from None  # 128 + SIGPIPE: what the shell shows for `cat | head`
+    except KeyboardInterrupt as exc:
+        done = (exc.args[0] if isinstance(exc, Interrupted)
+                else "stopped without printing the table or writing any file")
+        parser.exit(130, f"{PROG}: interrupted: {done}\n")

@@ -3,10 +3,12 @@
 The estimators keep scikit-learn's behaviour: a KeyboardInterrupt raised inside
 the training loop ends that fit early with a warning, and the fit returns as if
 it had converged. The command line wants the opposite: stop everything, print
-no table and write no file.
+no table and write no file. While output files are renamed into place,
+:func:`deferred_interrupts` holds Ctrl-C back until all are in place.
 """
 
 import signal
+from contextlib import contextmanager
 
 from sklearn.metrics import get_scorer
 
@@ -61,3 +63,28 @@ class CheckedScorer:
     def __call__(self, estimator, X, y):
         InterruptGuard.check()
         return get_scorer(self.scoring)(estimator, X, y)
+
+
+@contextmanager
+def deferred_interrupts():
+    """Hold Ctrl-C back for a short critical section, then raise it.
+
+    Inside the block SIGINT only records the request (also for
+    :class:`InterruptGuard`); leaving the block raises KeyboardInterrupt if
+    one came. Used where an interruption would leave files half-replaced or
+    temporary files behind. Outside the main thread it does nothing.
+    """
+    requested = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: requested.append(signum))
+    except ValueError:  # not the main thread: signals are not delivered here
+        yield
+        return
+    try:
+        yield
+    finally:
+        # None: a handler installed outside Python; Python's own is the closest
+        signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
+    if requested:
+        InterruptGuard.requested = True
+        raise KeyboardInterrupt

@@ -123,7 +123,8 @@ def plot_bytes(studies, title, fmt):
     for subfigure, (activation, study) in zip(rows, studies.items()):
         CenteringStudyDisplay.from_study(study, figure=subfigure)
         subfigure.suptitle(f"activation={activation}", fontsize="medium")
-    fig.suptitle(textwrap.fill(title, width=int(10 * fig.get_figwidth())))
+    # parse_math=False: a '$' in a CSV's name is text, not mathtext
+    fig.suptitle(textwrap.fill(title, width=int(10 * fig.get_figwidth())), parse_math=False)
     buffer = io.BytesIO()
     fig.savefig(buffer, format=fmt, dpi=80)
     return buffer.getvalue()

@@ -18,6 +18,7 @@ picklable for Sphinx's environment cache.
 """
 
 import ast
+import re
 import os
 import shutil
 import time
@@ -77,3 +78,71 @@ def png_scraper(block, block_vars, gallery_conf):
         shutil.move(png, image_path)
         image_paths.append(image_path)
     return figure_rst(image_paths, gallery_conf["src_dir"])
+
+
+# -- What a reader sees on the gallery and API pages ----------------------------
+
+#: a progress line of an example (one per fit) or of GridSearchCV(verbose=2)
+PROGRESS = re.compile(r"^\s*\[(\d+/\d+|CV\b[^\]]*)\]")
+#: a lint directive at the end of a code line: for the linter, not for the reader
+NOQA = re.compile(r"[ \t]+# noqa(?::[ \t]*[A-Z]+[0-9]+(?:,[ \t]*[A-Z]+[0-9]+)*)?[ \t]*$", re.M)
+
+
+def _replace_text(node, text):
+    from docutils import nodes
+
+    node.rawsource = text
+    node.children = [nodes.Text(text)]
+
+
+def _quiet_output(text):
+    """The printed output without its progress lines, with a note where they were."""
+    lines = text.splitlines()
+    kept = [line for line in lines if not PROGRESS.match(line)]
+    dropped = len(lines) - len(kept)
+    if not dropped:
+        return text
+    note = (f"[{dropped} progress line{'s' if dropped > 1 else ''}, one per fit, "
+            "left out of this page]")
+    return "\n".join([note, *kept]).strip("\n")
+
+
+def clean_gallery_page(app, doctree):
+    """On gallery pages: drop progress lines from printed output, `# noqa` from code.
+
+    Connected to Sphinx's ``doctree-read``: the example files stay as they are
+    (the linter needs their ``# noqa`` comments; the terminal shows progress).
+    """
+    from docutils import nodes
+
+    if not app.env.docname.startswith(app.config.sphinx_gallery_conf["gallery_dirs"] + "/"):
+        return
+    for block in doctree.findall(nodes.literal_block):
+        text = block.astext()
+        if "sphx-glr-script-out" in block.get("classes", []):
+            cleaned = _quiet_output(text)
+        elif block.get("language", "python").lower() in ("python", "default", "python3"):
+            cleaned = NOQA.sub("", text)
+        else:
+            continue
+        if cleaned != text:
+            _replace_text(block, cleaned)
+
+
+def caption_api_toctrees(app, doctree):
+    """Give each module's autosummary list on the API page a caption: the module's name.
+
+    The theme's sidebar shows toctree captions as headings, so the generated
+    pages appear grouped by module instead of as one flat list. Connected to
+    ``doctree-read`` before Sphinx collects the page's table of contents.
+    """
+    from docutils import nodes
+    from sphinx import addnodes
+
+    if app.env.docname != "api":
+        return
+    for section in doctree.findall(nodes.section):
+        toctrees = [t for t in section.findall(addnodes.toctree)]
+        module = next((n.astext() for n in section[0].findall(nodes.literal)), None)
+        if toctrees and module and not toctrees[0].get("caption"):
+            toctrees[0]["caption"] = toctrees[0]["rawcaption"] = module
