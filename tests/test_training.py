@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
+from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from centered_nn import MLPClassifier, MLPRegressor
@@ -264,3 +265,16 @@ def test_parameter_layout_names_places_and_sorts_the_trainable_arrays():
     fixed = ParameterLayout.of(net, offsets_trained=False)
     assert [kind for kind, _ in fixed.slots] == ["coefs"] * 2 + ["intercepts"] * 2
     assert fixed.by_kind(fixed.split(x[:fixed.size]))[2] == [None, None]
+
+
+def test_a_classifier_whose_weights_overflow_the_penalty_is_told_the_step_size():
+    """A classifier's targets never exceed its outputs' range: a loss that overflows
+    there (the L2 penalty of huge weights) is a step too large, not the targets' scale."""
+    X, y = load_digits(return_X_y=True)
+    X = StandardScaler().fit_transform(X) + 3.0
+    est = MLPClassifier(hidden_layer_sizes=(64,), activation="logistic", solver="sgd",
+                        momentum=0.0, learning_rate_init=10.0, input_bias="learned",
+                        max_iter=60, n_iter_no_change=60, random_state=0)
+    with pytest.raises(ValueError, match=r"non-finite .*learning_rate_init=10\.0") as info:
+        est.fit(X[::2], y[::2])
+    assert "targets are as large" not in str(info.value)

@@ -11,7 +11,8 @@ _OPENINGS = {
     "step": "Solver produced non-finite parameter weights. The input data may contain large "
             "values and need to be preprocessed. The training loss became non-finite {where}",
     "activation": "The training loss became non-finite {where}",
-    "target": "The training loss overflowed {where} with finite parameter weights and outputs",
+    "target": "The training loss became non-finite: the loss overflowed {where} with finite "
+              "parameter weights and outputs",
 }
 
 
@@ -59,7 +60,13 @@ def nonfinite_cause(net, X, Y, settings):
     P = inputs[-1]
     finite = all(np.isfinite(p).all() for p in arrays_with_offsets(net)) and np.isfinite(P).all()
     largest_target = float(np.max(np.abs(Y), initial=0.0))
-    if finite and np.isfinite(largest_target) and largest_target >= np.max(np.abs(P), initial=0):
+    # the data term itself overflows (not the L2 penalty of huge but finite weights, which
+    # is the classifier's way to overflow: its targets are never larger than its outputs'
+    # range, yet a step too large makes the weights' squares overflow)
+    with np.errstate(all="ignore"):
+        data_loss_overflows = finite and not np.isfinite(net.output.loss(Y, P, None))
+    if data_loss_overflows and np.isfinite(largest_target) \
+            and largest_target >= np.max(np.abs(P), initial=0):
         return "target", (f"the targets are as large as {largest_target:.3g}, too large for "
                           "the loss; scale y (e.g. with sklearn.compose."
                           "TransformedTargetRegressor and a StandardScaler)")
