@@ -13,8 +13,9 @@ NUMBER = re.compile(r"-?\d+\.\d+")
 
 def _snippet(containing):
     """(code, the text block shown after it) of the README's python block holding `containing`."""
-    pairs = re.findall(r"```python\n(.*?)```\n\n[^`]*?```text\n(.*?)```", README.read_text(),
-                       re.S)
+    # a code block holds no ``` (so a python block without output never swallows the next)
+    pairs = re.findall(r"```python\n((?:(?!```).)*?)```\n\n[^`]*?```text\n(.*?)```",
+                       README.read_text(), re.S)
     return next((code, shown) for code, shown in pairs if containing in code)
 
 
