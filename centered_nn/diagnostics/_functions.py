@@ -196,6 +196,8 @@ class InputSignStats:
     row_n_positive : ndarray of shape (n_samples,)
         Number of positive entries of each row, in the smallest unsigned integer
         dtype that holds ``n_columns`` (one byte per row up to 255 columns).
+    n_rows : int
+        Number of rows described.
     n_columns : int
         Number of columns of E.
 
@@ -236,8 +238,19 @@ class InputSignStats:
             np.logical_or.reduce(np.less(E, 0, out=mask), axis=1, out=self.row_neg[part])
 
     def _set(self, row_pos, row_neg, row_n_positive, n_columns):
-        self.row_pos, self.row_neg, self.row_n_positive = row_pos, row_neg, row_n_positive
-        self.n_columns = int(n_columns)
+        self._arrays, self._rows = (row_pos, row_neg, row_n_positive), None
+        self.n_rows, self.n_columns = row_pos.shape[0], int(n_columns)
+
+    def _held(self):
+        """``(row_pos, row_neg, row_n_positive)``, a pending :meth:`take` done first."""
+        if self._rows is not None:
+            rows, self._rows = self._rows, None
+            self._arrays = tuple(a[rows] for a in self._arrays)
+        return self._arrays
+
+    row_pos = property(lambda self: self._held()[0])
+    row_neg = property(lambda self: self._held()[1])
+    row_n_positive = property(lambda self: self._held()[2])
 
     def take(self, rows):
         """Statistics of the given rows, e.g. of one minibatch.
@@ -252,20 +265,32 @@ class InputSignStats:
         stats : InputSignStats
             The statistics of those rows, in that order.
         """
+        # the rows are looked up when first read: a step the compiled statistics
+        # record (see diagnostics._kernels) never reads them
         subset = object.__new__(InputSignStats)
-        subset._set(self.row_pos[rows], self.row_neg[rows], self.row_n_positive[rows],
-                    self.n_columns)
+        subset._arrays, subset.n_columns = self._held(), self.n_columns
+        n = self._arrays[0].shape[0]
+        if isinstance(rows, slice):
+            subset.n_rows = len(range(n)[rows])
+        else:
+            rows = np.array(rows)  # a copy: the caller may reorder its indices later
+            subset.n_rows = int(np.count_nonzero(rows)) if rows.dtype == bool else rows.shape[0]
+        subset._rows = rows
         return subset
+
+    def _check(self, inputs):
+        """Raise unless `inputs` has the shape of the rows these statistics describe."""
+        if inputs.shape != (self.n_rows, self.n_columns):
+            raise ValueError(f"inputs have shape {inputs.shape}, the statistics describe "
+                             f"{(self.n_rows, self.n_columns)}")
 
     def _batch(self, inputs, offset, rows=True):
         """The tuple ``_input_stats(inputs, offset)`` returns, from the held rows.
 
         Only the total is computed from `inputs`, exactly as ``_input_stats`` does.
         """
-        n_rows = self.row_pos.shape[0]
-        if inputs.shape != (n_rows, self.n_columns):
-            raise ValueError(f"inputs have shape {inputs.shape}, the statistics describe "
-                             f"{(n_rows, self.n_columns)}")
+        self._check(inputs)
+        n_rows = self.n_rows
         return (self.row_pos if rows else None, self.row_neg if rows else None,
                 int(np.add.reduce(self.row_n_positive, dtype=np.int64)),
                 _input_total(inputs, offset), n_rows * self.n_columns)

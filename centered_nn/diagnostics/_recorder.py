@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from . import _kernels
 from ._columns import COLUMN, METRICS
 from ._kept_steps import KeptSteps
 from ._sign_stats import (
@@ -207,6 +208,11 @@ class GradientSignRecorder:
                                                                           grad):
             return
         self._flush(layer)
+        if _kernels.available() and _kernels.accepts(inputs, delta, grad, offset):
+            if input_stats is not None:  # not read: the kernels count the rows themselves
+                input_stats._check(inputs)
+            self._compiled_step(layer, inputs, delta, grad, offset, centered_rows)
+            return
         self._add_values(layer, self._step_values(layer, inputs, delta, grad, offset,
                                                   input_stats, centered_rows))
 
@@ -272,6 +278,30 @@ class GradientSignRecorder:
         if centered_rows and "sample_same_sign_fraction" in metrics:
             values["sample_same_sign_fraction"] = centered_value
         return values
+
+    def _compiled_step(self, layer, inputs, delta, grad, offset, centered_rows):
+        """Record one step by the compiled kernels (see :mod:`._kernels`): one call
+        computes every metric's counts; the values go straight to the running sums."""
+        metrics = self.metrics
+        sample = "sample_same_sign_fraction" in metrics
+        rows = (_kernels.NO_ROWS if not sample else
+                _kernels.VARYING_ROWS if centered_rows else _kernels.SIGN_ROWS)
+        flip = "sign_flip_fraction" in metrics
+        counts, signs = _kernels.step_stats(grad, self._prev_signs[layer] if flip else None,
+                                            inputs, offset, delta, rows)
+        n_signed, n_single, n_both, n_differ, n_positive, total, num, den = counts
+        if flip:
+            self._prev_signs[layer] = signs
+        size = inputs.shape[0] * inputs.shape[1]
+        sums, n_values = self._sums[layer], self._counts[layer]
+        for name, num, den in (("same_sign_fraction", n_single, n_signed),
+                               ("sample_same_sign_fraction", num, den),
+                               ("sign_flip_fraction", n_differ, n_both),
+                               ("input_mean", total, size),
+                               ("positive_input_fraction", n_positive, size)):
+            if den and name in sums and num == num:  # NaN (no count, a NaN sum) skipped
+                sums[name] += num / den
+                n_values[name] += 1
 
     def _flush(self, layer):
         """Add the kept one-row steps of ``layer`` to the running sums, in step order."""
