@@ -329,6 +329,27 @@ def test_input_sign_stats_rows_and_errors():
     assert wide.row_n_positive.dtype == np.uint16 and list(wide.row_n_positive) == [300, 300]
 
 
+def test_input_sign_stats_looked_up_rows_equal_the_definitions():
+    """Rows taken (index arrays, slices, masks, a take of a take) before the scan runs,
+    read later: the flags and counts of exactly those rows of E, in that order."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((9, 4))
+    offset = rng.standard_normal(4)
+    E = X + offset
+    stats = InputSignStats(X, offset)
+    order = rng.permutation(9)
+    picked = order[2:7].copy()
+    taken = stats.take(order[2:7])
+    order[:] = 0  # the caller's indices change before the rows are read
+    nested = taken.take(slice(1, 4))
+    mask = np.arange(9) % 3 == 0
+    for subset, rows in ((taken, picked), (nested, picked[1:4]), (stats.take(mask), mask)):
+        np.testing.assert_array_equal(subset.row_pos, (E[rows] > 0).any(axis=1))
+        np.testing.assert_array_equal(subset.row_neg, (E[rows] < 0).any(axis=1))
+        np.testing.assert_array_equal(subset.row_n_positive, (E[rows] > 0).sum(axis=1))
+        assert subset.n_rows == E[rows].shape[0] and subset.n_columns == 4
+
+
 def test_recorder_pickles_mid_iteration_and_keeps_comparing_signs():
     rec = GradientSignRecorder(1)
     X = np.array([[1.0, -2.0]])
