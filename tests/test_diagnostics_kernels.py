@@ -185,3 +185,12 @@ def test_accepts_only_dense_float_steps_of_matching_shapes():
     assert not _kernels.accepts(A, D, G.T, None)
     assert not _kernels.accepts(A, D, G, np.zeros(3))
     assert not _kernels.accepts(A, D[:, 0], G, None)  # a 1-D delta: the numpy path reshapes
+    swapped = A.astype(A.dtype.newbyteorder())
+    assert not _kernels.accepts(swapped, D, G, None)  # numba reads native byte order only
+    rec, ref = GradientSignRecorder(1), ReferenceRecorder(1)
+    rec.observe(0, swapped, D, G)
+    ref.observe(0, swapped, D, G)
+    rec.end_iteration()
+    ref.end_iteration()
+    for metric in METRICS:
+        np.testing.assert_array_equal(rec.history[metric], ref.history()[metric])

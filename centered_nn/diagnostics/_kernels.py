@@ -38,8 +38,7 @@ ENABLED = None
 NO_ROWS, SIGN_ROWS, VARYING_ROWS = 0, 1, 2
 
 _kernels = None
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-_FLOAT_CHARS = ("f", "d")  # float32, float64 (a tuple: no substring matches)
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))  # native byte order only
 _NO_OFFSET = {dtype: np.zeros(0, dtype) for dtype in _FLOATS}  # never read
 
 
@@ -55,12 +54,11 @@ def accepts(inputs, delta, grad, offset):
     """Whether one step's arrays suit the kernels: dense 2-D floats of matching shapes."""
     return (type(inputs) is np.ndarray and type(delta) is np.ndarray
             and type(grad) is np.ndarray and inputs.ndim == delta.ndim == grad.ndim == 2
-            and inputs.dtype.char in _FLOAT_CHARS and delta.dtype.char in _FLOAT_CHARS
-            and grad.dtype.char in _FLOAT_CHARS
+            and inputs.dtype in _FLOATS and delta.dtype in _FLOATS and grad.dtype in _FLOATS
             and delta.shape[0] == inputs.shape[0] and grad.shape[0] == inputs.shape[1]
             and (offset is None or (type(offset) is np.ndarray and offset.ndim == 1
                                     and offset.shape[0] == inputs.shape[1]
-                                    and offset.dtype.char in _FLOAT_CHARS)))
+                                    and offset.dtype in _FLOATS)))
 
 
 def grad_stats(G, previous):
