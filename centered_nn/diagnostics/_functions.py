@@ -177,6 +177,8 @@ class InputSignStats:
     :meth:`GradientSignRecorder.observe` as ``input_stats`` (with the batch's
     inputs and offset, whose sum ``input_mean`` still takes, so that every
     recorded value is exactly the one computed without the statistics).
+    A dense input is scanned when the statistics are first read, so it must
+    not change before that.
 
     Parameters
     ----------
@@ -196,6 +198,8 @@ class InputSignStats:
     row_n_positive : ndarray of shape (n_samples,)
         Number of positive entries of each row, in the smallest unsigned integer
         dtype that holds ``n_columns`` (one byte per row up to 255 columns).
+    n_rows : int
+        Number of rows described.
     n_columns : int
         Number of columns of E.
 
@@ -224,20 +228,39 @@ class InputSignStats:
         if b is not None and b.shape[0] != m:
             raise ValueError(f"offset has {b.shape[0]} entries, inputs have {m} columns")
         self._set(np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, np.min_scalar_type(m)), m)
-        chunk = max(int(chunk_rows), 1)
-        for start in range(0, n, chunk):
+        # scanned when first read: a fit whose steps the compiled statistics record
+        # (see diagnostics._kernels) never reads them
+        self._pending = (A, None if b is None else b.copy(), max(int(chunk_rows), 1))
+
+    def _scan(self, A, b, chunk):
+        row_pos, row_neg, row_n_positive = self._arrays
+        for start in range(0, A.shape[0], chunk):
             part = slice(start, start + chunk)
             E = A[part] if b is None else A[part] + b
             mask = E > 0
-            np.logical_or.reduce(mask, axis=1, out=self.row_pos[part])
+            np.logical_or.reduce(mask, axis=1, out=row_pos[part])
             # counted in the result's own dtype: no int64 copy of the chunk
-            np.add.reduce(mask.view(np.uint8), axis=1, dtype=self.row_n_positive.dtype,
-                          out=self.row_n_positive[part])
-            np.logical_or.reduce(np.less(E, 0, out=mask), axis=1, out=self.row_neg[part])
+            np.add.reduce(mask.view(np.uint8), axis=1, dtype=row_n_positive.dtype,
+                          out=row_n_positive[part])
+            np.logical_or.reduce(np.less(E, 0, out=mask), axis=1, out=row_neg[part])
 
     def _set(self, row_pos, row_neg, row_n_positive, n_columns):
-        self.row_pos, self.row_neg, self.row_n_positive = row_pos, row_neg, row_n_positive
-        self.n_columns = int(n_columns)
+        self._arrays, self._pending, self._parent = (row_pos, row_neg, row_n_positive), None, None
+        self.n_rows, self.n_columns = row_pos.shape[0], int(n_columns)
+
+    def _held(self):
+        """``(row_pos, row_neg, row_n_positive)``, a pending scan or :meth:`take` done first."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            self._scan(*pending)
+        if self._parent is not None:
+            parent, rows, self._parent, self._rows = self._parent, self._rows, None, None
+            self._arrays = tuple(a[rows] for a in parent._held())
+        return self._arrays
+
+    row_pos = property(lambda self: self._held()[0])
+    row_neg = property(lambda self: self._held()[1])
+    row_n_positive = property(lambda self: self._held()[2])
 
     def take(self, rows):
         """Statistics of the given rows, e.g. of one minibatch.
@@ -252,20 +275,32 @@ class InputSignStats:
         stats : InputSignStats
             The statistics of those rows, in that order.
         """
+        # the rows are looked up when first read: a step the compiled statistics
+        # record (see diagnostics._kernels) never reads them
         subset = object.__new__(InputSignStats)
-        subset._set(self.row_pos[rows], self.row_neg[rows], self.row_n_positive[rows],
-                    self.n_columns)
+        subset._arrays, subset._pending, subset.n_columns = None, None, self.n_columns
+        n = self.n_rows
+        if isinstance(rows, slice):
+            subset.n_rows = len(range(n)[rows])
+        else:
+            rows = np.array(rows)  # a copy: the caller may reorder its indices later
+            subset.n_rows = int(np.count_nonzero(rows)) if rows.dtype == bool else rows.shape[0]
+        subset._parent, subset._rows = self, rows
         return subset
+
+    def _check(self, inputs):
+        """Raise unless `inputs` has the shape of the rows these statistics describe."""
+        if inputs.shape != (self.n_rows, self.n_columns):
+            raise ValueError(f"inputs have shape {inputs.shape}, the statistics describe "
+                             f"{(self.n_rows, self.n_columns)}")
 
     def _batch(self, inputs, offset, rows=True):
         """The tuple ``_input_stats(inputs, offset)`` returns, from the held rows.
 
         Only the total is computed from `inputs`, exactly as ``_input_stats`` does.
         """
-        n_rows = self.row_pos.shape[0]
-        if inputs.shape != (n_rows, self.n_columns):
-            raise ValueError(f"inputs have shape {inputs.shape}, the statistics describe "
-                             f"{(n_rows, self.n_columns)}")
+        self._check(inputs)
+        n_rows = self.n_rows
         return (self.row_pos if rows else None, self.row_neg if rows else None,
                 int(np.add.reduce(self.row_n_positive, dtype=np.int64)),
                 _input_total(inputs, offset), n_rows * self.n_columns)

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from . import _kernels
 from ._columns import COLUMN, METRICS
 from ._kept_steps import KeptSteps
 from ._sign_stats import (
@@ -39,6 +40,13 @@ def check_metrics(metrics):
         problem = f"Unknown gradient-sign metric(s) {unknown}" if unknown else "No metric named"
         raise ValueError(f"{problem}; valid names are: {', '.join(valid)}.")
     return tuple(name for name in valid if name in names)
+
+
+def _wanted(metrics):
+    """Flags (same, sample, flip, mean, positive): which metrics are recorded."""
+    return tuple(name in metrics for name in (
+        "same_sign_fraction", "sample_same_sign_fraction", "sign_flip_fraction",
+        "input_mean", "positive_input_fraction"))
 
 
 class GradientSignRecorder:
@@ -106,6 +114,7 @@ class GradientSignRecorder:
     def __init__(self, n_weight_matrices, history=None, metrics=None):
         self.n_weight_matrices = int(n_weight_matrices)
         self.metrics = check_metrics(metrics)
+        self._wanted = _wanted(self.metrics)
         # metric -> one row of shape (n_weight_matrices,) per end_iteration
         self._records = {m: [] for m in self.metrics}
         if history is not None:
@@ -217,6 +226,11 @@ class GradientSignRecorder:
                                                                           grad):
             return
         self._flush(layer)
+        if _kernels.available() and _kernels.accepts(inputs, delta, grad, offset):
+            if input_stats is not None:  # not read: the kernels count the rows themselves
+                input_stats._check(inputs)
+            self._compiled_step(layer, inputs, delta, grad, offset, centered_rows)
+            return
         self._add_values(layer, self._step_values(layer, inputs, delta, grad, offset,
                                                   input_stats, centered_rows))
 
@@ -282,6 +296,36 @@ class GradientSignRecorder:
         if centered_rows and "sample_same_sign_fraction" in metrics:
             values["sample_same_sign_fraction"] = centered_value
         return values
+
+    def _compiled_step(self, layer, inputs, delta, grad, offset, centered_rows):
+        """Record one step by the compiled kernels (see :mod:`._kernels`): one call
+        computes every metric's counts; the values go straight to the running sums
+        (a metric without a count, or with a NaN sum, is skipped, as NaN values are)."""
+        same, sample, flip, mean, positive = self._wanted
+        rows = (_kernels.NO_ROWS if not sample else
+                _kernels.VARYING_ROWS if centered_rows else _kernels.SIGN_ROWS)
+        counts, signs = _kernels.step_stats(grad, self._prev_signs[layer] if flip else None,
+                                            inputs, offset, delta, rows)
+        n_signed, n_single, n_both, n_differ, n_positive, total, num, den = counts
+        sums, n_values = self._sums[layer], self._counts[layer]
+        if same and n_signed:
+            sums["same_sign_fraction"] += n_single / n_signed
+            n_values["same_sign_fraction"] += 1
+        if sample and den:
+            sums["sample_same_sign_fraction"] += num / den
+            n_values["sample_same_sign_fraction"] += 1
+        if flip:
+            self._prev_signs[layer] = signs
+            if n_both:
+                sums["sign_flip_fraction"] += n_differ / n_both
+                n_values["sign_flip_fraction"] += 1
+        size = inputs.shape[0] * inputs.shape[1]
+        if mean and size and total == total:
+            sums["input_mean"] += total / size
+            n_values["input_mean"] += 1
+        if positive and size:
+            sums["positive_input_fraction"] += n_positive / size
+            n_values["positive_input_fraction"] += 1
 
     def _flush(self, layer):
         """Add the kept one-row steps of ``layer`` to the running sums, in step order."""
@@ -350,6 +394,10 @@ class GradientSignRecorder:
                                           np.add.reduce(skip, axis=0).tolist()):
             sums[name] = total
             counts[name] += n_steps - n_skipped
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._wanted = _wanted(self.metrics)  # absent from pickles of earlier versions
 
     def __getstate__(self):
         for layer in range(self.n_weight_matrices):

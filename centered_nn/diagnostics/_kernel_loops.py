@@ -1,0 +1,151 @@
+"""The compiled loops behind :mod:`._kernels` (imported by it only when numba is installed).
+
+Module-level functions, so that numba's on-disk cache (``cache=True``) serves later
+processes; see :mod:`._kernels` for what they compute and why.
+"""
+
+import numba
+import numpy as np
+
+_jit = numba.njit(cache=True, nogil=True)  # no fastmath: the float64 sum in its written order
+
+
+@_jit
+def grad_kernel(G, prev, compare, signs):
+    """Signs of G into ``signs``; (columns signed, columns single-signed, entries nonzero in
+    G and ``prev``, of those with a differing sign), ``prev`` read only with ``compare``."""
+    n, m = G.shape
+    col_pos = np.zeros(m, dtype=np.bool_)
+    col_neg = np.zeros(m, dtype=np.bool_)
+    both = differ = 0
+    for i in range(n):  # branch-free rows, which the compiler vectorises
+        for j in range(m):
+            g = G[i, j]
+            signs[i, j] = np.int8(g > 0) - np.int8(g < 0)
+            col_pos[j] |= g > 0
+            col_neg[j] |= g < 0
+        if compare:
+            for j in range(m):
+                product = signs[i, j] * prev[i, j]
+                both += product != 0
+                differ += product < 0
+    signed = single = 0
+    for j in range(m):
+        signed += col_pos[j] or col_neg[j]
+        single += col_pos[j] != col_neg[j]
+    return signed, single, both, differ
+
+
+@_jit
+def count_and_sum(A, b, has_offset, row_pos, row_neg):
+    """Positive entries of E and its float64 sum; flags rows with a positive (negative)
+    entry. The sum runs down the columns, one running sum each (the columns'
+    adds are independent, so the loop vectorises), moved every 128 rows into
+    a second sum per column (short chains: a rounding error that grows with
+    the number of rows only through their blocks), then added in column order."""
+    n, m = A.shape
+    column_sums = np.zeros(m, dtype=np.float64)
+    block_sums = np.zeros(m, dtype=np.float64)
+    n_positive = 0
+    for i in range(n):
+        if i % 128 == 0 and i:
+            for j in range(m):
+                block_sums[j] += column_sums[j]
+                column_sums[j] = 0.0
+        n_pos = n_neg = 0
+        if has_offset:  # the test outside the loops: each loop vectorises
+            for j in range(m):
+                e = A[i, j] + b[j]
+                column_sums[j] += e
+                n_pos += e > 0
+                n_neg += e < 0
+        else:
+            for j in range(m):
+                e = A[i, j]
+                column_sums[j] += e
+                n_pos += e > 0
+                n_neg += e < 0
+        n_positive += n_pos
+        row_pos[i] = n_pos > 0
+        row_neg[i] = n_neg > 0
+    total = 0.0
+    for j in range(m):
+        total += block_sums[j] + column_sums[j]
+    return n_positive, total
+
+
+@_jit
+def row_varies(A, b, has_offset, i, check_nan):
+    """Whether row i of E holds two different numbers and no NaN (checked only
+    with ``check_nan``); the scan stops at the first entry that differs from the
+    row's first."""
+    m = A.shape[1]
+    first = A[i, 0] + b[0] if has_offset else A[i, 0]
+    if check_nan:
+        for j in range(m):
+            e = A[i, j] + b[j] if has_offset else A[i, j]
+            if e != e:
+                return False
+    for j in range(1, m):
+        e = A[i, j] + b[j] if has_offset else A[i, j]
+        if e != first:
+            return True
+    return False
+
+
+@_jit
+def nonzero_deltas(D, rows, first_only):
+    """Nonzero entries of D in the flagged rows; with ``first_only``, 1 at the first."""
+    count = 0
+    for i in range(D.shape[0]):
+        if rows[i]:
+            for j in range(D.shape[1]):
+                if D[i, j] != 0:  # NaN counts as nonzero, as in D != 0
+                    if first_only:
+                        return 1
+                    count += 1
+    return count
+
+
+@_jit
+def input_kernel(A, b, has_offset, D, rows):
+    """(positive entries of E = A + b, its float64 sum, the per-sample fraction's numerator
+    and denominator) for ``rows`` 0 (none counted), 1 (sign rows) or 2 (varying rows)."""
+    n, m = A.shape
+    counted = np.zeros(n, dtype=np.bool_)
+    single = np.zeros(n, dtype=np.bool_)
+    n_positive, total = count_and_sum(A, b, has_offset, counted, single)
+    if rows == 0 or n == 0 or m == 0:
+        return n_positive, total, 0, 0
+    if rows == 1:
+        for i in range(n):  # counted: pos or neg; single: pos xor neg
+            positive, negative = counted[i], single[i]
+            counted[i] = positive or negative
+            single[i] = positive != negative
+    else:
+        # a sum that is not NaN rules NaN out (one that is may come from inf - inf)
+        check_nan = total != total
+        for i in range(n):
+            counted[i] = row_varies(A, b, has_offset, i, check_nan)
+            single[i] = False
+    n_counted = n_single = 0
+    for i in range(n):
+        n_counted += counted[i]
+        n_single += single[i]
+    if n_counted == 0:
+        return n_positive, total, 0, 0
+    # all or none of the counted rows single-signed: the fraction is 1 or 0 once
+    # one counted row has a nonzero delta
+    if n_single == 0 or n_single == n_counted:
+        den = nonzero_deltas(D, counted, True)
+        return n_positive, total, den if n_single else 0, den
+    return n_positive, total, nonzero_deltas(D, single, False), nonzero_deltas(
+        D, counted, False)
+
+
+@_jit
+def step_kernel(G, prev, compare, signs, A, b, has_offset, D, rows):
+    """:func:`grad_kernel` and :func:`input_kernel` in one call: their counts, in order."""
+    n_signed, n_single, n_both, n_differ = grad_kernel(G, prev, compare, signs)
+    n_positive, total, num, den = input_kernel(A, b, has_offset, D, rows)
+    return n_signed, n_single, n_both, n_differ, n_positive, total, num, den
