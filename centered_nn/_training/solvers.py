@@ -27,6 +27,8 @@ import numpy as np
 import scipy.optimize
 from threadpoolctl import ThreadpoolController
 
+from . import kernels
+
 #: A minibatch whose largest matrix product has fewer multiply-adds than this
 #: trains on one BLAS thread (see :func:`minibatch_blas_threads`).
 SMALL_PRODUCT = 1 << 22
@@ -111,7 +113,12 @@ class SGD(_Optimizer):
         ``param += v``, each product rounded as scikit-learn rounds it.
         """
         lr, mu = self.learning_rate, self.momentum
+        fused = kernels.available()
         for param, grad, velocity in zip(params, grads, self.velocities):
+            views = kernels.flat(param, grad, velocity) if fused else None
+            if views is not None:  # the same operations in one compiled pass
+                kernels.sgd_step(*views, lr, mu, self.nesterov)
+                continue
             scaled = lr * grad  # once, where scikit-learn computes it twice
             velocity *= mu
             velocity -= scaled
@@ -170,7 +177,12 @@ class Adam(_Optimizer):
             self.learning_rate_init * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
         )
         neg_lr = -self.learning_rate
+        fused = kernels.available()
         for param, grad, m, v in zip(params, grads, self.ms, self.vs):
+            views = kernels.flat(param, grad, m, v) if fused else None
+            if views is not None:  # the same operations in one compiled pass
+                kernels.adam_step(*views, b1, b2, self.epsilon, neg_lr)
+                continue
             m *= b1
             m += (1 - b1) * grad
             v *= b2
