@@ -135,6 +135,18 @@ def _peak_mb(make, X, y):
         tracemalloc.stop()
 
 
+def warm_up():
+    """Untimed tiny fits, so that no timed fit pays a one-off cost of the process (the
+    first BLAS call, lazy imports, numba's kernels loaded from its cache or compiled)."""
+    rng = np.random.default_rng(0)
+    for dtype in (np.float64, np.float32):
+        X = rng.standard_normal((40, 3)).astype(dtype)
+        for solver in ("adam", "sgd"):
+            for make, y in ((centered_nn.MLPClassifier, np.arange(40) % 2),
+                            (centered_nn.MLPRegressor, X[:, 0].astype(np.float64))):
+                _fit(make(hidden_layer_sizes=(4,), solver=solver, max_iter=2), X, y)
+
+
 def batch_counts(fitted, n_samples):
     """``{rows: count}``: how many minibatches of each size the fit processed."""
     if fitted.solver == "lbfgs":
@@ -253,6 +265,7 @@ def main(argv=None):
     global clock
     clock = CLOCKS[args.clock]
     header = [name for name, _, _ in COLUMNS]
+    warm_up()
     print(_line(header, args.markdown))
     print("|---" * len(COLUMNS) + "|" if args.markdown else "-" * len(_line(header, False)))
     rows = []
