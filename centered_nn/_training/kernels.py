@@ -40,7 +40,11 @@ def scalar_for(value, array):
 
     A Python float meeting a float32 array is rounded to float32 (the product is
     float32); a NumPy float64 scalar meeting it is not (the product is float64).
+    Against a float64 array every float is a float64 (a Python float, which is
+    how numba reads one, and cheaper to make than a NumPy scalar).
     """
+    if array.dtype.type is np.float64:
+        return float(value)
     return np.result_type(value, array).type(value)
 
 
@@ -103,6 +107,8 @@ def _define(jit):
 
 def flat(*arrays):
     """One-dimensional views of C-contiguous arrays, or None if one is not contiguous."""
+    if all(a.ndim == 1 and a.flags.c_contiguous for a in arrays):
+        return arrays  # the parameter buffer's chunks
     if not all(a.flags.c_contiguous for a in arrays):
         return None
     return [a.reshape(-1) for a in arrays]
