@@ -138,3 +138,22 @@ def test_scalar_for_follows_numpy_promotion():
     assert type(kernels.scalar_for(0.1, f32)) is np.float32
     assert type(kernels.scalar_for(np.float64(0.1), f32)) is np.result_type(np.float64(0.1),
                                                                              f32).type
+
+
+def test_without_a_writable_cache_the_kernels_compile_uncached(restore_kernels):
+    class Numba:  # numba as it behaves when no cache directory is writable
+        def njit(self, cache=False, **options):
+            if cache:
+                raise RuntimeError("cannot cache function: no locator available")
+            self.options = options
+            return numba.njit(**options)
+
+    fake = Numba()
+    compiled = kernels._build(fake)
+    assert fake.options == {"nogil": True, "fastmath": False, "error_model": "numpy"}
+    param, m, v = np.ones(4), np.zeros(4), np.zeros(4)
+    compiled["adam"](param, np.full(4, 2.0), m, v, 0.9, 0.1, 0.999, 0.001, 1e-8, -0.5)
+    # m = 0.1 * 2, v = 0.001 * 4, the step -0.5 * m / (sqrt(v) + 1e-8)
+    np.testing.assert_array_equal(m, np.full(4, 0.1 * 2.0))
+    np.testing.assert_array_equal(v, np.full(4, 0.001 * (2.0 * 2.0)))
+    np.testing.assert_array_equal(param, 1.0 + (-0.5 * m) / (np.sqrt(v) + 1e-8))
