@@ -1,4 +1,9 @@
-"""Stochastic optimisers and the L-BFGS driver (plain numpy and scipy).
+"""Stochastic optimisers and the L-BFGS driver (numpy and scipy).
+
+With numba installed, each SGD/Adam update of a contiguous array runs as one
+compiled loop (:mod:`.kernels`) doing the numpy expression's operations in the
+same order and dtypes; the numpy expressions below are the definition, and the
+path taken without numba or with ``CENTERED_NN_NUMBA=0``.
 
 The update rules and their floating-point operation order follow scikit-learn's
 ``SGDOptimizer`` and ``AdamOptimizer`` element by element, so the parameters
