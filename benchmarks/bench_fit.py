@@ -3,7 +3,13 @@
 For every workload and every estimator pair (MLPClassifier, and MLPRegressor once
 centered_nn has it) the script fits scikit-learn's estimator, ours with
 ``record_gradient_signs=False`` and ours with the default ``True``, interleaved in
-one process (the order rotates between repeats), and reports medians:
+one process (the order rotates between repeats), and reports medians.
+
+The digits adam and 20000x100 adam workloads also run every centring setup of
+:data:`SETUPS` (``Centerer`` in a pipeline, ``input_bias`` learned/mean/batch,
+``gradient_centralization``), each with diagnostics off and on, interleaved with
+the same scikit-learn fits: every ratio is to scikit-learn's *plain* estimator.
+
 
 - ``sk s``: scikit-learn's fit time in seconds;
 - ``off/sk``, ``on/sk``: our time without and with diagnostics over scikit-learn's;
@@ -21,7 +27,7 @@ shared with other jobs, ``--clock cpu`` (process CPU time) with
 threads CPU time also counts their spinning, so keep the wall clock there.
 
     python benchmarks/bench_fit.py [--repeats 5] [--quick] [--only TEXT] [--markdown]
-                                   [--clock {wall,cpu}]
+                                   [--clock {wall,cpu}] [--setups plain,mean,...]
 """
 
 import argparse
@@ -35,6 +41,7 @@ import numpy as np
 import sklearn.neural_network as sk_nn
 from sklearn.datasets import load_digits, make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.pipeline import make_pipeline
 
 import centered_nn
 
@@ -44,6 +51,7 @@ class Workload:
     data: str  # key understood by load()
     params: dict
     quick: dict = field(default_factory=dict)  # overrides for --quick
+    setups: tuple = ("plain",)  # names in SETUPS run on this workload
 
     def label(self, quick=False):
         """Name built from the data and the parameters, e.g. 'digits adam (100,) 50 it'."""
@@ -59,11 +67,22 @@ class Workload:
 
 DATA_LABELS = {"digits": "digits", "synthetic": "20000x100", "synthetic32": "20000x100 float32"}
 
+#: Centring setups: ``(our estimator's extra parameters, whether a Centerer comes first)``.
+SETUPS = {
+    "plain": ({}, False),
+    "Centerer": ({}, True),
+    "learned": ({"input_bias": "learned"}, False),
+    "mean": ({"input_bias": "mean"}, False),
+    "batch": ({"input_bias": "batch"}, False),
+    "gc": ({"gradient_centralization": True}, False),
+}
+
 WORKLOADS = [
-    Workload("digits", dict(max_iter=50), dict(max_iter=3)),
+    Workload("digits", dict(max_iter=50), dict(max_iter=3), tuple(SETUPS)),
     Workload("digits", dict(solver="sgd", activation="logistic", batch_size=1,
                             hidden_layer_sizes=(32,), max_iter=5), dict(max_iter=1)),
-    Workload("synthetic", dict(hidden_layer_sizes=(256, 128), max_iter=10), dict(max_iter=2)),
+    Workload("synthetic", dict(hidden_layer_sizes=(256, 128), max_iter=10), dict(max_iter=2),
+             tuple(SETUPS)),
     Workload("synthetic32", dict(solver="sgd", activation="tanh", hidden_layer_sizes=(256,),
                                  max_iter=5), dict(max_iter=2)),
     Workload("digits", dict(solver="lbfgs", hidden_layer_sizes=(64,), max_iter=57),
@@ -116,6 +135,18 @@ def _peak_mb(make, X, y):
         tracemalloc.stop()
 
 
+def warm_up():
+    """Untimed tiny fits, so that no timed fit pays a one-off cost of the process (the
+    first BLAS call, lazy imports, numba's kernels loaded from its cache or compiled)."""
+    rng = np.random.default_rng(0)
+    for dtype in (np.float64, np.float32):
+        X = rng.standard_normal((40, 3)).astype(dtype)
+        for solver in ("adam", "sgd"):
+            for make, y in ((centered_nn.MLPClassifier, np.arange(40) % 2),
+                            (centered_nn.MLPRegressor, X[:, 0].astype(np.float64))):
+                _fit(make(hidden_layer_sizes=(4,), solver=solver, max_iter=2), X, y)
+
+
 def batch_counts(fitted, n_samples):
     """``{rows: count}``: how many minibatches of each size the fit processed."""
     if fitted.solver == "lbfgs":
@@ -155,31 +186,47 @@ def matmul_floor(fitted, X, repeats):
     return float(np.median(times))
 
 
-def run(workload, task, ours_cls, sk_cls, repeats, quick):
+def _ours(ours_cls, setup, record, params):
+    """A maker of our estimator in `setup`, diagnostics on or off."""
+    extra, centerer = SETUPS[setup]
+
+    def make():
+        estimator = ours_cls(record_gradient_signs=record, **params, **extra)
+        return make_pipeline(centered_nn.Centerer(), estimator) if centerer else estimator
+    return make
+
+
+def run(workload, task, ours_cls, sk_cls, repeats, quick, setups=None):
+    """One row per setup of `workload` (those in `setups`, None: all of its own)."""
     X, y = load(workload.data, task, quick)
     params = {"random_state": 0, **workload.params, **(workload.quick if quick else {})}
-    makers = {
-        "sk": lambda: sk_cls(**params),
-        "off": lambda: ours_cls(record_gradient_signs=False, **params),
-        "on": lambda: ours_cls(record_gradient_signs=True, **params),
-    }
+    names = [s for s in workload.setups if setups is None or s in setups]
+    makers = {"sk": lambda: sk_cls(**params)}
+    for setup in names:
+        makers[(setup, "off")] = _ours(ours_cls, setup, False, params)
+        makers[(setup, "on")] = _ours(ours_cls, setup, True, params)
     times = {key: [] for key in makers}
     order = list(makers)
     fitted = None
     for r in range(repeats):
-        for key in order[r % 3:] + order[:r % 3]:
+        shift = r % len(order)
+        for key in order[shift:] + order[:shift]:
             estimator = makers[key]()
             times[key].append(_fit(estimator, X, y))
             fitted = estimator if key == "sk" else fitted
-    sk, off, on = (float(np.median(times[k])) for k in ("sk", "off", "on"))
+    median = {key: float(np.median(t)) for key, t in times.items()}
     floor = matmul_floor(fitted, X, repeats)
-    peak_on, peak_sk = _peak_mb(makers["on"], X, y), _peak_mb(makers["sk"], X, y)
-    return {"workload": f"{task} {workload.label(quick)}", "sk": sk, "off": off, "on": on,
-            "floor": floor, "peak_on_mb": peak_on, "peak_sk_mb": peak_sk}
+    peak_sk = _peak_mb(makers["sk"], X, y)
+    label = f"{task} {workload.label(quick)}"
+    return [{"workload": label, "setup": setup, "sk": median["sk"],
+             "off": median[(setup, "off")], "on": median[(setup, "on")], "floor": floor,
+             "peak_on_mb": _peak_mb(makers[(setup, "on")], X, y), "peak_sk_mb": peak_sk}
+            for setup in names]
 
 
 COLUMNS = [  # (header, width, format of a row dict)
     ("workload", 48, lambda r: r["workload"]),
+    ("setup", 8, lambda r: r["setup"]),
     ("sk s", 7, lambda r: f"{r['sk']:.3f}"),
     ("off/sk", 6, lambda r: f"{r['off'] / r['sk']:.2f}"),
     ("on/sk", 6, lambda r: f"{r['on'] / r['sk']:.2f}"),
@@ -196,7 +243,7 @@ COLUMNS = [  # (header, width, format of a row dict)
 def _line(cells, markdown):
     if markdown:
         return "| " + " | ".join(cells) + " |"
-    return " ".join(c.ljust(w) if i == 0 else c.rjust(w)
+    return " ".join(c.ljust(w) if i < 2 else c.rjust(w)
                     for i, (c, (_, w, _)) in enumerate(zip(cells, COLUMNS)))
 
 
@@ -208,10 +255,17 @@ def main(argv=None):
     parser.add_argument("--markdown", action="store_true", help="print a markdown table")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
                         help="wall time, or process CPU time (steadier under load)")
+    parser.add_argument("--setups", default=None,
+                        help="comma-separated names from SETUPS (default: all)")
     args = parser.parse_args(argv)
+    setups = None if args.setups is None else args.setups.split(",")
+    unknown = sorted(set(setups or ()) - set(SETUPS))
+    if unknown:
+        parser.error(f"unknown setup(s) {unknown}; choose from {', '.join(SETUPS)}")
     global clock
     clock = CLOCKS[args.clock]
     header = [name for name, _, _ in COLUMNS]
+    warm_up()
     print(_line(header, args.markdown))
     print("|---" * len(COLUMNS) + "|" if args.markdown else "-" * len(_line(header, False)))
     rows = []
@@ -221,10 +275,13 @@ def main(argv=None):
             continue
         for workload in WORKLOADS:
             if args.only in f"{task} {workload.label(args.quick)}":
-                rows.append(run(workload, task, ours_cls, sk_cls, args.repeats, args.quick))
-                print(_line([fmt(rows[-1]) for _, _, fmt in COLUMNS], args.markdown), flush=True)
+                for row in run(workload, task, ours_cls, sk_cls, args.repeats, args.quick,
+                               setups):
+                    rows.append(row)
+                    print(_line([fmt(row) for _, _, fmt in COLUMNS], args.markdown), flush=True)
     if rows:
-        gmean = {k: math.exp(np.mean([math.log(r[k] / r["sk"]) for r in rows])) for k in ("off", "on")}
+        gmean = {k: math.exp(np.mean([math.log(r[k] / r["sk"]) for r in rows]))
+                 for k in ("off", "on")}
         print(f"geometric mean: off/sk {gmean['off']:.2f}, on/sk {gmean['on']:.2f}")
     return rows
 

@@ -9,10 +9,20 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 from threadpoolctl import ThreadpoolController
 
+from centered_nn._training import kernels
 from centered_nn._training.solvers import SGD, SMALL_PRODUCT, Adam
 from centered_nn.activations import ReLU
 
 SHAPES = [(7, 5), (5, 3), (5,), (3,)]
+
+
+@pytest.fixture(params=["numpy", "numba"])
+def step_path(request, monkeypatch):
+    """Run the test on the numpy step and on the compiled one (skipped without numba)."""
+    if request.param == "numba":
+        pytest.importorskip("numba")
+    monkeypatch.setattr(kernels, "ENABLED", request.param == "numba")
+    return request.param
 
 
 def _params(dtype, seed=0):
@@ -45,7 +55,7 @@ def _run_both(ours, theirs, params_ours, params_theirs, dtype, n_steps=12, epoch
 @pytest.mark.parametrize("schedule", ["constant", "invscaling", "adaptive"])
 @pytest.mark.parametrize("nesterov", [True, False])
 @pytest.mark.parametrize("momentum", [0.9, 0.0])
-def test_sgd_matches_scikit_learn_bitwise(dtype, schedule, nesterov, momentum):
+def test_sgd_matches_scikit_learn_bitwise(step_path, dtype, schedule, nesterov, momentum):
     mine, theirs = _params(dtype), _params(dtype)
     ours = SGD(mine, 0.05, schedule, momentum, nesterov, 0.5)
     sk = SGDOptimizer(theirs, 0.05, schedule, momentum, nesterov, 0.5)
@@ -58,7 +68,7 @@ def test_sgd_matches_scikit_learn_bitwise(dtype, schedule, nesterov, momentum):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("betas", [(0.9, 0.999, 1e-8), (0.5, 0.9, 1e-3)])
-def test_adam_matches_scikit_learn_bitwise(dtype, betas):
+def test_adam_matches_scikit_learn_bitwise(step_path, dtype, betas):
     mine, theirs = _params(dtype), _params(dtype)
     ours = Adam(mine, 0.01, *betas)
     sk = AdamOptimizer(theirs, 0.01, *betas)
@@ -66,7 +76,7 @@ def test_adam_matches_scikit_learn_bitwise(dtype, betas):
     assert ours.t == sk.t == 20 and ours.learning_rate == sk.learning_rate
 
 
-def test_flat_parameters_give_the_same_update():
+def test_flat_parameters_give_the_same_update(step_path):
     """One flat array updates exactly like the separate arrays it concatenates."""
     for make in (lambda p: Adam(p, 0.01, 0.9, 0.999, 1e-8),
                  lambda p: SGD(p, 0.05, "constant", 0.9, True, 0.5)):
@@ -83,7 +93,7 @@ def test_flat_parameters_give_the_same_update():
 @pytest.mark.parametrize("make", [lambda p: Adam(p, 0.01, 0.9, 0.999, 1e-8),
                                   lambda p: SGD(p, 0.05, "constant", 0.9, True, 0.5)],
                          ids=["adam", "sgd"])
-def test_a_step_holds_at_most_two_temporaries_and_keeps_none(make):
+def test_a_step_holds_at_most_two_temporaries_and_keeps_none(step_path, make):
     rng = np.random.default_rng(0)
     params = [rng.standard_normal((300, 200)), rng.standard_normal(200)]
     grads = [rng.standard_normal((300, 200)), rng.standard_normal(200)]
@@ -136,7 +146,7 @@ def test_small_minibatch_products_run_on_one_blas_thread(n_features, hidden, sma
 @pytest.mark.parametrize("make", [lambda p: Adam(p, 0.01, 0.9, 0.999, 1e-8),
                                   lambda p: SGD(p, 0.05, "constant", 0.9, True, 0.5)],
                          ids=["adam", "sgd"])
-def test_match_recuts_the_state_between_layouts(make):
+def test_match_recuts_the_state_between_layouts(step_path, make):
     """A partial_fit may step one buffer after separate arrays (or back): same values."""
     separate = _params(np.float64)
     opt = make(separate)

@@ -251,9 +251,10 @@ def backward(delta, sample_weight, inputs, pre, net, options, observe=None, out=
         if layer > 0:
             delta = delta @ coef.T
             if layer in options.batch_centred:  # the path through the batch mean
-                share = (np.full(delta.shape[0], 1.0 / delta.shape[0]) if sample_weight is None
-                         else sample_weight / sw_sum)
-                delta -= np.outer(share, delta.sum(axis=0))
+                if sample_weight is None:  # every share 1/n: one row of products, broadcast
+                    delta -= np.full(1, 1.0 / delta.shape[0]) * delta.sum(axis=0)
+                else:
+                    delta -= np.outer(sample_weight / sw_sum, delta.sum(axis=0))
             # in place, pre[layer - 1] as scratch unless it is the activation itself
             multiply_by_derivative(activation, pre[layer - 1], inputs[layer], delta)
     return coef_grads, intercept_grads, offset_grads

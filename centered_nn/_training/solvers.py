@@ -1,4 +1,9 @@
-"""Stochastic optimisers and the L-BFGS driver (plain numpy and scipy).
+"""Stochastic optimisers and the L-BFGS driver (numpy and scipy).
+
+With numba installed, each SGD/Adam update of a contiguous array runs as one
+compiled loop (:mod:`.kernels`) doing the numpy expression's operations in the
+same order and dtypes; the numpy expressions below are the definition, and the
+path taken without numba or with ``CENTERED_NN_NUMBA=0``.
 
 The update rules and their floating-point operation order follow scikit-learn's
 ``SGDOptimizer`` and ``AdamOptimizer`` element by element, so the parameters
@@ -30,6 +35,8 @@ import threading
 import numpy as np
 import scipy.optimize
 from threadpoolctl import ThreadpoolController
+
+from . import kernels
 
 #: A minibatch whose largest matrix product has fewer multiply-adds than this
 #: trains on one BLAS thread (see :func:`minibatch_blas_threads`).
@@ -187,7 +194,12 @@ class SGD(_Optimizer):
         ``param += v``, each product rounded as scikit-learn rounds it.
         """
         lr, mu = self.learning_rate, self.momentum
+        fused = kernels.available()
         for param, grad, velocity in zip(params, grads, self.velocities):
+            views = kernels.flat(param, grad, velocity) if fused else None
+            if views is not None:  # the same operations in one compiled pass
+                kernels.sgd_step(*views, lr, mu, self.nesterov)
+                continue
             scaled = lr * grad  # once, where scikit-learn computes it twice
             velocity *= mu
             velocity -= scaled
@@ -246,7 +258,12 @@ class Adam(_Optimizer):
             self.learning_rate_init * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
         )
         neg_lr = -self.learning_rate
+        fused = kernels.available()
         for param, grad, m, v in zip(params, grads, self.ms, self.vs):
+            views = kernels.flat(param, grad, m, v) if fused else None
+            if views is not None:  # the same operations in one compiled pass
+                kernels.adam_step(*views, b1, b2, self.epsilon, neg_lr)
+                continue
             m *= b1
             m += (1 - b1) * grad
             v *= b2

@@ -151,7 +151,13 @@ def _rows_vary(inputs, offset=None):
         E = _effective(E, offset)
     if E.shape[1] == 0:
         return np.zeros(E.shape[0], dtype=bool)
-    return E.max(axis=1) > E.min(axis=1)
+    # a row varies when an entry differs from its first: one mask and a first-True search
+    # instead of two reductions along the short rows; NaN (which would differ from
+    # everything, but makes the row's maximum and minimum NaN) takes the reductions
+    if not np.isfinite(np.add.reduce(E, axis=None)):
+        return E.max(axis=1) > E.min(axis=1)
+    differs = np.not_equal(E, E[:, :1])
+    return _rows_any(differs, np.count_nonzero(differs))
 
 
 def _input_total(inputs, offset=None):
