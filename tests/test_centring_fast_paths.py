@@ -3,9 +3,17 @@
 import numpy as np
 import pytest
 
-from centered_nn._network.network import backward, forward
+from centered_nn._network.network import BackwardOptions, Network, backward, forward
 from centered_nn.activations import ReLU
 from centered_nn.diagnostics._sign_stats import _rows_vary
+
+
+def _backward(delta, sample_weight, inputs, pre, coefs, offsets, activation, *, alpha,
+              learn_offsets=False, batch_centred=(), centralize=False):
+    """:func:`backward` on these arrays, with the options as keywords."""
+    net = Network(coefs, None, offsets, activation, None)
+    options = BackwardOptions(alpha, learn_offsets, frozenset(batch_centred), centralize)
+    return backward(delta, sample_weight, inputs, pre, net, options)
 
 
 def _network(dtype, n=23, units=(5, 7, 4, 3), seed=0):
@@ -28,7 +36,7 @@ def test_batch_centred_backward_unweighted_equals_unit_weights(centralize):
     for sample_weight in (None, np.ones(X.shape[0])):
         inputs, pre = forward(X, coefs, intercepts, offsets, ReLU(), "identity")
         delta = inputs[-1] - Y
-        grads.append(backward(delta, sample_weight, inputs, pre, coefs, offsets, ReLU(),
+        grads.append(_backward(delta, sample_weight, inputs, pre, coefs, offsets, ReLU(),
                               alpha=1e-3, learn_offsets=True, batch_centred={1, 2},
                               centralize=centralize))
     for unweighted, weighted in zip(*grads):
@@ -37,7 +45,7 @@ def test_batch_centred_backward_unweighted_equals_unit_weights(centralize):
             np.testing.assert_array_equal(a, b)
     # the path through the batch mean: layer 1's input gradient has zero column sums
     # exactly where the mean is subtracted, so the offset gradients differ from plain ones
-    plain = backward(inputs[-1] - Y, None, inputs, pre, coefs, offsets, ReLU(), alpha=1e-3,
+    plain = _backward(inputs[-1] - Y, None, inputs, pre, coefs, offsets, ReLU(), alpha=1e-3,
                      learn_offsets=True)
     assert not np.array_equal(plain[0][0], grads[0][0][0])
 
@@ -47,7 +55,7 @@ def test_batch_centred_backward_float32_rounds_as_the_float64_shares():
     centred delta is float64 arithmetic rounded once to float32."""
     X, Y, coefs, intercepts, offsets = _network(np.float32, units=(5, 7, 3))
     inputs, pre = forward(X, coefs, intercepts, offsets, ReLU(), "identity")
-    got = backward(inputs[-1] - Y, None, inputs, pre, coefs, offsets, ReLU(), alpha=1e-3,
+    got = _backward(inputs[-1] - Y, None, inputs, pre, coefs, offsets, ReLU(), alpha=1e-3,
                    batch_centred={1})[0][0]
     # layer 0's gradient from the plain expressions: the outer product with float64 shares
     delta = (inputs[-1] - Y) @ coefs[1].T

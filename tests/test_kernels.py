@@ -8,6 +8,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from centered_nn import MLPClassifier, MLPRegressor
 from centered_nn._training import kernels
+from centered_nn.diagnostics import _kernels as sign_kernels
 from centered_nn._training.solvers import SGD, Adam
 
 numba = pytest.importorskip("numba")
@@ -15,9 +16,14 @@ numba = pytest.importorskip("numba")
 
 @pytest.fixture
 def restore_kernels(monkeypatch):
-    """Let a test change ``kernels.ENABLED`` and the compiled table; undone afterwards."""
-    monkeypatch.setattr(kernels, "ENABLED", kernels.ENABLED)
-    monkeypatch.setattr(kernels, "_kernels", kernels._kernels)
+    """Let a test change ``kernels.ENABLED`` and the compiled table; undone afterwards.
+
+    The diagnostics' compiled statistics keep the same two values: a fit without numba
+    sets them too, so they are restored as well.
+    """
+    for module in (kernels, sign_kernels):
+        monkeypatch.setattr(module, "ENABLED", module.ENABLED)
+        monkeypatch.setattr(module, "_kernels", module._kernels)
 
 
 def _arrays(dtype, n, seed):
@@ -92,6 +98,7 @@ def test_the_environment_variable_and_the_flag_select_numpy(restore_kernels, mon
 def test_without_numba_the_numpy_path_trains(restore_kernels, monkeypatch):
     monkeypatch.setitem(sys.modules, "numba", None)  # `import numba` raises ImportError
     kernels.ENABLED, kernels._kernels = None, None
+    sign_kernels.ENABLED, sign_kernels._kernels = None, None
     assert kernels.available() is False
     X = np.random.default_rng(0).standard_normal((60, 4))
     y = np.arange(60) % 2
@@ -99,6 +106,7 @@ def test_without_numba_the_numpy_path_trains(restore_kernels, monkeypatch):
         without = MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X, y)
     monkeypatch.delitem(sys.modules, "numba")
     kernels.ENABLED, kernels._kernels = None, None
+    sign_kernels.ENABLED, sign_kernels._kernels = None, None
     assert kernels.available() is True
     with pytest.warns(ConvergenceWarning):
         compiled = MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X, y)
