@@ -171,7 +171,7 @@ class BackwardOptions:
         L2 penalty on the weights.
     learn_offsets : bool, default=False
         Also return the gradient of the offsets, ``dL/db = W @ dL/dc``.
-    batch_centred : frozenset of int, default=frozenset()
+    batch_centered : frozenset of int, default=frozenset()
         Layers whose offset is minus the (sample-weighted) mean of their input
         over this batch, differentiated through: the input gradient of such a
         layer is ``g_s - p_s sum_t g_t`` with ``g = delta W^T`` and ``p`` the
@@ -183,7 +183,7 @@ class BackwardOptions:
 
     alpha: float
     learn_offsets: bool = False
-    batch_centred: frozenset = frozenset()
+    batch_centered: frozenset = frozenset()
     centralize: bool = False
 
 
@@ -250,7 +250,7 @@ def backward(delta, sample_weight, inputs, pre, net, options, observe=None, out=
             offset_grads[layer] = _product(coef, intercept_grads[layer], offset_out[layer])
         if layer > 0:
             delta = delta @ coef.T
-            if layer in options.batch_centred:  # the path through the batch mean
+            if layer in options.batch_centered:  # the path through the batch mean
                 if sample_weight is None:  # every share 1/n: one row of products, broadcast
                     delta -= np.full(1, 1.0 / delta.shape[0]) * delta.sum(axis=0)
                 else:

@@ -51,7 +51,7 @@ class OffsetScheme:
     trainable = False
 
     #: Layers whose offset is the current batch's mean, differentiated through.
-    batch_centred = frozenset()
+    batch_centered = frozenset()
 
     #: Whether the first layer's offset stays fixed during one fit or partial_fit call
     #: (so the sign statistics of the training rows can be computed once).
@@ -204,7 +204,7 @@ class BatchOffsets(OffsetScheme):
 
     def __init__(self, layers, init="zeros"):
         super().__init__(layers, init)
-        self.batch_centred = self.layers
+        self.batch_centered = self.layers
         self._running = {}  # layer -> running mean of the batch means
         self._warned = False
 
@@ -226,7 +226,7 @@ class BatchOffsets(OffsetScheme):
             "(and at least 2 training samples), or input_bias='mean'."
         )
 
-    def _centre(self, layer, a, sample_weight, coef, intercept, offset, rate):
+    def _center(self, layer, a, sample_weight, coef, intercept, offset, rate):
         if layer not in self.layers:
             return
         if not self._warned and layer == min(self.layers):
@@ -254,7 +254,7 @@ class BatchOffsets(OffsetScheme):
         )
 
     def tracker(self, rate, full_batch=False):
-        return partial(self._centre, rate=1.0 if full_batch else rate)
+        return partial(self._center, rate=1.0 if full_batch else rate)
 
     def inference(self, net):
         for layer, mean in self._running.items():

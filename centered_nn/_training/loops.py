@@ -28,7 +28,7 @@ def _loss_and_grads(net, state, settings, X, Y, sample_weight, tracker, first_in
                     out=None):
     centralize = settings.gradient_centralization
     options = BackwardOptions(settings.alpha, state.offsets.trainable,
-                              state.offsets.batch_centred, centralize)
+                              state.offsets.batch_centered, centralize)
     observe = None if state.recorder is None else state.recorder.observer(
         centralize, first_input_stats)
     loss, coef_g, inter_g, off_g = net.loss_and_gradients(X, Y, sample_weight, options, tracker,

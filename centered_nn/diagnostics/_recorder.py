@@ -71,7 +71,7 @@ class GradientSignRecorder:
 
     Notes
     -----
-    For gradient-centralized updates (``observe(..., centred_rows=True)`` with
+    For gradient-centralized updates (``observe(..., centered_rows=True)`` with
     the centred ``grad``, as the estimators pass with
     ``gradient_centralization=True``) ``same_sign_fraction`` and
     ``sample_same_sign_fraction`` are 0 by construction wherever they are
@@ -141,7 +141,7 @@ class GradientSignRecorder:
                 sums[name] += v
                 counts[name] += 1
 
-    def observer(self, centred=False, input_stats=None):
+    def observer(self, centered=False, input_stats=None):
         """The ``observe(layer, a, delta, grad, offset)`` callback of one training step.
 
         Bound for a backward pass (see :func:`centered_nn._network.network.backward`),
@@ -151,7 +151,7 @@ class GradientSignRecorder:
 
         Parameters
         ----------
-        centred : bool, default=False
+        centered : bool, default=False
             The step is gradient-centralized (``centered_rows`` of :meth:`observe`).
         input_stats : InputSignStats, default=None
             The first layer's row statistics for exactly this step's rows; used
@@ -178,7 +178,7 @@ class GradientSignRecorder:
         def observe(layer, a, delta, grad, offset):
             self.observe(layer, a, delta, grad, offset=offset,
                          input_stats=input_stats if layer == 0 else None,
-                         centered_rows=centred, product=offset is None and not centred)
+                         centered_rows=centered, product=offset is None and not centered)
         return observe
 
     def observe(self, layer, inputs, delta, grad, offset=None, input_stats=None,

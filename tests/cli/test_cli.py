@@ -224,7 +224,7 @@ import centered_nn  # noqa: E402
 from centered_nn.cli import compare as cli  # noqa: E402
 from centered_nn.activations import ACTIVATIONS, Activation  # noqa: E402
 
-from .figure_checks import legend_problems  # noqa: E402
+from ..figure_checks import legend_problems  # noqa: E402
 
 matplotlib.use("Agg")
 

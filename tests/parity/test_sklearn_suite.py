@@ -30,7 +30,7 @@ EXCLUDED = {
     # Not private, but contrary to this package's contract (API.md, "When a fit fails"):
     "test_mlp_diverging_loss": "asserts that a diverging fit returns NaN validation scores; "
                                "here it raises a ValueError naming the learning rate "
-                               "(tests/test_robustness.py runs the same fit)",
+                               "(tests/estimators/test_robustness.py runs the same fit)",
 }
 
 

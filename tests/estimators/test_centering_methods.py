@@ -11,7 +11,7 @@ from sklearn.utils import check_random_state
 from centered_nn import MLPClassifier, MLPRegressor
 from centered_nn._network import network as _network
 
-from .harness import flat_loss_and_gradient
+from ..harness import flat_loss_and_gradient
 
 X, Y = load_digits(return_X_y=True)
 X, Y = X[:240] / 16.0, Y[:240]

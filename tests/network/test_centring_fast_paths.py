@@ -9,10 +9,10 @@ from centered_nn.diagnostics._sign_stats import _rows_vary
 
 
 def _backward(delta, sample_weight, inputs, pre, coefs, offsets, activation, *, alpha,
-              learn_offsets=False, batch_centred=(), centralize=False):
+              learn_offsets=False, batch_centered=(), centralize=False):
     """:func:`backward` on these arrays, with the options as keywords."""
     net = Network(coefs, None, offsets, activation, None)
-    options = BackwardOptions(alpha, learn_offsets, frozenset(batch_centred), centralize)
+    options = BackwardOptions(alpha, learn_offsets, frozenset(batch_centered), centralize)
     return backward(delta, sample_weight, inputs, pre, net, options)
 
 
@@ -27,7 +27,7 @@ def _network(dtype, n=23, units=(5, 7, 4, 3), seed=0):
 
 
 @pytest.mark.parametrize("centralize", [False, True])
-def test_batch_centred_backward_unweighted_equals_unit_weights(centralize):
+def test_batch_centered_backward_unweighted_equals_unit_weights(centralize):
     """Without sample weights every share of the batch mean is 1/n, broadcast as one row;
     unit weights take the general path (shares ``w / sum(w)``, their outer product):
     the same bits."""
@@ -37,7 +37,7 @@ def test_batch_centred_backward_unweighted_equals_unit_weights(centralize):
         inputs, pre = forward(X, coefs, intercepts, offsets, ReLU(), "identity")
         delta = inputs[-1] - Y
         grads.append(_backward(delta, sample_weight, inputs, pre, coefs, offsets, ReLU(),
-                              alpha=1e-3, learn_offsets=True, batch_centred={1, 2},
+                              alpha=1e-3, learn_offsets=True, batch_centered={1, 2},
                               centralize=centralize))
     for unweighted, weighted in zip(*grads):
         for a, b in zip(unweighted, weighted):
@@ -50,13 +50,13 @@ def test_batch_centred_backward_unweighted_equals_unit_weights(centralize):
     assert not np.array_equal(plain[0][0], grads[0][0][0])
 
 
-def test_batch_centred_backward_float32_rounds_as_the_float64_shares():
+def test_batch_centered_backward_float32_rounds_as_the_float64_shares():
     """float32 deltas: the shares 1/n are float64, as the outer product's were, so the
     centred delta is float64 arithmetic rounded once to float32."""
     X, Y, coefs, intercepts, offsets = _network(np.float32, units=(5, 7, 3))
     inputs, pre = forward(X, coefs, intercepts, offsets, ReLU(), "identity")
     got = _backward(inputs[-1] - Y, None, inputs, pre, coefs, offsets, ReLU(), alpha=1e-3,
-                   batch_centred={1})[0][0]
+                   batch_centered={1})[0][0]
     # layer 0's gradient from the plain expressions: the outer product with float64 shares
     delta = (inputs[-1] - Y) @ coefs[1].T
     n = X.shape[0]

@@ -26,8 +26,8 @@ from centered_nn import MLPClassifier, MLPRegressor
 from centered_nn.activations import ACTIVATIONS, LeakyReLU
 from centered_nn.diagnostics import GradientSignRecorder
 
-from .harness import flat_loss_and_gradient
-from .test_activations import Swish
+from ..harness import flat_loss_and_gradient
+from ..test_activations import Swish
 
 ESTIMATORS = [MLPClassifier, MLPRegressor]
 CLASSIFIERS = [cls for cls in ESTIMATORS if is_classifier(cls())]

@@ -9,8 +9,8 @@ from centered_nn._network.network import BackwardOptions
 from centered_nn._network.output import OUTPUT_LAYERS
 from centered_nn.activations import ACTIVATIONS, Tanh
 
-from .harness import network_gradients
-from .test_activations import Swish
+from ..harness import network_gradients
+from ..test_activations import Swish
 
 
 class DoubledTanh(Tanh):

@@ -12,7 +12,7 @@ from sklearn.datasets import make_classification, make_regression
 
 from centered_nn import MLPClassifier, MLPRegressor
 
-_ROOT = str(Path(__file__).resolve().parents[1])
+_ROOT = str(Path(__file__).resolve().parents[2])
 
 _SCRIPT = """
 import json, sys

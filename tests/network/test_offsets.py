@@ -15,7 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from centered_nn import Centerer, MLPClassifier
 from centered_nn._network.network import move_offset
 
-from .harness import flat_loss_and_gradient
+from ..harness import flat_loss_and_gradient
 
 X_RAW, Y = load_digits(return_X_y=True)
 X_RAW, Y = X_RAW[:500], Y[:500]

@@ -1,6 +1,6 @@
 """The CSV reader's fast path (pandas' C parser) against the streaming reader (issue 18,
 item 12): the same result on every valid file, and every problem left to the streaming
-reader, which names it (tests/test_csv_data.py holds the messages)."""
+reader, which names it (tests/cli/test_csv_data.py holds the messages)."""
 
 import os
 import threading

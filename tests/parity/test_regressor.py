@@ -13,7 +13,7 @@ from sklearn.preprocessing import StandardScaler
 
 from centered_nn import MLPClassifier, MLPRegressor
 
-from .harness import flat_loss_and_gradient
+from ..harness import flat_loss_and_gradient
 
 X_DIAB, Y_DIAB = load_diabetes(return_X_y=True)
 X_DIAB = StandardScaler().fit_transform(X_DIAB)

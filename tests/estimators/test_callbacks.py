@@ -197,7 +197,7 @@ def test_callbacks_never_change_the_trajectory(kind, solver, params):
                                     dict(solver="adam", early_stopping=True, max_iter=15)])
 def test_parity_with_scikit_learn_holds_with_callbacks_set(params):
     """test_mlp's parity assertion, our estimator watched by callbacks."""
-    from tests.test_mlp import X_DIGITS, Y_DIGITS, _assert_same_model
+    from ..parity.test_mlp import X_DIGITS, Y_DIGITS, _assert_same_model
 
     params = dict(hidden_layer_sizes=(16,), random_state=0, **params)
     ours = MLPClassifier(**params).set_callbacks(Recorder(), ScoringMonitor(scoring="accuracy"))

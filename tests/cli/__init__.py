@@ -1,0 +1,1 @@
+"""The centered-nn command line: the compare run, its outputs, errors and CSV reading."""

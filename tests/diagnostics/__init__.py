@@ -1,0 +1,1 @@
+"""The gradient-sign metrics, the recorder and its fast paths."""

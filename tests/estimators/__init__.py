@@ -1,0 +1,1 @@
+"""The estimators' behaviour: centring options, callbacks, class_weight, failures and rollback."""

@@ -1,0 +1,1 @@
+"""The network's arithmetic: forward, backward, output layers, offset schemes."""

@@ -1,0 +1,1 @@
+"""The training loops' inputs and the optimisers (numpy and compiled)."""
