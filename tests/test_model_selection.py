@@ -213,6 +213,7 @@ def test_parallel_equals_serial(iris, study):
 @pytest.mark.parametrize("kwargs, message", [
     ({"setups": {}}, "setups must be a non-empty dict"),
     ({"setups": {"a": {"mlp__learning_rate_init": 1.0}}}, "sets 'mlp__learning_rate_init'"),
+    ({"setups": {"a": {"mlp__max_iter": 7}}}, r"sets 'mlp__max_iter'.*max_iter: set it on "),
     ({"setups": {"a": {"mlp__nope": 1}}}, "Invalid parameter 'nope'"),
     ({"learning_rates": [0.1, -1]}, "learning_rates must be a non-empty list of positive"),
     ({"learning_rates": []}, "learning_rates must be a non-empty list of positive"),

@@ -249,7 +249,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         if refit:
             self._label_binarizer = LabelBinarizer().fit(y)
             self.classes_ = self._label_binarizer.classes_
-        elif not refit:
+        else:
             classes = unique_labels(y)
             if self.warm_start:
                 if set(classes) != set(self.classes_):

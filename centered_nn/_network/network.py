@@ -326,10 +326,14 @@ class Network:
         """
         sw_sum = X.shape[0] if sample_weight is None else sample_weight.sum()
         if not sw_sum > 0:
+            negative = sample_weight is not None and bool((sample_weight < 0).any())
+            remedy = ("sample weights must be non-negative, with a positive sum in every "
+                      "minibatch" if negative else
+                      "drop the zero-weight samples or use a larger batch_size")
             raise ValueError(
-                f"The sample weights of a batch of {X.shape[0]} sample(s) sum to {sw_sum}: "
-                "the batch loss is undefined. Drop the zero-weight samples or use a larger "
-                "batch_size."
+                f"The sample weights of a batch of {X.shape[0]} sample(s) sum to {sw_sum}"
+                f"{' and include negative weights' if negative else ''}: the batch loss is "
+                f"undefined; {remedy}."
             )
         inputs, pre = self.forward(X, tracker, sample_weight)
         loss = self.output.loss(Y, inputs[-1], sample_weight)

@@ -45,7 +45,7 @@ SMALL_PRODUCT = 1 << 22
 
 @functools.cache
 def _controller():
-    return ThreadpoolController()  # inspecting the loaded libraries costs ~0.3 ms: once
+    return ThreadpoolController()  # inspecting the loaded libraries is slow: once
 
 
 class _SharedLimit:
@@ -134,10 +134,10 @@ def minibatch_blas_threads(batch_rows, coef_shapes):
     """1 when every product of a minibatch step is small, else None (no limit).
 
     On two cores, a product of a 200-row batch with a 64x100 weight matrix
-    (digits) ran about a quarter faster on one BLAS thread, because the second
-    thread's start-up and spinning between calls cost more than it computes;
-    at 200x100x256 and above two threads win (benchmarks/bench_fit.py, wall
-    clock, default threads).
+    (digits) ran faster on one BLAS thread, because the second thread's
+    start-up and spinning between calls cost more than it computes; at
+    200x100x256 and above two threads win (measured with
+    benchmarks/bench_fit.py, wall clock, default threads).
     """
     largest = max(fan_in * fan_out for fan_in, fan_out in coef_shapes) * batch_rows
     return 1 if largest < SMALL_PRODUCT else None
@@ -291,8 +291,9 @@ def minimize_lbfgs(fun, x0, max_iter, max_fun, tol, callback):
 
     BLAS runs on one thread meanwhile: between the many short products of an
     L-BFGS run, idle BLAS threads spin and starve scipy's Fortran loop (on two
-    cores a digits fit ran 3-6x faster on one thread, and a 20000-sample fit
-    with (256, 128) hidden units no slower; see benchmarks/bench_fit.py).
+    cores a digits fit ran several times faster on one thread, and a
+    20000-sample fit with (256, 128) hidden units no slower; see
+    benchmarks/bench_fit.py).
     """
 
     def on_iteration(intermediate_result):

@@ -27,8 +27,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler
 
 from .. import __version__
-from .._estimators.classifier import MLPClassifier
-from .._estimators.regressor import MLPRegressor
+from .. import MLPClassifier, MLPRegressor
 from .interrupt import CheckedScorer, InterruptGuard
 from .report import columns, format_table, json_bytes, jsonable, plot_bytes, study_json
 from .csv_data import CSVError, read_csv

@@ -209,8 +209,8 @@ def read_csv(path, target):
 
     Notes
     -----
-    With pandas installed, a regular file is parsed by pandas' C parser (about
-    ten times faster than the :mod:`csv` module); anything it finds wrong is
+    With pandas installed, a regular file is parsed by pandas' C parser (much
+    faster than the :mod:`csv` module); anything it finds wrong is
     read again by the streaming reader, which names the problem and its line.
 
     Examples

@@ -52,7 +52,9 @@ def check_setups(estimator, setups, prefix):
     if not isinstance(setups, dict) or not setups:
         raise ValueError("setups must be a non-empty dict mapping a setup name to a dict of "
                          f"parameters, e.g. {{'raw': {{}}}}; got {setups!r}.")
-    reserved = {prefix + "learning_rate_init", prefix + "random_state"}
+    # the study sets the rate and the seed; the epoch budget is shared so that the speed
+    # figure (the loss curve's mean over max_iter epochs) compares setups over the same span
+    reserved = {prefix + "learning_rate_init", prefix + "random_state", prefix + "max_iter"}
     checked = {}
     for name, params in setups.items():
         if not isinstance(name, str) or not isinstance(params, dict):
@@ -61,7 +63,8 @@ def check_setups(estimator, setups, prefix):
         taken = reserved.intersection(params)
         if taken:
             raise ValueError(f"setup {name!r} sets {min(taken)!r}, which the study sets "
-                             "itself (learning_rates, random_state).")
+                             "itself (learning_rates, random_state) or shares between the "
+                             "setups (max_iter: set it on the estimator).")
         clone(estimator).set_params(**params)  # unknown parameters raise here, before any fit
         checked[name] = dict(params)
     return checked

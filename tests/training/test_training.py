@@ -165,6 +165,19 @@ def test_all_negative_sample_weights_are_named(cls):
                                                       sample_weight=-np.ones(len(X_DIGITS)))
 
 
+def test_a_minibatch_with_negative_weights_summing_to_zero_or_less_is_named():
+    """A positive total, but one minibatch whose negative weight outweighs the rest: the
+    message names the negative weights, not zero-weight samples."""
+    sw = np.ones(len(X_DIGITS))
+    sw[0] = -5.0
+    est = MLPClassifier(hidden_layer_sizes=(4,), solver="sgd", batch_size=2, shuffle=False,
+                        max_iter=2)
+    with pytest.raises(ValueError, match=r"sum to -4\.0 and include negative weights: the "
+                                         r"batch loss is undefined; sample weights must be "
+                                         r"non-negative"):
+        est.fit(X_DIGITS, Y_DIGITS, sample_weight=sw)
+
+
 # ------------------------------------------------------------- 18.7: KeyboardInterrupt
 class InterruptAt(Tanh):
     """tanh that raises KeyboardInterrupt on its ``at``-th call (Ctrl-C, reproducibly)."""
