@@ -18,3 +18,19 @@ def dask_cluster():
         yield cluster
     finally:
         cluster.close()
+
+
+@pytest.fixture
+def compiled_switch(monkeypatch):
+    """The package's one switch for its compiled (numba) kernels, restored after the test.
+
+    Returns the module ``centered_nn._compiled``: a test sets its ``ENABLED`` (True,
+    False, or None to read the environment again) and its ``_numba`` (None to import
+    numba again); both values are put back afterwards, so that a test that switched
+    the kernels off leaves them on for the next one.
+    """
+    from centered_nn import _compiled
+
+    monkeypatch.setattr(_compiled, "ENABLED", _compiled.ENABLED)
+    monkeypatch.setattr(_compiled, "_numba", _compiled._numba)
+    return _compiled

@@ -8,31 +8,26 @@ expressions: no fastmath (which would let LLVM reassociate or fuse a multiply
 and an add), and every scalar is passed in the dtype numpy's promotion gives it
 against the array it meets (see :func:`scalar_for`).
 
-numba is optional (``pip install centered_nn[speed]``). It is imported on the
-first step that can use it, not with the package; the kernels are compiled on
-their first call for each dtype combination and cached on disk
-(``cache=True``), so later processes only load them. Without numba, with
-``CENTERED_NN_NUMBA=0`` in the environment, or with :data:`ENABLED` set to
+numba is optional (``pip install centered_nn[speed]``); one switch,
+:func:`.._compiled.enabled`, decides for every compiled kernel of the package.
+The loops live in :mod:`.kernel_loops` (module-level functions, so that numba's
+on-disk cache serves later processes), imported on the first step that can use
+them, not with the package; they compile on their first call for each dtype
+combination, and later processes only load them. Without numba, with
+``CENTERED_NN_NUMBA=0`` in the environment, or with ``_compiled.ENABLED`` set to
 False, :func:`available` is False and the optimisers take the numpy path.
 """
 
-import os
-
 import numpy as np
 
-#: Whether the compiled steps may be used; None: decide on first use (numba importable
-#: and the environment variable ``CENTERED_NN_NUMBA`` not ``"0"``).
-ENABLED = None
+from .. import _compiled
 
-_kernels = None
+_loops = None  # the module of compiled loops, imported on first use
 
 
 def available():
-    """True when the compiled steps are enabled and numba imports (imports it once)."""
-    global ENABLED
-    if ENABLED is None:
-        ENABLED = os.environ.get("CENTERED_NN_NUMBA", "1") != "0" and _compile() is not None
-    return bool(ENABLED) and _compile() is not None
+    """True when the compiled steps may be used (see :func:`.._compiled.enabled`)."""
+    return _compiled.enabled()
 
 
 def scalar_for(value, array):
@@ -48,65 +43,24 @@ def scalar_for(value, array):
     return np.result_type(value, array).type(value)
 
 
-def _compile():
-    global _kernels
-    if _kernels is None:
-        try:
-            import numba
-        except ImportError:
-            _kernels = False
-        else:
-            _kernels = _build(numba)
-    return _kernels or None
+def _kernels():
+    global _loops
+    if _loops is None:
+        from . import kernel_loops  # compiles (or loads from the cache) on first call
 
-
-def _build(numba):
-    try:
-        return _define(numba.njit(cache=True, nogil=True, fastmath=False,
-                                  error_model="numpy"))
-    except RuntimeError:  # no writable cache directory: compile in every process
-        return _define(numba.njit(nogil=True, fastmath=False, error_model="numpy"))
-
-
-def _define(jit):
-
-    @jit
-    def adam(param, grad, m, v, b1, c1, b2, c2, eps, neg_lr):
-        # m *= b1; m += c1 * grad; v *= b2; v += c2 * (grad * grad);
-        # denom = sqrt(v) + eps; param += (neg_lr * m) / denom
-        for i in range(param.shape[0]):
-            g = grad[i]
-            m[i] = m[i] * b1
-            m[i] = m[i] + c1 * g
-            v[i] = v[i] * b2
-            v[i] = v[i] + c2 * (g * g)
-            param[i] = param[i] + (neg_lr * m[i]) / (np.sqrt(v[i]) + eps)
-
-    @jit
-    def sgd(param, grad, velocity, lr, mu):
-        # scaled = lr * grad; velocity *= mu; velocity -= scaled; param += velocity
-        for i in range(param.shape[0]):
-            scaled = lr * grad[i]
-            velocity[i] = velocity[i] * mu
-            velocity[i] = velocity[i] - scaled
-            param[i] = param[i] + velocity[i]
-
-    @jit
-    def nesterov(param, grad, velocity, lr, mu, update):
-        # as sgd, then update = mu * velocity; update -= scaled; param += update, where
-        # `update` (one element) rounds the difference to the dtype numpy's update has
-        for i in range(param.shape[0]):
-            scaled = lr * grad[i]
-            velocity[i] = velocity[i] * mu
-            velocity[i] = velocity[i] - scaled
-            update[0] = mu * velocity[i] - scaled
-            param[i] = param[i] + update[0]
-
-    return {"adam": adam, "sgd": sgd, "nesterov": nesterov}
+        _loops = kernel_loops
+    return _loops
 
 
 def flat(*arrays):
-    """One-dimensional views of C-contiguous arrays, or None if one is not contiguous."""
+    """One-dimensional views of C-contiguous native float arrays, or None if one is not one.
+
+    Byte-swapped arrays (``>f8`` on a little-endian machine, as a pickle from a
+    big-endian one holds) and other dtypes take the numpy path: numba compiles for
+    native float32 and float64 only.
+    """
+    if not _compiled.native_floats(*arrays):
+        return None
     if all(a.ndim == 1 and a.flags.c_contiguous for a in arrays):
         return arrays  # the parameter buffer's chunks
     if not all(a.flags.c_contiguous for a in arrays):
@@ -120,18 +74,17 @@ def adam_step(param, grad, m, v, beta_1, beta_2, epsilon, neg_lr):
     The scalars are those of :meth:`.solvers.Adam.step`; each is cast as numpy
     casts it in the expression where it appears.
     """
-    kernels = _compile()
-    kernels["adam"](param, grad, m, v, scalar_for(beta_1, m), scalar_for(1 - beta_1, grad),
+    _kernels().adam(param, grad, m, v, scalar_for(beta_1, m), scalar_for(1 - beta_1, grad),
                     scalar_for(beta_2, v), scalar_for(1 - beta_2, grad),
                     scalar_for(epsilon, v), scalar_for(neg_lr, m))
 
 
 def sgd_step(param, grad, velocity, lr, momentum, nesterov):
     """One SGD update of contiguous 1-D `param` and `velocity` from `grad`, in place."""
-    kernels = _compile()
+    kernels = _kernels()
     lr, mu = scalar_for(lr, grad), scalar_for(momentum, velocity)
     if nesterov:
         update = np.empty(1, np.result_type(momentum, velocity))
-        kernels["nesterov"](param, grad, velocity, lr, mu, update)
+        kernels.nesterov(param, grad, velocity, lr, mu, update)
     else:
-        kernels["sgd"](param, grad, velocity, lr, mu)
+        kernels.sgd(param, grad, velocity, lr, mu)

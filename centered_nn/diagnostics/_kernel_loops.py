@@ -1,13 +1,14 @@
-"""The compiled loops behind :mod:`._kernels` (imported by it only when numba is installed).
+"""The compiled loops behind :mod:`._kernels` (imported by it only once numba is switched on).
 
-Module-level functions, so that numba's on-disk cache (``cache=True``) serves later
-processes; see :mod:`._kernels` for what they compute and why.
+Module-level functions, so that numba's on-disk cache serves later processes (see
+:func:`..._compiled.jit`); see :mod:`._kernels` for what they compute and why.
 """
 
-import numba
 import numpy as np
 
-_jit = numba.njit(cache=True, nogil=True)  # no fastmath: the float64 sum in its written order
+from .._compiled import jit
+
+_jit = jit(nogil=True)  # no fastmath: the float64 sum in its written order
 
 
 @_jit

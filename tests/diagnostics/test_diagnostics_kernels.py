@@ -1,7 +1,7 @@
 """The compiled sign statistics (diagnostics._kernels) against the numpy path and the definitions.
 
 The recorder takes the compiled path when numba is installed and the numpy path
-otherwise (or with ``_kernels.ENABLED = False``); both must record the same
+otherwise (or with ``_compiled.ENABLED = False``); both must record the same
 history: every count-based metric exactly, ``input_mean`` (summed in another
 order) to 1e-12 relative, as the API promises against a brute-force float64 sum.
 """
@@ -29,14 +29,6 @@ pytest.importorskip("numba")
 
 def _ratio(num, den):
     return num / den if den else math.nan
-
-
-@pytest.fixture
-def numpy_path(monkeypatch):
-    """Switch the compiled statistics off for the test's recorders."""
-    def switch(enabled):
-        monkeypatch.setattr(_kernels, "ENABLED", enabled)
-    return switch
 
 
 def _special_entries(rng, A, D, dtype):
@@ -121,7 +113,8 @@ def _record(steps, n_layers, centred):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("centred", [False, True])
 @pytest.mark.parametrize("batch", [1, 3, 64])
-def test_compiled_and_numpy_paths_record_the_same_history(numpy_path, dtype, centred, batch):
+def test_compiled_and_numpy_paths_record_the_same_history(compiled_switch, dtype, centred,
+                                                          batch):
     rng = np.random.default_rng(batch)
     units, kinds = [9, 6, 4, 3], ["mixed", "nonnegative", "positive"]
     steps = []
@@ -135,10 +128,10 @@ def test_compiled_and_numpy_paths_record_the_same_history(numpy_path, dtype, cen
                 A, D = _special_entries(rng, A, D, dtype)
             layers.append((A, D, G, offset))
         steps.append(layers)
-    numpy_path(True)
+    compiled_switch.ENABLED = True
     assert _kernels.available()
     compiled = _record(steps, 3, centred)
-    numpy_path(False)
+    compiled_switch.ENABLED = False
     assert not _kernels.available()
     plain = _record(steps, 3, centred)
     for metric in METRICS:

@@ -6,24 +6,11 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from centered_nn import MLPClassifier, MLPRegressor
+from centered_nn import MLPClassifier, MLPRegressor, _compiled
 from centered_nn._training import kernels
-from centered_nn.diagnostics import _kernels as sign_kernels
 from centered_nn._training.solvers import SGD, Adam
 
-numba = pytest.importorskip("numba")
-
-
-@pytest.fixture
-def restore_kernels(monkeypatch):
-    """Let a test change ``kernels.ENABLED`` and the compiled table; undone afterwards.
-
-    The diagnostics' compiled statistics keep the same two values: a fit without numba
-    sets them too, so they are restored as well.
-    """
-    for module in (kernels, sign_kernels):
-        monkeypatch.setattr(module, "ENABLED", module.ENABLED)
-        monkeypatch.setattr(module, "_kernels", module._kernels)
+pytest.importorskip("numba")
 
 
 def _arrays(dtype, n, seed):
@@ -35,7 +22,7 @@ def _arrays(dtype, n, seed):
 
 def _steps(make, path, param_dtype, grad_dtype, n_steps=15, n=257):
     """Parameters and optimiser state after `n_steps` steps on two chunks, on `path`."""
-    kernels.ENABLED = path == "numba"
+    _compiled.ENABLED = path == "numba"  # restored by the test's compiled_switch
     flat = _arrays(param_dtype, n, 0)
     chunks = [flat[:100], flat[100:]]
     opt = make(chunks)
@@ -58,7 +45,7 @@ MAKERS = {
 @pytest.mark.parametrize("param_dtype, grad_dtype", [(np.float64, np.float64),
                                                      (np.float32, np.float32),
                                                      (np.float32, np.float64)])
-def test_compiled_step_equals_numpy_step_bit_for_bit(restore_kernels, name, param_dtype,
+def test_compiled_step_equals_numpy_step_bit_for_bit(compiled_switch, name, param_dtype,
                                                      grad_dtype):
     expected, expected_state = _steps(MAKERS[name], "numpy", param_dtype, grad_dtype)
     got, state = _steps(MAKERS[name], "numba", param_dtype, grad_dtype)
@@ -69,8 +56,8 @@ def test_compiled_step_equals_numpy_step_bit_for_bit(restore_kernels, name, para
         np.testing.assert_array_equal(a, b)
 
 
-def test_the_compiled_path_is_taken_for_contiguous_arrays_only(restore_kernels, monkeypatch):
-    kernels.ENABLED = True
+def test_the_compiled_path_is_taken_for_contiguous_arrays_only(compiled_switch, monkeypatch):
+    compiled_switch.ENABLED = True
     calls = []
     monkeypatch.setattr(kernels, "adam_step", lambda *args: calls.append(args[0].shape))
     contiguous = [np.zeros(6), np.zeros((2, 3))]
@@ -84,29 +71,17 @@ def test_the_compiled_path_is_taken_for_contiguous_arrays_only(restore_kernels, 
     assert np.all(strided < 0)  # ... which did step
 
 
-def test_the_environment_variable_and_the_flag_select_numpy(restore_kernels, monkeypatch):
-    kernels.ENABLED = None
-    monkeypatch.setenv("CENTERED_NN_NUMBA", "0")
-    assert kernels.available() is False and kernels.ENABLED is False
-    kernels.ENABLED = None
-    monkeypatch.setenv("CENTERED_NN_NUMBA", "1")
-    assert kernels.available() is True
-    kernels.ENABLED = False
-    assert kernels.available() is False
-
-
-def test_without_numba_the_numpy_path_trains(restore_kernels, monkeypatch):
+def test_without_numba_the_numpy_path_trains(compiled_switch, monkeypatch):
+    monkeypatch.setenv("CENTERED_NN_NUMBA", "1")  # numba's absence alone switches it off
     monkeypatch.setitem(sys.modules, "numba", None)  # `import numba` raises ImportError
-    kernels.ENABLED, kernels._kernels = None, None
-    sign_kernels.ENABLED, sign_kernels._kernels = None, None
+    compiled_switch.ENABLED, compiled_switch._numba = None, None
     assert kernels.available() is False
     X = np.random.default_rng(0).standard_normal((60, 4))
     y = np.arange(60) % 2
     with pytest.warns(ConvergenceWarning):
         without = MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X, y)
     monkeypatch.delitem(sys.modules, "numba")
-    kernels.ENABLED, kernels._kernels = None, None
-    sign_kernels.ENABLED, sign_kernels._kernels = None, None
+    compiled_switch.ENABLED, compiled_switch._numba = None, None
     assert kernels.available() is True
     with pytest.warns(ConvergenceWarning):
         compiled = MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X, y)
@@ -117,13 +92,13 @@ def test_without_numba_the_numpy_path_trains(restore_kernels, monkeypatch):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("solver, input_bias", [("adam", "learned"), ("sgd", "batch"),
                                                 ("adam", "mean")])
-def test_fits_on_both_paths_are_bit_for_bit_alike(restore_kernels, dtype, solver, input_bias):
+def test_fits_on_both_paths_are_bit_for_bit_alike(compiled_switch, dtype, solver, input_bias):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((90, 5)).astype(dtype)
     y = X[:, 0] - 2 * X[:, 1]  # float64 targets: float64 gradients for float32 X
     fits = []
     for path in ("numpy", "numba"):
-        kernels.ENABLED = path == "numba"
+        compiled_switch.ENABLED = path == "numba"
         est = MLPRegressor(hidden_layer_sizes=(6, 4), solver=solver, input_bias=input_bias,
                            batch_size=16, max_iter=4, random_state=0, nesterovs_momentum=True)
         with pytest.warns(ConvergenceWarning):
@@ -148,20 +123,34 @@ def test_scalar_for_follows_numpy_promotion():
                                                                              f32).type
 
 
-def test_without_a_writable_cache_the_kernels_compile_uncached(restore_kernels):
-    class Numba:  # numba as it behaves when no cache directory is writable
-        def njit(self, cache=False, **options):
-            if cache:
-                raise RuntimeError("cannot cache function: no locator available")
-            self.options = options
-            return numba.njit(**options)
+@pytest.mark.parametrize("solver, nesterov", [("adam", False), ("sgd", True), ("sgd", False)])
+def test_byte_swapped_weights_step_as_native_ones(compiled_switch, solver, nesterov):
+    """Weights in non-native byte order (a pickle from a big-endian machine) take the numpy
+    path: ``partial_fit`` from them gives the bits of the numpy path and of native weights."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 4))
+    y = np.arange(60) % 2
+    swapped = np.dtype(np.float64).newbyteorder()
+    fits = {}
+    for path, order in [("numpy", swapped), ("numba", swapped), ("numba", np.float64)]:
+        compiled_switch.ENABLED = path == "numba"
+        est = MLPClassifier(hidden_layer_sizes=(5,), solver=solver, nesterovs_momentum=nesterov,
+                            momentum=0.9, max_iter=2, random_state=0)
+        with pytest.warns(ConvergenceWarning):
+            est.fit(X, y)
+        est.coefs_ = [c.astype(order) for c in est.coefs_]
+        est.intercepts_ = [b.astype(order) for b in est.intercepts_]
+        fits[path, np.dtype(order).isnative] = est.partial_fit(X, y)
+    expected = fits["numpy", False]
+    for est in (fits["numba", False], fits["numba", True]):
+        for a, b in zip(est.coefs_ + est.intercepts_, expected.coefs_ + expected.intercepts_):
+            np.testing.assert_array_equal(a, b)
+        assert est.loss_curve_ == expected.loss_curve_
 
-    fake = Numba()
-    compiled = kernels._build(fake)
-    assert fake.options == {"nogil": True, "fastmath": False, "error_model": "numpy"}
-    param, m, v = np.ones(4), np.zeros(4), np.zeros(4)
-    compiled["adam"](param, np.full(4, 2.0), m, v, 0.9, 0.1, 0.999, 0.001, 1e-8, -0.5)
-    # m = 0.1 * 2, v = 0.001 * 4, the step -0.5 * m / (sqrt(v) + 1e-8)
-    np.testing.assert_array_equal(m, np.full(4, 0.1 * 2.0))
-    np.testing.assert_array_equal(v, np.full(4, 0.001 * (2.0 * 2.0)))
-    np.testing.assert_array_equal(param, 1.0 + (-0.5 * m) / (np.sqrt(v) + 1e-8))
+
+def test_flat_refuses_arrays_numba_cannot_read():
+    native, other = np.zeros(4), np.zeros(4, np.dtype(np.float64).newbyteorder())
+    assert kernels.flat(native, native) == (native, native)
+    assert kernels.flat(native, other) is None
+    assert kernels.flat(other.astype(np.float16), native) is None
+    assert kernels.flat(native, np.zeros(4, np.int64)) is None

@@ -9,7 +9,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 from threadpoolctl import ThreadpoolController
 
-from centered_nn._training import kernels
 from centered_nn._training.solvers import SGD, SMALL_PRODUCT, Adam
 from centered_nn.activations import ReLU
 
@@ -17,11 +16,11 @@ SHAPES = [(7, 5), (5, 3), (5,), (3,)]
 
 
 @pytest.fixture(params=["numpy", "numba"])
-def step_path(request, monkeypatch):
+def step_path(request, compiled_switch):
     """Run the test on the numpy step and on the compiled one (skipped without numba)."""
     if request.param == "numba":
         pytest.importorskip("numba")
-    monkeypatch.setattr(kernels, "ENABLED", request.param == "numba")
+    compiled_switch.ENABLED = request.param == "numba"
     return request.param
 
 
