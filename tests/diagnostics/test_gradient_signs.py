@@ -72,9 +72,10 @@ def test_one_epoch_record_equals_the_mean_over_its_steps():
     act = clf.activation_
     Ybin = clf._label_binarizer.transform(Y).astype(bool)
     per_step, flips, previous = [], [], None
+    net = _network.Network(coefs, intercepts, [None, None], act, "softmax")
     for start in range(0, 150, 50):
         rows = slice(start, start + 50)
-        inputs, _ = _network.forward(X_POS[rows], coefs, intercepts, [None, None], act, "softmax")
+        inputs, _ = _network.forward(X_POS[rows], net)
         hidden_delta = ((inputs[-1] - Ybin[rows]) @ coefs[1].T) * (1 - inputs[1] ** 2)  # tanh'
         grad = inputs[0].T @ hidden_delta
         if previous is not None:  # among weights nonzero in both steps, the share that flipped
