@@ -158,6 +158,42 @@ def test_switching_recording_on_under_warm_start_pads_with_nan():
     assert np.isnan(values[:2]).all() and np.isfinite(values[2:]).all()
 
 
+@pytest.mark.parametrize("solver", ["sgd", "lbfgs"])
+def test_a_warm_start_without_recording_keeps_the_history_for_the_next_recording_fit(solver):
+    """Recording on, off, on under warm_start: the first fit's rows stay, the fit without
+    recording gets NaN rows, and the third fit's rows are those of a twin that recorded
+    throughout (recording does not change the trajectory); its first flip fraction is
+    compared with nothing, as after any gap, so that metric is left out."""
+    paused = _fit(X_POS, warm_start=True, max_iter=2, solver=solver)
+    first = paused.gradient_sign_history_
+    twin = _fit(X_POS, warm_start=True, max_iter=2, solver=solver)
+    paused.set_params(record_gradient_signs=False)
+    _quiet_fit(paused)
+    assert paused.gradient_sign_history_ is None
+    _quiet_fit(twin)
+    n_first, n_second = len(first["input_mean"]), len(twin.loss_curve_)
+    paused.set_params(record_gradient_signs=True)
+    _quiet_fit(paused)
+    _quiet_fit(twin)
+    np.testing.assert_array_equal(paused.loss_curve_, twin.loss_curve_)
+    history = paused.gradient_sign_history_
+    for metric in METRICS:
+        values = history[metric]
+        assert values.shape == (len(paused.loss_curve_), 2)
+        np.testing.assert_array_equal(values[:n_first], first[metric])
+        assert np.isnan(values[n_first:n_second]).all()
+        if metric != "sign_flip_fraction":
+            np.testing.assert_array_equal(values[n_second:],
+                                          twin.gradient_sign_history_[metric][n_second:])
+    assert np.isfinite(history["input_mean"][n_second:]).all()
+
+
+def _quiet_fit(clf):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X_POS, Y)
+
+
 @pytest.mark.parametrize("cls", ["MLPClassifier", "MLPRegressor"])
 def test_record_gradient_signs_list_records_only_those_metrics(cls):
     import centered_nn
