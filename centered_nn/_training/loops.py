@@ -36,7 +36,8 @@ class BatchGradients:
         Its offset scheme and recorder are read.
     settings : FitSettings
     tracker : callable or None
-        The offset scheme's tracker for this call (see :func:`~centered_nn._network.network.forward`).
+        The offset scheme's tracker for this call (see
+        :func:`~centered_nn._network.network.forward`).
     out : tuple of three lists, optional
         Where backward writes the gradients (see :func:`_step_buffers`).
     """
@@ -117,8 +118,8 @@ def _step_buffers(net, offsets, X, Y, sample_weight):
     the arrays move into one buffer (:class:`~.layout.FlatParameters`) and the
     gradients get another, of their own dtype: the optimiser steps the chunks
     ``arrays`` with the matching chunks ``grads``, and ``out`` holds the
-    gradient buffer's per-array views for :func:`~centered_nn._network.network.backward`. The
-    gradients' dtype is that of the output delta ``P - Y`` (e.g. float64 for
+    gradient buffer's per-array views for
+    :func:`~centered_nn._network.network.backward`. The gradients' dtype is that of the output delta ``P - Y`` (e.g. float64 for
     float32 X with float64 regression targets, as scikit-learn computes them).
     Sample weights of a wider dtype than the delta (float32 X with float64
     weights) would make the intercept gradients wider than the weight
