@@ -47,13 +47,14 @@ def flat_loss_and_gradient(est, X, Y, sample_weight=None):
     state.recorder = None
     arrays = _training.trainable(net, state.offsets)
     bounds = np.cumsum([0] + [a.size for a in arrays])
-    tracker = state.offsets.tracker(est.input_bias_rate, full_batch=True)
+    gradients = _training.BatchGradients(
+        net, state, settings, state.offsets.tracker(est.input_bias_rate, full_batch=True))
     sw_sum = X.shape[0] if sample_weight is None else sample_weight.sum()
 
     def loss_grad(x):
         for a, lo, hi in zip(arrays, bounds[:-1], bounds[1:]):
             a[...] = x[lo:hi].reshape(a.shape)
-        _, grads = _training._loss_and_grads(net, state, settings, X, Y, sample_weight, tracker)
+        _, grads = gradients(X, Y, sample_weight)
         loss = net.output.objective(Y, net.predict(X), sample_weight)
         loss += _network.l2_penalty(net.coefs, est.alpha, sw_sum)
         return loss, np.hstack([g.ravel() for g in grads])

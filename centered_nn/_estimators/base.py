@@ -228,21 +228,24 @@ class BaseMLP(callbacks.CallbackSupport, BaseEstimator, metaclass=ABCMeta):
     def _wire_recorder(self, state):
         """The recorder for this call: the metrics asked for, earlier records kept.
 
-        Metrics not recorded before (recording switched on, or more metrics asked
-        for under warm_start) are NaN in the earlier records.
+        A call that records nothing keeps the history aside (``state.paused_history``).
+        Records missing when recording resumes, or when more metrics are asked for
+        under warm_start, are NaN: the iterations fitted without recording, the
+        earlier iterations of a metric not recorded before.
         """
         wanted = self.record_gradient_signs
         if wanted is False:
-            state.recorder = None
+            if state.recorder is not None:
+                state.paused_history, state.recorder = state.recorder.history, None
             return
         metrics = check_metrics(None if wanted is True else wanted)
         if state.recorder is not None and state.recorder.metrics == metrics:
-            return
-        blank = np.full((len(state.loss_curve), self.n_layers_ - 1), np.nan)
-        old = state.recorder.history if state.recorder is not None else {}
-        history = {m: old.get(m, blank) for m in metrics}
-        state.recorder = GradientSignRecorder(self.n_layers_ - 1, history=history,
-                                              metrics=metrics)
+            return  # it has recorded every iteration since it was built
+        old = state.recorder.history if state.recorder is not None else state.paused_history
+        n_records, n_matrices = len(state.loss_curve), self.n_layers_ - 1
+        history = {m: _padded((old or {}).get(m), n_records, n_matrices) for m in metrics}
+        state.recorder = GradientSignRecorder(n_matrices, history=history, metrics=metrics)
+        state.paused_history = None
 
     def _network(self):
         return network.Network(self.coefs_, self.intercepts_, self.input_biases_,
@@ -305,6 +308,15 @@ def _warn_frozen_by_centralization(coefs):
                 "its centred gradient is zero and its weights keep their initial values.",
                 UserWarning,
             )
+
+
+def _padded(records, n_records, n_matrices):
+    """``records`` (or none) followed by NaN rows up to ``n_records`` rows."""
+    padded = np.full((n_records, n_matrices), np.nan)
+    if records is not None:
+        padded[:len(records)] = records
+    return padded
+
 
 def _check_weight_sum(sample_weight):
     """Negative weights summing to at most zero leave some batch's loss undefined."""

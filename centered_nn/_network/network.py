@@ -97,17 +97,16 @@ class OffsetTracker:
             self.set_mean(layer, weighted_mean(a, sample_weight), coef, intercept, offset, rate)
 
 
-def forward(X, coefs, intercepts, offsets, activation, output, tracker=None,
-            sample_weight=None, keep_pre=False):
+def forward(X, net, tracker=None, sample_weight=None, keep_pre=False):
     """Run the network forward.
 
     Parameters
     ----------
     X : ndarray or sparse matrix of shape (n_samples, n_features)
-    coefs, intercepts, offsets : lists of ndarray (offsets entries may be None)
-    activation : object with ``value(z)``
-    output : OutputLayer or str
-        The output layer, or its name in :data:`centered_nn._network.output.OUTPUT_LAYERS`.
+    net : Network
+        Its three parameter lists (``offsets`` entries may be None), its hidden
+        activation (an object with ``value(z)``) and its output layer (an
+        OutputLayer, or its name in :data:`centered_nn._network.output.OUTPUT_LAYERS`).
     tracker : callable or None
         Called as ``tracker(l, a, sample_weight, W, c, b)`` before layer l uses
         its offset b (which it may move, compensating c); see :class:`OffsetTracker`.
@@ -129,13 +128,14 @@ def forward(X, coefs, intercepts, offsets, activation, output, tracker=None,
         same arrays as ``inputs[1:-1]`` when written over (see `keep_pre`;
         :func:`~.activation_calls.multiply_by_derivative` tells them apart).
     """
+    coefs, activation, output = net.coefs, net.activation, net.output
     if isinstance(output, str):
         output = OUTPUT_LAYERS[output]()
     inputs, pre = [X], []
     in_place = not keep_pre and derivative_needs_value_only(activation)
     last = len(coefs) - 1
     a = X
-    for layer, (coef, intercept, offset) in enumerate(zip(coefs, intercepts, offsets)):
+    for layer, (coef, intercept, offset) in enumerate(zip(coefs, net.intercepts, net.offsets)):
         z = a @ coef
         if offset is None:
             z += intercept
@@ -282,7 +282,7 @@ class Network:
     coefs, intercepts, offsets : lists of ndarray
         See the module docstring (``offsets`` entries may be None).
     activation : object with ``value(z)`` and ``derivative(z, a)``
-    output : OutputLayer
+    output : OutputLayer (or its name, see :func:`forward`)
     """
 
     def __init__(self, coefs, intercepts, offsets, activation, output):
@@ -294,8 +294,7 @@ class Network:
 
     def forward(self, X, tracker=None, sample_weight=None, keep_pre=False):
         """:func:`forward` through this network."""
-        return forward(X, self.coefs, self.intercepts, self.offsets, self.activation,
-                       self.output, tracker, sample_weight, keep_pre)
+        return forward(X, self, tracker, sample_weight, keep_pre)
 
     def predict(self, X):
         """The output layer's values, shape (n_samples, n_outputs)."""

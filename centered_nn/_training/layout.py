@@ -10,8 +10,8 @@ which at ``batch_size=1`` on a digits-sized network is a large part of the
 step's time. :class:`FlatParameters` copies the arrays into one buffer and
 rebinds the network's lists to views of it (so ``coefs_`` and friends stay
 ordinary arrays, updated in place), allocates a gradient buffer of the same
-layout that :func:`~._network.backward` writes into, and cuts both into a few
-chunks that the optimiser steps through. The arithmetic per element is
+layout that :func:`~centered_nn._network.network.backward` writes into, and
+cuts both into a few chunks that the optimiser steps through. The arithmetic per element is
 unchanged, so the trajectory is bit for bit the one of separate arrays.
 
 Chunks bound the optimiser's temporaries (two chunk-sized arrays at a time), so
@@ -34,7 +34,7 @@ class ParameterLayout:
     The order is the optimiser's and L-BFGS's: every weight matrix, every
     intercept vector, then the trained offsets. The layout can place a flat
     vector into the network's lists (each array becomes a view of a piece of
-    it) and sort per-array views by kind, as :func:`~._network.backward`
+    it) and sort per-array views by kind, as :func:`~centered_nn._network.network.backward`
     takes its ``out`` lists.
 
     Parameters
@@ -75,7 +75,7 @@ class ParameterLayout:
 
     @classmethod
     def of(cls, net, offsets_trained):
-        """The layout of a :class:`~._network.Network`'s trainable arrays."""
+        """The layout of a :class:`~centered_nn._network.network.Network`'s trainable arrays."""
         return cls(net.coefs, net.intercepts, net.offsets if offsets_trained else None)
 
     @property
@@ -131,7 +131,7 @@ class FlatParameters:
         Views of :attr:`grads` shaped as the trainable arrays, in slot order.
     grad_out : tuple of three lists
         :attr:`grad_views` sorted by kind (:meth:`ParameterLayout.by_kind`):
-        where :func:`~._network.backward` writes the gradients.
+        where :func:`~centered_nn._network.network.backward` writes the gradients.
     chunks : list of slice
         Consecutive pieces of the buffers, each at most `chunk` elements.
 

@@ -1,10 +1,13 @@
 """Training loops: minibatch SGD/Adam and L-BFGS.
 
-Free of estimator specifics: the loops see a :class:`~._network.Network`, the
+Free of estimator specifics: the loops see a
+:class:`~centered_nn._network.network.Network`, the
 estimator's parameters as a frozen :class:`~.settings.FitSettings`, a
 :class:`~.state.TrainingState`, and, for early stopping, a validation scorer
-passed in. The arithmetic lives in :mod:`._network` and :mod:`.solvers`; what
-carries over between calls in :mod:`.state`.
+passed in. The arithmetic lives in :mod:`centered_nn._network` and :mod:`.solvers`;
+what carries over between calls in :mod:`.state`. Of the gradient-sign recorder
+the loops know only its callbacks (``observer``, ``row_statistics``,
+``end_iteration``, ``discard_steps``).
 """
 
 import warnings
@@ -16,7 +19,6 @@ from .failures import NonFiniteLoss, nonfinite_cause
 from .layout import FlatParameters, ParameterLayout
 from .solvers import SGD, Adam, blas_threads, minibatch_blas_threads, minimize_lbfgs
 from .._network.network import BackwardOptions, l2_penalty
-from ..diagnostics import InputSignStats
 
 
 def trainable(net, offsets):
@@ -24,16 +26,79 @@ def trainable(net, offsets):
     return ParameterLayout.of(net, offsets.trainable).arrays()
 
 
-def _loss_and_grads(net, state, settings, X, Y, sample_weight, tracker, first_input_stats=None,
-                    out=None):
-    centralize = settings.gradient_centralization
-    options = BackwardOptions(settings.alpha, state.offsets.trainable,
-                              state.offsets.batch_centered, centralize)
-    observe = None if state.recorder is None else state.recorder.observer(
-        centralize, first_input_stats)
-    loss, coef_g, inter_g, off_g = net.loss_and_gradients(X, Y, sample_weight, options, tracker,
-                                                          observe, out)
-    return loss, coef_g + inter_g + [g for g in off_g if g is not None]
+class BatchGradients:
+    """One fit call's loss and gradients on a batch: what every step of the call shares.
+
+    Parameters
+    ----------
+    net : Network
+    state : TrainingState
+        Its offset scheme and recorder are read.
+    settings : FitSettings
+    tracker : callable or None
+        The offset scheme's tracker for this call (see
+        :func:`~centered_nn._network.network.forward`).
+    out : tuple of three lists, optional
+        Where backward writes the gradients (see :func:`_step_buffers`).
+    """
+
+    def __init__(self, net, state, settings, tracker, out=None):
+        self.net, self.state, self.settings = net, state, settings
+        self.tracker, self.out = tracker, out
+        # the scheme's trained and batch-centred layers are fixed when it is built
+        self.options = BackwardOptions(settings.alpha, state.offsets.trainable,
+                                       state.offsets.batch_centered,
+                                       settings.gradient_centralization)
+
+    def __call__(self, X, Y, sample_weight, row_stats=None):
+        """``(loss, grads)`` on the batch, ``grads`` in the optimiser's order.
+
+        ``row_stats`` are the first layer's row statistics for exactly these rows
+        (from the recorder's ``row_statistics``), or None.
+        """
+        recorder = self.state.recorder
+        observe = None if recorder is None else recorder.observer(self.options.centralize,
+                                                                  row_stats)
+        loss, coef_g, inter_g, off_g = self.net.loss_and_gradients(
+            X, Y, sample_weight, self.options, self.tracker, observe, self.out)
+        return loss, coef_g + inter_g + [g for g in off_g if g is not None]
+
+    def check_finite(self, loss, X, Y, where):
+        """Raise :class:`NonFiniteLoss` for a non-finite batch loss, before a step uses it."""
+        if not np.isfinite(loss):
+            raise NonFiniteLoss(*nonfinite_cause(self.net, X, Y, self.settings), where)
+
+
+class Minibatches:
+    """The minibatches of one epoch, in the order the rows were shuffled into.
+
+    Parameters
+    ----------
+    train : tuple (X, Y, sample_weight)
+    order : ndarray of int
+        The rows' order, shuffled in place between epochs when ``shuffle``.
+    batch_size : int
+    shuffle : bool
+        Whether ``order`` is read (otherwise the batches are contiguous slices).
+    row_stats : object or None
+        The first layer's row statistics over ``train``'s X (``take(rows)`` gives
+        a batch's), or None.
+    """
+
+    def __init__(self, train, order, batch_size, shuffle, row_stats=None):
+        self.train, self.order, self.batch_size = train, order, batch_size
+        self.shuffle, self.row_stats = shuffle, row_stats
+
+    def __iter__(self):
+        """``(X, Y, sample_weight, row_stats)`` of each batch, in order."""
+        X, Y, sample_weight = self.train
+        order, n_samples = self.order, X.shape[0]
+        for start in range(0, n_samples, self.batch_size):
+            stop = min(start + self.batch_size, n_samples)
+            rows = order[start:stop] if self.shuffle else slice(start, stop)
+            sw = None if sample_weight is None else sample_weight[rows]
+            stats = None if self.row_stats is None else self.row_stats.take(order[start:stop])
+            yield X[rows], Y[rows], sw, stats
 
 
 def _batch_size(settings, n_samples):
@@ -53,8 +118,8 @@ def _step_buffers(net, offsets, X, Y, sample_weight):
     the arrays move into one buffer (:class:`~.layout.FlatParameters`) and the
     gradients get another, of their own dtype: the optimiser steps the chunks
     ``arrays`` with the matching chunks ``grads``, and ``out`` holds the
-    gradient buffer's per-array views for :func:`~._network.backward`. The
-    gradients' dtype is that of the output delta ``P - Y`` (e.g. float64 for
+    gradient buffer's per-array views for
+    :func:`~centered_nn._network.network.backward`. The gradients' dtype is that of the output delta ``P - Y`` (e.g. float64 for
     float32 X with float64 regression targets, as scikit-learn computes them).
     Sample weights of a wider dtype than the delta (float32 X with float64
     weights) would make the intercept gradients wider than the weight
@@ -107,12 +172,14 @@ def fit_stochastic(net, state, settings, train, validation, rng, incremental, sc
     optimizer.match(arrays)
     n_samples = X.shape[0]
     batch_size = _batch_size(settings, n_samples)
-    tracker = state.offsets.tracker(settings.input_bias_rate)
+    gradients = BatchGradients(net, state, settings,
+                               state.offsets.tracker(settings.input_bias_rate), out)
     shuffle, recorder = settings.shuffle, state.recorder
     order = np.arange(n_samples)
     # the first layer sees the same rows every epoch; a one-row batch is summarised from
     # the row itself, which costs less than a lookup
     row_stats = None if incremental or batch_size == 1 else _first_layer_stats(net, state, X)
+    batches = Minibatches(train, order, batch_size, shuffle, row_stats)
     state.n_iter = 0
     stopping = state.stopping = state.stopping.for_call(validation is not None)
     stopping.begin(net)
@@ -128,8 +195,7 @@ def fit_stochastic(net, state, settings, train, validation, rng, incremental, sc
                     state.callbacks.epoch_begin(net, state)
                 if shuffle:
                     rng.shuffle(order)
-                state.loss = _epoch(net, state, settings, train, order, batch_size, tracker,
-                                    row_stats, out, step)
+                state.loss = _epoch(gradients, batches, step, state.n_iter + 1)
                 state.n_iter += 1
                 state.t += n_samples
                 state.loss_curve.append(state.loss)
@@ -174,30 +240,22 @@ def _first_layer_stats(net, state, X):
     """
     if state.recorder is None or not state.offsets.first_offset_fixed:
         return None
-    return InputSignStats(X, net.offsets[0])
+    return state.recorder.row_statistics(X, net.offsets[0])
 
 
-def _epoch(net, state, settings, train, order, batch_size, tracker, row_stats, out, step):
-    """One pass of minibatch steps over the rows in ``order``; the mean loss per sample.
+def _epoch(gradients, batches, step, epoch):
+    """One pass of minibatch steps over ``batches``; the mean loss per sample.
 
-    ``step(grads)`` applies the optimiser; ``out`` is where backward writes the
-    gradients (see :func:`_step_buffers`); ``row_stats`` the first layer's
-    precomputed row statistics, or None.
+    ``gradients`` is the call's :class:`BatchGradients`, ``step(grads)`` applies
+    the optimiser and ``epoch`` counts from 1 (for the error message).
     """
-    X, Y, sample_weight = train
-    n_samples = X.shape[0]
-    accumulated = 0.0
-    for start in range(0, n_samples, batch_size):
-        stop = min(start + batch_size, n_samples)
-        rows = order[start:stop] if settings.shuffle else slice(start, stop)
-        sw = None if sample_weight is None else sample_weight[rows]
-        stats = None if row_stats is None else row_stats.take(order[start:stop])
-        loss, grads = _loss_and_grads(net, state, settings, X[rows], Y[rows], sw, tracker,
-                                      stats, out)
-        if not np.isfinite(loss):  # before the step poisons the weights
-            raise NonFiniteLoss(*nonfinite_cause(net, X[rows], Y[rows], settings),
-                                f"in epoch {state.n_iter + 1}")
-        accumulated += loss * (stop - start)
+    accumulated, n_samples = 0.0, 0
+    for X, Y, sample_weight, row_stats in batches:
+        loss, grads = gradients(X, Y, sample_weight, row_stats)
+        # before the step poisons the weights
+        gradients.check_finite(loss, X, Y, f"in epoch {epoch}")
+        accumulated += loss * X.shape[0]
+        n_samples += X.shape[0]
         step(grads)
     return accumulated / n_samples
 
@@ -231,7 +289,8 @@ def fit_lbfgs(net, state, settings, train):
     state.offsets.start_full_batch(net, X, sample_weight)
     layout = ParameterLayout.of(net, state.offsets.trainable)
     recorder = state.recorder
-    tracker = state.offsets.tracker(settings.input_bias_rate, full_batch=True)
+    gradients = BatchGradients(net, state, settings,
+                               state.offsets.tracker(settings.input_bias_rate, full_batch=True))
     row_stats = _first_layer_stats(net, state, X)  # every evaluation sees all of X
     evaluated = {}
     causes = []  # of non-finite evaluations: a line-search trial may overshoot, then recover
@@ -240,8 +299,7 @@ def fit_lbfgs(net, state, settings, train):
         layout.place(x)
         if recorder is not None:
             recorder.discard_steps()
-        loss, grads = _loss_and_grads(net, state, settings, X, Y, sample_weight, tracker,
-                                      row_stats)
+        loss, grads = gradients(X, Y, sample_weight, row_stats)
         if not np.isfinite(loss) and not causes:
             causes.append(nonfinite_cause(net, X, Y, settings))
         evaluated["x"] = x.copy()

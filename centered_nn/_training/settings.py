@@ -38,7 +38,6 @@ class FitSettings:
     beta_2: float
     epsilon: float
     n_iter_no_change: object  # int or inf
-    early_stopping: bool
     input_bias_rate: float
     gradient_centralization: bool
 

@@ -146,6 +146,10 @@ class TrainingState:
     optimizer : SGD, Adam or None
         Kept for partial_fit.
     recorder : GradientSignRecorder or None
+    paused_history : dict or None
+        The recorder's history while a call records nothing (warm_start or
+        partial_fit with ``record_gradient_signs=False``), kept for a later call
+        that records again; None otherwise.
     callbacks : object or None
         During a fit with callbacks set, the estimator's run of them (see
         ``_estimators/callbacks.py``): the loops report each epoch or L-BFGS
@@ -161,6 +165,7 @@ class TrainingState:
         self.stopping = EarlyStopping(early_stopping)
         self.optimizer = None
         self.recorder = None
+        self.paused_history = None
         self.callbacks = None
 
     def published(self, stochastic):

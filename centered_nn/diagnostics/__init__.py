@@ -7,10 +7,13 @@ The effective layer input is ``E = A + offset``; zeros (and NaN) count as
 neither sign.
 
 The package holds the metric functions (:mod:`._functions`), the recorder
-behind ``gradient_sign_history_`` (:mod:`._recorder`), the sign kernels
-(:mod:`._sign_stats`), the kept one-row steps (:mod:`._kept_steps`) and the
-reading of a fitted history (:mod:`._history`), which :mod:`centered_nn.metrics`,
-:mod:`centered_nn.plotting` and the command line share.
+behind ``gradient_sign_history_`` (:mod:`._recorder`) with its metric names and
+their columns (:mod:`._columns`), the sign kernels (:mod:`._sign_stats`), the
+compiled kernels of one recorded step (:mod:`._kernels`, numba when available,
+over the loops of :mod:`._kernel_loops`), the kept one-row steps
+(:mod:`._kept_steps`) and the reading of a fitted history (:mod:`._history`),
+which :mod:`centered_nn.metrics`, :mod:`centered_nn.plotting` and the command
+line share.
 """
 
 from ._functions import (

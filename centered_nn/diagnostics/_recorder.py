@@ -14,6 +14,7 @@ import numpy as np
 
 from . import _kernels
 from ._columns import COLUMN, METRICS
+from ._functions import InputSignStats
 from ._kept_steps import KeptSteps
 from ._sign_stats import (
     _ratio,
@@ -40,13 +41,6 @@ def check_metrics(metrics):
         problem = f"Unknown gradient-sign metric(s) {unknown}" if unknown else "No metric named"
         raise ValueError(f"{problem}; valid names are: {', '.join(valid)}.")
     return tuple(name for name in valid if name in names)
-
-
-def _wanted(metrics):
-    """Flags (same, sample, flip, mean, positive): which metrics are recorded."""
-    return tuple(name in metrics for name in (
-        "same_sign_fraction", "sample_same_sign_fraction", "sign_flip_fraction",
-        "input_mean", "positive_input_fraction"))
 
 
 class GradientSignRecorder:
@@ -114,7 +108,6 @@ class GradientSignRecorder:
     def __init__(self, n_weight_matrices, history=None, metrics=None):
         self.n_weight_matrices = int(n_weight_matrices)
         self.metrics = check_metrics(metrics)
-        self._wanted = _wanted(self.metrics)
         # metric -> one row of shape (n_weight_matrices,) per end_iteration
         self._records = {m: [] for m in self.metrics}
         if history is not None:
@@ -140,6 +133,39 @@ class GradientSignRecorder:
             if v == v:
                 sums[name] += v
                 counts[name] += 1
+
+    def row_statistics(self, X, offset=None):
+        """Sign statistics of the rows of ``X + offset``, for steps that revisit them.
+
+        A training loop that steps through the same rows every epoch computes
+        them once; ``stats.take(rows)`` is then the ``input_stats`` of
+        :meth:`observer` for a step over ``X[rows]``.
+
+        Parameters
+        ----------
+        X : {ndarray, sparse matrix} of shape (n_samples, fan_in)
+            The first layer's input over the whole training set.
+        offset : ndarray of shape (fan_in,), default=None
+            The first layer's offset, fixed while the statistics are used.
+
+        Returns
+        -------
+        stats : InputSignStats
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from centered_nn.diagnostics import GradientSignRecorder
+        >>> rec = GradientSignRecorder(n_weight_matrices=1, metrics="positive_input_fraction")
+        >>> X = np.array([[1., -2.], [3., 4.]])
+        >>> stats = rec.row_statistics(X)
+        >>> d = np.array([[1.]])
+        >>> rec.observer(input_stats=stats.take(np.array([1])))(0, X[1:], d, X[1:].T @ d, None)
+        >>> rec.end_iteration()
+        >>> rec.history["positive_input_fraction"]
+        array([[1.]])
+        """
+        return InputSignStats(X, offset)
 
     def observer(self, centered=False, input_stats=None):
         """The ``observe(layer, a, delta, grad, offset)`` callback of one training step.
@@ -301,14 +327,16 @@ class GradientSignRecorder:
         """Record one step by the compiled kernels (see :mod:`._kernels`): one call
         computes every metric's counts; the values go straight to the running sums
         (a metric without a count, or with a NaN sum, is skipped, as NaN values are)."""
-        same, sample, flip, mean, positive = self._wanted
+        metrics = self.metrics
+        sample = "sample_same_sign_fraction" in metrics
+        flip = "sign_flip_fraction" in metrics
         rows = (_kernels.NO_ROWS if not sample else
                 _kernels.VARYING_ROWS if centered_rows else _kernels.SIGN_ROWS)
         counts, signs = _kernels.step_stats(grad, self._prev_signs[layer] if flip else None,
                                             inputs, offset, delta, rows)
         n_signed, n_single, n_both, n_differ, n_positive, total, num, den = counts
         sums, n_values = self._sums[layer], self._counts[layer]
-        if same and n_signed:
+        if n_signed and "same_sign_fraction" in metrics:
             sums["same_sign_fraction"] += n_single / n_signed
             n_values["same_sign_fraction"] += 1
         if sample and den:
@@ -320,10 +348,10 @@ class GradientSignRecorder:
                 sums["sign_flip_fraction"] += n_differ / n_both
                 n_values["sign_flip_fraction"] += 1
         size = inputs.shape[0] * inputs.shape[1]
-        if mean and size and total == total:
+        if size and total == total and "input_mean" in metrics:
             sums["input_mean"] += total / size
             n_values["input_mean"] += 1
-        if positive and size:
+        if size and "positive_input_fraction" in metrics:
             sums["positive_input_fraction"] += n_positive / size
             n_values["positive_input_fraction"] += 1
 
@@ -394,10 +422,6 @@ class GradientSignRecorder:
                                           np.add.reduce(skip, axis=0).tolist()):
             sums[name] = total
             counts[name] += n_steps - n_skipped
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        self._wanted = _wanted(self.metrics)  # absent from pickles of earlier versions
 
     def __getstate__(self):
         for layer in range(self.n_weight_matrices):

@@ -72,9 +72,10 @@ def test_one_epoch_record_equals_the_mean_over_its_steps():
     act = clf.activation_
     Ybin = clf._label_binarizer.transform(Y).astype(bool)
     per_step, flips, previous = [], [], None
+    net = _network.Network(coefs, intercepts, [None, None], act, "softmax")
     for start in range(0, 150, 50):
         rows = slice(start, start + 50)
-        inputs, _ = _network.forward(X_POS[rows], coefs, intercepts, [None, None], act, "softmax")
+        inputs, _ = _network.forward(X_POS[rows], net)
         hidden_delta = ((inputs[-1] - Ybin[rows]) @ coefs[1].T) * (1 - inputs[1] ** 2)  # tanh'
         grad = inputs[0].T @ hidden_delta
         if previous is not None:  # among weights nonzero in both steps, the share that flipped
@@ -155,6 +156,42 @@ def test_switching_recording_on_under_warm_start_pads_with_nan():
     _assert_aligned(clf)
     values = clf.gradient_sign_history_["input_mean"]
     assert np.isnan(values[:2]).all() and np.isfinite(values[2:]).all()
+
+
+@pytest.mark.parametrize("solver", ["sgd", "lbfgs"])
+def test_a_warm_start_without_recording_keeps_the_history_for_the_next_recording_fit(solver):
+    """Recording on, off, on under warm_start: the first fit's rows stay, the fit without
+    recording gets NaN rows, and the third fit's rows are those of a twin that recorded
+    throughout (recording does not change the trajectory); its first flip fraction is
+    compared with nothing, as after any gap, so that metric is left out."""
+    paused = _fit(X_POS, warm_start=True, max_iter=2, solver=solver)
+    first = paused.gradient_sign_history_
+    twin = _fit(X_POS, warm_start=True, max_iter=2, solver=solver)
+    paused.set_params(record_gradient_signs=False)
+    _quiet_fit(paused)
+    assert paused.gradient_sign_history_ is None
+    _quiet_fit(twin)
+    n_first, n_second = len(first["input_mean"]), len(twin.loss_curve_)
+    paused.set_params(record_gradient_signs=True)
+    _quiet_fit(paused)
+    _quiet_fit(twin)
+    np.testing.assert_array_equal(paused.loss_curve_, twin.loss_curve_)
+    history = paused.gradient_sign_history_
+    for metric in METRICS:
+        values = history[metric]
+        assert values.shape == (len(paused.loss_curve_), 2)
+        np.testing.assert_array_equal(values[:n_first], first[metric])
+        assert np.isnan(values[n_first:n_second]).all()
+        if metric != "sign_flip_fraction":
+            np.testing.assert_array_equal(values[n_second:],
+                                          twin.gradient_sign_history_[metric][n_second:])
+    assert np.isfinite(history["input_mean"][n_second:]).all()
+
+
+def _quiet_fit(clf):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X_POS, Y)
 
 
 @pytest.mark.parametrize("cls", ["MLPClassifier", "MLPRegressor"])

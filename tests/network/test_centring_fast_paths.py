@@ -34,7 +34,7 @@ def test_batch_centered_backward_unweighted_equals_unit_weights(centralize):
     X, Y, coefs, intercepts, offsets = _network(np.float64)
     grads = []
     for sample_weight in (None, np.ones(X.shape[0])):
-        inputs, pre = forward(X, coefs, intercepts, offsets, ReLU(), "identity")
+        inputs, pre = forward(X, Network(coefs, intercepts, offsets, ReLU(), "identity"))
         delta = inputs[-1] - Y
         grads.append(_backward(delta, sample_weight, inputs, pre, coefs, offsets, ReLU(),
                               alpha=1e-3, learn_offsets=True, batch_centered={1, 2},
@@ -54,7 +54,7 @@ def test_batch_centered_backward_float32_rounds_as_the_float64_shares():
     """float32 deltas: the shares 1/n are float64, as the outer product's were, so the
     centred delta is float64 arithmetic rounded once to float32."""
     X, Y, coefs, intercepts, offsets = _network(np.float32, units=(5, 7, 3))
-    inputs, pre = forward(X, coefs, intercepts, offsets, ReLU(), "identity")
+    inputs, pre = forward(X, Network(coefs, intercepts, offsets, ReLU(), "identity"))
     got = _backward(inputs[-1] - Y, None, inputs, pre, coefs, offsets, ReLU(), alpha=1e-3,
                    batch_centered={1})[0][0]
     # layer 0's gradient from the plain expressions: the outer product with float64 shares

@@ -47,7 +47,7 @@ def _problem(out_activation, n_out, offsets_at, seed=0, n=7, units=(3, 5, 4)):
 
 def _loss(X, Y, sw, coefs, intercepts, offsets, act, out, alpha):
     """The objective whose gradient training uses (see OutputLayer.objective)."""
-    inputs, _ = _network.forward(X, coefs, intercepts, offsets, act, out)
+    inputs, _ = _network.forward(X, _network.Network(coefs, intercepts, offsets, act, out))
     loss = OUTPUT_LAYERS[out]().objective(Y, inputs[-1], sw)
     return loss + _network.l2_penalty(coefs, alpha, sw.sum())
 
@@ -178,9 +178,9 @@ def test_backward_into_buffers_equals_fresh_arrays(act, sparse_input):
 def test_in_place_forward_keeps_the_function_and_pre_activations_on_request():
     X, Y, sw, coefs, intercepts, offsets = _problem("softmax", 3, (0,))
     act = ACTIVATIONS["relu"]()
-    inputs, pre = _network.forward(X, coefs, intercepts, offsets, act, "softmax")
-    kept_inputs, kept_pre = _network.forward(X, coefs, intercepts, offsets, act, "softmax",
-                                             keep_pre=True)
+    net = _network.Network(coefs, intercepts, offsets, act, "softmax")
+    inputs, pre = _network.forward(X, net)
+    kept_inputs, kept_pre = _network.forward(X, net, keep_pre=True)
     for a, z, kept_a, kept_z in zip(inputs[1:-1], pre, kept_inputs[1:-1], kept_pre):
         assert z is a  # written over
         assert not np.shares_memory(kept_z, kept_a)
