@@ -146,7 +146,6 @@ class BaseMLP(callbacks.CallbackSupport, BaseEstimator, metaclass=ABCMeta):
             self._check_same_network(layer_units, incremental)
         if self.gradient_centralization:
             _warn_frozen_by_centralization(self.coefs_)
-
         run = callbacks.begin_fit(self, X, y, sample_weight, incremental=incremental)
         state = self._state
         state.callbacks = run and run.for_loops()
