@@ -1,6 +1,7 @@
 """The ``centered-nn`` command line.
 
-:mod:`.compare` (the parser, ``main`` and the compare run), :mod:`.report`
+:mod:`.parser` (the setup and task tables, the argument parser), :mod:`.compare`
+(``main`` and the compare run), :mod:`.report`
 (table, JSON and figure), :mod:`.outputs` (checking and writing output files),
 :mod:`.interrupt` (Ctrl-C handling) and :mod:`.csv_data` (reading a user's CSV).
 """

@@ -1,0 +1,312 @@
+"""The ``centered-nn`` command's tables and argument parser.
+
+The command is table-driven: :data:`SETUPS` maps a setup name to the pipeline
+parameters it sets, :data:`TASKS` a task name to its estimator, score and
+datasets. Adding a setup or a task is one entry there; the parser, its --help
+text and the checks of its arguments are built from them.
+"""
+
+import argparse
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import __version__
+from .. import MLPClassifier, MLPRegressor
+from ..activations import ACTIVATIONS
+
+
+PROG = "centered-nn"
+
+
+@dataclass(frozen=True)
+class Setup:
+    """A centring setup: parameters set on the base pipeline, and a one-line description."""
+
+    params: dict
+    description: str
+
+
+@dataclass(frozen=True)
+class Task:
+    """What is predicted: the estimator, how it is scored, which datasets fit it.
+
+    ``prepare_target(y, args)`` checks (and may convert) the target column and
+    returns it; it raises :class:`CLIError` for a target the task cannot use.
+    """
+
+    estimator: type
+    scoring: str
+    score_label: str
+    default_dataset: str
+    datasets: tuple
+    prepare_target: object
+
+
+class CLIError(Exception):
+    """A user error: reported as one line on stderr with exit status 2."""
+
+
+def _class_labels(y, args):
+    """Check classification labels: two classes or more, enough of each for the folds."""
+    if y.dtype == object:
+        by_value = {}
+        for label in np.unique(y):
+            try:
+                value = float(label)
+            except ValueError:
+                continue
+            # NaN != NaN: every spelling of it ('nan', 'NaN') shares one key
+            same = by_value.setdefault("nan" if math.isnan(value) else value, [])
+            same.append(label)
+            if len(same) > 1:
+                a, b = same[:2]
+                raise CLIError(f"labels {a!r} and {b!r} of --target {args.target!r} are the "
+                               "same number written differently: make them identical")
+    classes, counts = np.unique(y, return_counts=True)
+    if len(classes) < 2:
+        raise CLIError(f"the labels hold a single class ({str(classes[0])!r}); need at least two")
+    if counts.min() < args.cv:
+        hint = ""
+        if len(classes) > y.shape[0] / 2:
+            hint = (f" ({len(classes)} distinct labels in {y.shape[0]} rows: "
+                    "is the target continuous? classification needs class labels)")
+        raise CLIError(f"--cv {args.cv} needs at least {args.cv} samples of every class; "
+                       f"class {str(classes[counts.argmin()])!r} has {counts.min()}{hint}")
+    return y
+
+
+def _standardised_target(y, args):
+    """A numeric regression target, standardised (R² does not change under that).
+
+    Scaled by max|y| first, a power of two: exact, and no overflow in ``y.std()``
+    for targets near the float64 limit.
+    """
+    try:
+        y = np.asarray(y, dtype=np.float64)
+    except ValueError:
+        example = next(v for v in np.asarray(y).ravel() if not _is_number(v))
+        raise CLIError(f"--task regression needs a numeric target; --target "
+                       f"{args.target!r} holds {str(example)!r}") from None
+    if not np.isfinite(y).all():
+        raise CLIError("the regression target holds non-finite values")
+    if y.shape[0] < args.cv:
+        raise CLIError(f"--cv {args.cv} needs at least {args.cv} samples; the data has "
+                       f"{y.shape[0]}")
+    peak = np.abs(y).max()
+    if peak > 0:
+        y = np.ldexp(y, -np.frexp(peak)[1])  # |y| < 1, exactly
+    scale = y.std()
+    if scale == 0:
+        raise CLIError("the regression target is constant: there is nothing to predict")
+    return (y - y.mean()) / scale
+
+
+def _is_number(value):
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+#: setup name -> Setup; each is applied to the base pipeline MinMaxScaler ->
+#: Centerer(strategy='none') -> estimator, and crossed with every activation.
+SETUPS = {
+    "raw": Setup({}, "no centring: the [0, 1]-scaled, all-positive features"),
+    "centerer": Setup({"center__strategy": "mean"},
+                      "Centerer() subtracts each feature's training mean"),
+    "learned": Setup({"mlp__input_bias": "learned"},
+                     "input_bias='learned': offsets b trained by backprop, every layer"),
+    "mean": Setup({"mlp__input_bias": "mean"},
+                  "input_bias='mean': offsets b track -mean of every layer's input"),
+    "batch": Setup({"mlp__input_bias": "batch"},
+                   "input_bias='batch': b = -(minibatch mean), differentiated through, "
+                   "every layer"),
+    "gc": Setup({"mlp__gradient_centralization": True},
+                "gradient_centralization=True: each unit's weight gradient made zero-mean"),
+}
+#: task name -> Task
+TASKS = {
+    "classification": Task(
+        estimator=MLPClassifier, scoring="accuracy", score_label="cv accuracy",
+        default_dataset="digits", datasets=("digits", "iris", "wine", "breast_cancer"),
+        prepare_target=_class_labels,
+    ),
+    "regression": Task(
+        estimator=MLPRegressor, scoring="r2", score_label="cv R²",
+        default_dataset="diabetes", datasets=("diabetes",),
+        prepare_target=_standardised_target,
+    ),
+}
+DEFAULT_ACTIVATIONS = ("relu", "tanh")
+DEFAULT_LEARNING_RATES = (0.03, 0.1, 0.3, 1.0, 3.0)
+QUICK_LEARNING_RATES = (0.1, 1.0)
+HIDDEN_LAYER_SIZES = (32,)
+PLOT_FORMATS = ("png", "pdf", "svg")
+MAX_SEED = 2**32 - 1
+PLOT_HINT = 'pip install matplotlib (in a centered_nn checkout: pip install ".[plot]")'
+
+
+def _epilog():
+    """The --help text after the options, built from SETUPS so it cannot drift."""
+    setups = "\n".join(f"  {name:<9} {setup.description}" for name, setup in SETUPS.items())
+    return f"""\
+setups (each crossed with every activation):
+{setups}
+
+Each pipeline is MinMaxScaler() -> Centerer(strategy) -> the task's estimator
+(hidden_layer_sizes={HIDDEN_LAYER_SIZES}, solver='sgd' with Nesterov momentum 0.9).
+The min-max step, fitted in each training fold, maps features to [0, 1] like pixel
+intensities: all-positive inputs (the textbook uncentred case) on a scale SGD
+handles; centring, if any, comes after it. With --task regression the target is
+standardised (mean 0, std 1), which leaves R² unchanged.
+
+Every setup is fitted at every rate of --learning-rates on every CV fold (stratified
+for classification, --n-jobs workers), all from the same initial weights and
+minibatch order: centered_nn.model_selection.centering_study, once per activation,
+with a progress line on stderr after each setup. Per (setup, activation) the row
+shows the 'best lr': the rate with the fewest epochs to the target training loss
+(every fold reaching it; ties broken by the relative loss; when no rate reaches it,
+the lowest relative loss), never the one with the best score. At that rate, means over folds: held-out score (± std), 'epochs to
+target' (± std; '-' when no rate reached it in every fold), 'vs raw' ('faster' or
+'slower' when the epochs differ from the first setup's by more than the sum of
+their fold standard deviations, else 'within spread'), 'rel. loss' (the loss curve's
+mean over the --max-iter epochs over the first-epoch loss: lower trains faster,
+no threshold), the first-layer (L0) gradient_sign_history_ averaged over epochs
+('same-sign' = fraction of units whose minibatch weight gradient has one sign,
+'sample same-sign' = the same for per-sample gradients) and fit seconds per fit.
+'trains up to' is the highest rate at which every fold reached the target;
+'diverged at' lists the rates where a fold's weights became non-finite or its loss
+ended more than 10x above its first: a diverging setup is a row, never an error.
+The target loss, unless --target-loss is given, is per fold halfway on a log scale
+between the first-epoch loss at the lowest rate and the lowest loss any setup
+reached: sqrt(start * best). The table is followed by the targets.
+
+Every option is checked before the first fit. Ctrl-C stops the whole run (exit
+status 130) without printing the table or writing any file. Output files are
+written to a temporary file beside them and renamed into place once all are
+complete: a failed run leaves the old files as they were.
+
+--json writes an object: package version, dataset or CSV path, target, task,
+folds, random state, learning rates, model parameters, setups, the rows of the
+table, and per activation the targets and every fit's figures and curves.
+--plot draws the study per activation (loss curves at the best rates, epochs and
+score against the rate, first-layer signs per epoch) in the format of the file's extension
+({', '.join('.' + f for f in PLOT_FORMATS)}). It needs matplotlib:
+  {PLOT_HINT}
+
+CSV files: a header row, numeric features, the --target column holds the labels.
+An unnamed first column (the index DataFrame.to_csv() writes) is dropped with a
+note; a delimiter other than ',' (';', tab, '|') is detected; missing values,
+duplicated column names and labels such as '0' and '0.0' are errors.
+
+examples:
+  centered-nn compare --dataset iris --activations tanh,relu --json out.json
+  centered-nn compare data.csv --target label --cv 5 --plot signs.pdf
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.exit(2, f"{PROG}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _checked(convert, ok, what):
+    def parse(text):
+        try:
+            value = convert(text)
+        except (ValueError, OverflowError):
+            value = None
+        if value is None or not ok(value):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+
+    return parse
+
+
+_cv = _checked(int, lambda v: v >= 2, "an integer >= 2")
+_positive_int = _checked(int, lambda v: v >= 1, "an integer >= 1")
+_n_jobs = _checked(int, lambda v: v != 0, "a nonzero integer")
+_seed = _checked(int, lambda v: 0 <= v <= MAX_SEED, f"an integer from 0 to {MAX_SEED}")
+_learning_rate = _checked(float, lambda v: 0 < v < math.inf, "a positive number")
+_learning_rates = _checked(
+    lambda t: tuple(float(v) for v in t.split(",")),
+    lambda v: len(v) > 0 and all(0 < r < math.inf for r in v),
+    "comma-separated positive numbers")
+_batch_size = _checked(lambda t: t if t == "auto" else int(t),
+                       lambda v: v == "auto" or v >= 1, "an integer >= 1 or 'auto'")
+
+
+def _names(kind, registry):
+    def parse(text):
+        names = [name.strip() for name in text.split(",") if name.strip()]
+        unknown = [name for name in names if name not in registry]
+        if unknown or not names:
+            raise argparse.ArgumentTypeError(
+                f"unknown {kind} {', '.join(map(repr, unknown)) or repr(text)}; "
+                f"choose from {', '.join(registry)}"
+            )
+        return tuple(dict.fromkeys(names))
+
+    return parse
+
+
+def _build_parser():
+    parser = _Parser(prog=PROG, description="Measure how zero-centring affects MLP training.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    cmp = commands.add_parser(
+        "compare",
+        help="cross-validate centring setups and print a table",
+        description="Fit centring setups x activations x learning rates by cross-validation\n"
+        "and print, per setup, the fastest rate, the epochs to a target loss there, the\n"
+        "rates that diverged, the score, the gradient-sign figures and the fit time.",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    all_datasets = tuple(dict.fromkeys(d for task in TASKS.values() for d in task.datasets))
+    cmp.add_argument("csv", nargs="?", metavar="CSV",
+                     help="CSV file with a header row; numeric features and a label column")
+    cmp.add_argument("--target", metavar="COLUMN", help="label column of CSV (required with CSV)")
+    cmp.add_argument("--task", choices=TASKS, default="classification",
+                     help="what to predict (default: classification)")
+    cmp.add_argument("--dataset", choices=all_datasets,
+                     help="built-in scikit-learn dataset when no CSV is given (default: "
+                     + ", ".join(f"{t.default_dataset} for {n}" for n, t in TASKS.items()) + ")")
+    cmp.add_argument("--cv", type=_cv, metavar="K",
+                     help="number of CV folds (default: 3; 2 with --quick)")
+    cmp.add_argument("--activations", type=_names("activation", ACTIVATIONS), metavar="A,B",
+                     help=f"comma-separated hidden activations from {', '.join(ACTIVATIONS)} "
+                     f"(default: {','.join(DEFAULT_ACTIVATIONS)}; relu with --quick)")
+    cmp.add_argument("--setups", type=_names("setup", SETUPS), default=tuple(SETUPS),
+                     metavar="S,T", help=f"comma-separated subset of {', '.join(SETUPS)}")
+    cmp.add_argument("--max-iter", type=_positive_int, metavar="N",
+                     help="maximum SGD epochs per fit (default: 30; 5 with --quick)")
+    cmp.add_argument("--learning-rates", type=_learning_rates, metavar="LR,LR",
+                     help="comma-separated SGD learning_rate_init grid (default: "
+                     f"{','.join(f'{r:g}' for r in DEFAULT_LEARNING_RATES)}; "
+                     f"{','.join(f'{r:g}' for r in QUICK_LEARNING_RATES)} with --quick)")
+    cmp.add_argument("--learning-rate", type=_learning_rate, metavar="LR",
+                     help="one rate: the same as --learning-rates LR")
+    cmp.add_argument("--target-loss", type=_learning_rate, metavar="LOSS",
+                     help="the training loss counted to (default: per fold, "
+                     "sqrt(start * best), see below)")
+    cmp.add_argument("--batch-size", type=_batch_size, default="auto", metavar="B",
+                     help="minibatch size, at most the smallest training fold, or 'auto' = "
+                     "min(200, n_samples) (default: auto)")
+    cmp.add_argument("--random-state", type=_seed, default=0, metavar="SEED",
+                     help=f"seed for weights and minibatch order, 0 to {MAX_SEED} (default: 0)")
+    cmp.add_argument("--n-jobs", type=_n_jobs, default=1, metavar="N",
+                     help="parallel CV fits, -1 for all cores (default: 1)")
+    cmp.add_argument("--quick", action="store_true",
+                     help="tiny settings for smoke tests (explicit options still win)")
+    cmp.add_argument("--json", metavar="PATH",
+                     help="also write the settings, rows, per-fit figures and curves as JSON")
+    cmp.add_argument("--plot", metavar="PATH",
+                     help="also draw the study per activation (.png, .pdf or .svg)")
+    return parser
+
+
+# --- checks done before any fit ------------------------------------------------
