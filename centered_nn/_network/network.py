@@ -152,6 +152,42 @@ def forward(X, net, tracker=None, sample_weight=None, keep_pre=False):
     return inputs, pre
 
 
+def center_layer_inputs(net, X, layers, sample_weight=None, chunk_rows=2048):
+    """Set the offsets of `layers` to minus the (weighted) mean of each one's input on X.
+
+    Layer after layer through the network as it stands, without compensation
+    (the offsets a forward pass with an ``OffsetTracker`` at rate 1 would set),
+    but in chunks of `chunk_rows` rows and only as deep as each layer: the
+    memory is a chunk of the widest layer, not every layer's activations for
+    all of X. The sums are taken in float64 and rounded once to the offsets' dtype.
+
+    Parameters
+    ----------
+    net : Network
+        Changed in place: ``net.offsets[l]`` for each l in `layers`.
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+    layers : iterable of int
+        Weight matrices whose offsets are set; each must have one.
+    sample_weight : ndarray of shape (n_samples,), default=None
+    chunk_rows : int, default=2048
+    """
+    total = X.shape[0] if sample_weight is None else sample_weight.sum()
+    for target in sorted(layers):
+        sums = 0.0
+        for start in range(0, X.shape[0], chunk_rows):
+            rows = slice(start, start + chunk_rows)
+            a = X[rows]
+            for layer in range(target):  # the layers before `target`, as forward runs them
+                coef, offset = net.coefs[layer], net.offsets[layer]
+                z = a @ coef
+                z += net.intercepts[layer] if offset is None else (
+                    offset @ coef + net.intercepts[layer])
+                a = net.activation.value(z)
+            part = a.sum(axis=0) if sample_weight is None else sample_weight[rows] @ a
+            sums = sums + np.asarray(part, dtype=np.float64).ravel()
+        net.offsets[target][...] = -(sums / total)
+
+
 def l2_penalty(coefs, alpha, sw_sum):
     """``0.5 * alpha * sum ||W||² / sw_sum`` (intercepts and offsets are free)."""
     squares = 0

@@ -24,7 +24,7 @@ from functools import partial
 
 import numpy as np
 
-from .network import OffsetTracker, move_offset, weighted_mean
+from .network import OffsetTracker, center_layer_inputs, move_offset, weighted_mean
 
 __all__ = ["OFFSET_SCHEMES", "BatchOffsets", "LearnedOffsets", "MeanOffsets", "NoOffsets",
            "OffsetScheme"]
@@ -135,7 +135,7 @@ class LearnedOffsets(OffsetScheme):
 
     def prepare(self, net, X, sample_weight, *, first_pass, incremental):
         if first_pass and self.init == "center":
-            net.forward(X, OffsetTracker(self.layers, 1.0), sample_weight)
+            center_layer_inputs(net, X, self.layers, sample_weight)
 
 
 class MeanOffsets(OffsetScheme):

@@ -187,3 +187,64 @@ def test_in_place_forward_keeps_the_function_and_pre_activations_on_request():
         np.testing.assert_array_equal(a, kept_a)
         np.testing.assert_array_equal(kept_a, np.maximum(kept_z, 0))
     np.testing.assert_array_equal(inputs[-1], kept_inputs[-1])
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("layers", [{0, 1, 2}, {1}, {0, 2}])
+def test_center_layer_inputs_in_chunks_equals_one_tracked_forward_pass(sparse, weighted, layers):
+    """Chunked, layer by layer: the offsets one forward pass with a rate-1 tracker sets
+    (each layer centred on its input through the already centred layers before it)."""
+    rng = np.random.RandomState(3)
+    units = [6, 9, 5, 3]
+    coefs, intercepts = _network.init_parameters(rng, units, 6.0, np.float64)
+    X = np.abs(rng.normal(size=(53, units[0]))) + 0.5
+    X[X < 0.7] = 0.0
+    Xin = sp.csr_matrix(X) if sparse else X
+    sw = rng.uniform(0.1, 2.0, size=53) if weighted else None
+
+    def network():
+        offsets = [np.zeros(u) if i in layers else None for i, u in enumerate(units[:-1])]
+        return _network.Network([c.copy() for c in coefs], [c.copy() for c in intercepts],
+                                offsets, Tanh(), "softmax")
+
+    tracked, chunked = network(), network()
+    tracked.forward(Xin, _network.OffsetTracker(layers, 1.0), sw)
+    _network.center_layer_inputs(chunked, Xin, layers, sw, chunk_rows=7)  # 8 chunks
+    for got, want in zip(chunked.offsets, tracked.offsets):
+        assert (got is None) == (want is None)
+        if want is not None:
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+            assert np.abs(want).min() > 0  # the test sees real means, not zeros
+    # and by hand for the last layer: its input's weighted mean through the centred net
+    a = X
+    for layer in range(2):
+        b = chunked.offsets[layer]
+        z = a @ coefs[layer] + intercepts[layer] + (0 if b is None else b @ coefs[layer])
+        a = np.tanh(z)
+    expected = -(np.average(a, axis=0, weights=sw))
+    if 2 in layers:
+        np.testing.assert_allclose(chunked.offsets[2], expected, rtol=1e-12)
+
+
+def test_learned_center_init_holds_one_chunk_of_activations_not_all_of_x():
+    """input_bias='learned' with init 'center' computes its means in chunks: the peak
+    memory of the first fit's preparation stays below one layer's activations for all X."""
+    import tracemalloc
+
+    from centered_nn._network.offsets import OFFSET_SCHEMES
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(20000, 20))
+    coefs, intercepts = _network.init_parameters(rng, [20, 256, 1], 6.0, np.float64)
+    net = _network.Network(coefs, intercepts, [np.zeros(20), np.zeros(256)], Tanh(),
+                           "logistic")
+    scheme = OFFSET_SCHEMES["learned"]({0, 1}, init="center")
+    one_layer = X.shape[0] * 256 * 8  # bytes of the hidden activations for all of X
+    tracemalloc.start()
+    scheme.prepare(net, X, None, first_pass=True, incremental=False)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < one_layer / 4
+    np.testing.assert_allclose(net.offsets[0], -X.mean(axis=0), rtol=1e-12)
+    assert np.abs(net.offsets[1]).min() > 0  # the hidden offset was set
