@@ -89,59 +89,64 @@ def make_pipeline(max_iter):
 # %%
 # Run the grid search
 # -------------------
+# Every combination is fitted on three folds; ``verbose=2`` prints one
+# progress line per fit ("[CV 1/3] END ...") as they finish.
 
 
-def main(quick=False, outdir="."):
-    """Run the grid search, print the table, save the figure.
-
-    Returns a dict of the headline numbers.
-    """
-    X, y = load_digits(return_X_y=True)
-    if quick:
-        X, y = X[:240], y[:240]
-    max_iter = 5 if quick else 100
-    param_grid = {
+def make_param_grid():
+    """The grid: no centring or a Centerer, three input_bias values, two activations."""
+    return {
         "center": [Centerer(strategy="none"), Centerer()],
         "mlp__input_bias": ["none", "learned", "mean"],
         "mlp__activation": ["relu", "tanh"],
     }
-    # verbose=2: one progress line per fit ("[CV 1/3] END ...") as they finish
-    search = GridSearchCV(make_pipeline(max_iter), param_grid, scoring=SCORING,
+
+
+def run_search(X, y, max_iter, quick):
+    """Return the GridSearchCV fitted on X, y with every scorer."""
+    search = GridSearchCV(make_pipeline(max_iter), make_param_grid(), scoring=SCORING,
                           refit="accuracy", cv=3, n_jobs=1 if quick else 2, verbose=2)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         search.fit(X, y)
-    cv = search.cv_results_
+    return search
 
-    print(__doc__.strip().splitlines()[1])
-    print(f"\n{X.shape[0]} samples, MinMaxScaler -> center -> MLPClassifier((64,), "
-          f"solver='adam', max_iter={max_iter}, random_state=0), cv=3\n")
+
+# %%
+# One row per combination
+# -----------------------
+# Sorted by activation, then centerer, then input_bias.
+
+
+def table_rows(cv):
+    """Return one dict per combination of the grid, from ``cv_results_``, in table order."""
+    order = sorted(range(len(cv["params"])), key=lambda i: (
+        cv["param_mlp__activation"][i], cv["params"][i]["center"].strategy,
+        ["none", "learned", "mean"].index(cv["param_mlp__input_bias"][i])))
+    return [{
+        "activation": cv["params"][i]["mlp__activation"],
+        "centerer": cv["params"][i]["center"].strategy,
+        "input_bias": cv["params"][i]["mlp__input_bias"],
+        "accuracy": float(cv["mean_test_accuracy"][i]),
+        "accuracy_std": float(cv["std_test_accuracy"][i]),
+        "same_sign_fraction": float(cv["mean_test_same_sign"][i]),
+        "sample_same_sign_fraction": float(cv["mean_test_sample_same_sign"][i]),
+        "sample_same_sign_fraction_L1": float(cv["mean_test_sample_same_sign_L1"][i]),
+        "n_iter": float(cv["mean_test_n_iter"][i]),
+        "final_loss": float(cv["mean_test_final_loss"][i]),
+        "fit_time": float(cv["mean_fit_time"][i]),
+        "rank": int(cv["rank_test_accuracy"][i]),
+    } for i in order]
+
+
+def print_rows(rows):
+    """Print the table of rows and its legend; return None."""
     header = (f"{'activation':<10} {'centerer':<8} {'input_bias':<10} {'accuracy':>15} "
               f"{'same-sign':>9} {'sample same-sign':>16} {'sample L1':>9} {'n_iter':>6} "
               f"{'final loss':>10} {'fit s':>6} {'rank':>4}")
     print(header)
     print("-" * len(header))
-    rows = []
-    order = sorted(range(len(cv["params"])), key=lambda i: (
-        cv["param_mlp__activation"][i], cv["params"][i]["center"].strategy,
-        ["none", "learned", "mean"].index(cv["param_mlp__input_bias"][i])))
-    for i in order:
-        params = cv["params"][i]
-        row = {
-            "activation": params["mlp__activation"],
-            "centerer": params["center"].strategy,
-            "input_bias": params["mlp__input_bias"],
-            "accuracy": float(cv["mean_test_accuracy"][i]),
-            "accuracy_std": float(cv["std_test_accuracy"][i]),
-            "same_sign_fraction": float(cv["mean_test_same_sign"][i]),
-            "sample_same_sign_fraction": float(cv["mean_test_sample_same_sign"][i]),
-            "sample_same_sign_fraction_L1": float(cv["mean_test_sample_same_sign_L1"][i]),
-            "n_iter": float(cv["mean_test_n_iter"][i]),
-            "final_loss": float(cv["mean_test_final_loss"][i]),
-            "fit_time": float(cv["mean_fit_time"][i]),
-            "rank": int(cv["rank_test_accuracy"][i]),
-        }
-        rows.append(row)
+    for row in rows:
         accuracy = f"{row['accuracy']:.4f} ± {row['accuracy_std']:.4f}"
         print(f"{row['activation']:<10} {row['centerer']:<8} {row['input_bias']:<10} "
               f"{accuracy:>15} {row['same_sign_fraction']:>9.3f} "
@@ -154,10 +159,18 @@ def main(quick=False, outdir="."):
           "(input: the hidden layer's output);\nn_iter, final loss: epochs run and last training "
           "loss, mean over folds; centerer 'none' = Centerer(strategy='none'), "
           "'mean' = Centerer().")
-    # The Centerer should be a no-op when the first layer has offsets at -mean.
+
+
+# %%
+# Consistency check: the Centerer is a no-op behind offsets at -mean
+# ------------------------------------------------------------------
+
+
+def centerer_differences(rows):
+    """Print and return the Centerer's largest effect by (activation, input_bias) with offsets."""
     differences = {}
     for input_bias in ("learned", "mean"):
-        for activation in param_grid["mlp__activation"]:
+        for activation in make_param_grid()["mlp__activation"]:
             pair = [r for r in rows if r["input_bias"] == input_bias
                     and r["activation"] == activation]
             differences[(activation, input_bias)] = max(
@@ -165,14 +178,26 @@ def main(quick=False, outdir="."):
     print("largest |difference| in accuracy or final loss between centerer 'none' and "
           "'mean' when input_bias is 'learned' or 'mean': "
           f"{max(differences.values()):.2e}")
+    return differences
+
+
+
+def best_params(search):
+    """Print and return the combination with the best accuracy, by parameter."""
     best = search.best_params_
     print(f"\nbest by accuracy: activation={best['mlp__activation']}, centerer="
           f"{best['center'].strategy}, input_bias={best['mlp__input_bias']} "
           f"({search.best_score_:.4f})")
+    return {"activation": best["mlp__activation"], "centerer": best["center"].strategy,
+            "input_bias": best["mlp__input_bias"]}
 
-    # %%
-    # Figure: same-sign fraction curves of a few setups refit on all the data
-    # -----------------------------------------------------------------------
+# %%
+# Figure: same-sign fraction curves of a few setups refit on all the data
+# -----------------------------------------------------------------------
+
+
+def refit_shown(X, y, max_iter):
+    """Refit the SHOWN setups (relu) on all of X, y; return the pipelines and their labels."""
     refits, labels = [], []
     for k, (label, strategy, input_bias) in enumerate(SHOWN, start=1):
         start = time.perf_counter()
@@ -185,6 +210,11 @@ def main(quick=False, outdir="."):
         labels.append(f"relu, {label}")
         print(f"[{k}/{len(SHOWN)}] refit for the figure: relu, {label} "
               f"({time.perf_counter() - start:.1f} s)", file=sys.stderr, flush=True)
+    return refits, labels
+
+
+def plot(refits, labels, outdir):
+    """Save the three same-sign panels of the refits; return the figure's path."""
     fig, axes = plt.subplots(1, 3, figsize=(18, 4.8), layout="constrained")
     panels = (("same_sign_fraction", 0, "same-sign fraction of coefs_[0] (pixels -> hidden)"),
               ("same_sign_fraction", 1, "same-sign fraction of coefs_[1] (hidden -> output)"),
@@ -200,13 +230,35 @@ def main(quick=False, outdir="."):
     figure_path = Path(outdir) / "plot_grid_search_centering.png"
     fig.savefig(figure_path, dpi=90)
     plt.close(fig)
-    print(f"\nfigure saved to {figure_path}")
+    return figure_path
 
+
+# %%
+# Run everything
+# --------------
+# ``main`` ties the stages together and returns the headline numbers.
+
+
+def main(quick=False, outdir="."):
+    """Run the grid search, print the table, save the figure; return the numbers."""
+    X, y = load_digits(return_X_y=True)
+    if quick:
+        X, y = X[:240], y[:240]
+    max_iter = 5 if quick else 100
+    search = run_search(X, y, max_iter, quick)
+    print(__doc__.strip().splitlines()[1])
+    print(f"\n{X.shape[0]} samples, MinMaxScaler -> center -> MLPClassifier((64,), "
+          f"solver='adam', max_iter={max_iter}, random_state=0), cv=3\n")
+    rows = table_rows(search.cv_results_)
+    print_rows(rows)
+    differences = centerer_differences(rows)
+    best = best_params(search)
+    refits, labels = refit_shown(X, y, max_iter)
+    figure_path = plot(refits, labels, outdir)
+    print(f"\nfigure saved to {figure_path}")
     return {
         "rows": rows,
-        "best_params": {"activation": best["mlp__activation"],
-                        "centerer": best["center"].strategy,
-                        "input_bias": best["mlp__input_bias"]},
+        "best_params": best,
         "best_score": float(search.best_score_),
         "centerer_differences": differences,
         "refit_same_sign": {label: np.asarray(

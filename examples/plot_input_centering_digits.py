@@ -74,35 +74,47 @@ def fit_mlp(X, y, learning_rate, max_iter, params):
 # %%
 # Train every setup at every learning rate
 # ----------------------------------------
+# A progress line goes to stderr as each fit ends.
 
 
-def main(quick=False, outdir="."):
-    """Run the comparison, print the tables, save the figure.
-
-    Returns a dict of the headline numbers.
-    """
-    X, y = load_digits(return_X_y=True)
-    X_centred = StandardScaler().fit_transform(X)
-    learning_rates = QUICK_LEARNING_RATES if quick else LEARNING_RATES
-    max_iter = MAX_ITER
-
+def fit_all(X_centred, y, learning_rates):
+    """Fit every setup at every rate; return the fitted estimators by (setup, lr)."""
     fits = {}
     n_fits = len(SETUPS) * len(learning_rates)
     for name, (shift, params) in SETUPS.items():
         for lr in learning_rates:
             start = time.perf_counter()
-            mlp = fits[(name, lr)] = fit_mlp(X_centred + shift, y, lr, max_iter, params)
+            mlp = fits[(name, lr)] = fit_mlp(X_centred + shift, y, lr, MAX_ITER, params)
             epochs = epochs_to_loss(mlp.loss_curve_, LOSS_THRESHOLD)
             print(f"[{len(fits)}/{n_fits}] {name}, lr={lr:g}: "
                   f"{'not reached' if epochs is None else epochs} epochs to "
                   f"{LOSS_THRESHOLD} ({time.perf_counter() - start:.1f} s)",
                   file=sys.stderr, flush=True)
+    return fits
 
-    print(__doc__.strip().splitlines()[1])
-    print(f"\n{X.shape[0]} samples, tanh (64,), solver='sgd', momentum=0, batch 200, "
-          f"max_iter={max_iter}, random_state=0\n")
+
+# %%
+# Epochs to the threshold, every setup at every rate
+# --------------------------------------------------
+# Each setup's best rate is the one with the fewest epochs to the threshold,
+# else the lowest final loss.
+
+
+def best_rate(table, name, learning_rates):
+    """The rate with the fewest epochs to the threshold, else the lowest final loss."""
+    def key(lr):
+        entry = table[(name, lr)]
+        epochs = entry["epochs_to_threshold"]
+        final = entry["final_loss"] if np.isfinite(entry["final_loss"]) else np.inf
+        return (epochs is None, epochs if epochs is not None else 0, final)
+
+    return min(learning_rates, key=key)
+
+
+def print_epochs_table(fits, learning_rates):
+    """Print the epochs table; return it by (setup, lr) and each setup's best rate."""
     print(f"Epochs to reach a training loss of {LOSS_THRESHOLD} "
-          f"('-' = not reached in {max_iter}); final loss in brackets")
+          f"('-' = not reached in {MAX_ITER}); final loss in brackets")
     header = f"{'setup':<21}" + "".join(f"{'lr=' + format(lr, 'g'):>17}"
                                         for lr in learning_rates)
     print(header)
@@ -117,16 +129,19 @@ def main(quick=False, outdir="."):
             table[(name, lr)] = {"epochs_to_threshold": epochs, "final_loss": final}
             cells.append(f"{'-' if epochs is None else epochs:>6} ({final:8.4g})")
         print(f"{name:<21}" + "".join(f"{c:>17}" for c in cells))
+        best[name] = best_rate(table, name, learning_rates)
+    return table, best
 
-        # Best learning rate: fewest epochs to the threshold, else lowest final loss.
-        def key(lr, name=name):
-            entry = table[(name, lr)]
-            epochs = entry["epochs_to_threshold"]
-            final = entry["final_loss"] if np.isfinite(entry["final_loss"]) else np.inf
-            return (epochs is None, epochs if epochs is not None else 0, final)
 
-        best[name] = min(learning_rates, key=key)
+# %%
+# Each setup at its best rate, with its gradient signs
+# ----------------------------------------------------
+# The first layer's same-sign fractions, minibatch and per-sample, averaged
+# over the epochs.
 
+
+def print_best(fits, table, best, learning_rates):
+    """Print each setup's figures at its best rate; return them by setup."""
     print("\nAt each setup's best learning rate (fewest epochs; else lowest final loss):")
     header = (f"{'setup':<21} {'best lr':>8} {'epochs':>7} {'final loss':>11} "
               f"{'same-sign L0':>13} {'sample same-sign L0':>20}")
@@ -134,8 +149,7 @@ def main(quick=False, outdir="."):
     print("-" * len(header))
     summary = {}
     for name, lr in best.items():
-        mlp = fits[(name, lr)]
-        history = mlp.gradient_sign_history_
+        history = fits[(name, lr)].gradient_sign_history_
         entry = dict(table[(name, lr)], learning_rate=lr,
                      same_sign_fraction=float(np.nanmean(history["same_sign_fraction"][:, 0])),
                      sample_same_sign_fraction=float(
@@ -152,17 +166,22 @@ def main(quick=False, outdir="."):
     print("same-sign L0: mean over epochs of the first layer's same_sign_fraction "
           "(minibatch gradients);\nsample same-sign L0: the same for per-sample "
           "gradients (sample_same_sign_fraction).")
+    return summary
 
-    # %%
-    # Did the gradient-trained offsets move towards -mean(x)?
-    # -------------------------------------------------------
-    # After standardising, every feature has mean 0, so -mean(x) of the shifted
-    # data is the constant vector -3: a correlation between b and -mean(x)
-    # across features is undefined here, and we report the mean of b relative
-    # to -3 and the remaining relative gap ||b + mean(x)|| / ||mean(x)||
-    # (1 = b did not move towards -mean(x), 0 = it got there).
-    X_shifted = X_centred + SHIFT
-    target = -X_shifted.mean(axis=0)
+
+# %%
+# Did the gradient-trained offsets move towards -mean(x)?
+# -------------------------------------------------------
+# After standardising, every feature has mean 0, so -mean(x) of the shifted
+# data is the constant vector -3: a correlation between b and -mean(x)
+# across features is undefined here, and we report the mean of b relative
+# to -3 and the remaining relative gap ||b + mean(x)|| / ||mean(x)||
+# (1 = b did not move towards -mean(x), 0 = it got there).
+
+
+def print_offsets(fits, X_centred, best, learning_rates):
+    """Print the learned offsets against -mean(x); return them, the mean offsets and -mean(x)."""
+    target = -(X_centred + SHIFT).mean(axis=0)
     print(f"\nLearned offsets (init zeros) vs -mean(x) (mean over features: "
           f"{target.mean():.3f}):")
     header = (f"{'lr':>6} {'mean(b)':>9} {'std(b)':>8} {'min(b)':>8} {'max(b)':>8} "
@@ -180,16 +199,22 @@ def main(quick=False, outdir="."):
     b_mean = fits[("shifted + mean b", best["shifted + mean b"])].input_biases_[0]
     print("mean-tracking offsets: max |b + mean(x)| = "
           f"{np.max(np.abs(b_mean - target)):.2e}")
+    return offsets, b_mean, target
 
-    # %%
-    # Figure: loss curves and first-layer same-sign fractions
-    # -------------------------------------------------------
+
+# %%
+# Figure: loss curves and first-layer same-sign fractions
+# -------------------------------------------------------
+
+
+def plot(fits, best, outdir):
+    """Save the loss curves and same-sign fractions at each setup's best rate; return the path."""
     fig, axes = plt.subplots(1, 2, figsize=(14, 4.8), layout="constrained")
     best_fits = [fits[(name, lr)] for name, lr in best.items()]
     labels = [f"{name} (lr={lr:g})" for name, lr in best.items()]
     # Identical curves (the 'mean' offsets reproduce the centred run) stay
     # visible: each setup has its own marker, placed at different epochs.
-    step = max(len(best_fits), max_iter // 8)
+    step = max(len(best_fits), MAX_ITER // 8)
     for k, (mlp, label) in enumerate(zip(best_fits, labels)):
         axes[0].semilogy(np.arange(1, len(mlp.loss_curve_) + 1), mlp.loss_curve_,
                          color=f"C{k}", marker="os^v"[k], markersize=5,
@@ -206,21 +231,13 @@ def main(quick=False, outdir="."):
     figure_path = Path(outdir) / "plot_input_centering_digits.png"
     fig.savefig(figure_path, dpi=90)
     plt.close(fig)
-    print(f"\nfigure saved to {figure_path}")
+    return figure_path
 
-    result = {
-        "learning_rates": list(learning_rates),
-        "max_iter": max_iter,
-        "table": table,
-        "best": summary,
-        "learned_offsets": offsets,
-        "mean_offset": b_mean,
-        "mean_offset_target": target,
-        "figure": str(figure_path),
-    }
-    result["readme"] = readme_summary(result)
-    print(f"\nIn the README:\n{result['readme']}")
-    return result
+
+# %%
+# The README's sentence
+# ---------------------
+# Built from the quick-mode rates only, so the quick run reproduces it.
 
 
 def readme_summary(result):
@@ -248,6 +265,34 @@ def readme_summary(result):
         f"{offsets[0.1]['mean_b']:.3f}, −mean(x) = {result['mean_offset_target'].mean():.3f}); "
         f"the mean-tracking offsets equal −mean(x) (largest difference {gap:.1e})."
     )
+
+
+# %%
+# Run everything
+# --------------
+# ``main`` ties the stages together and returns the headline numbers.
+
+
+def main(quick=False, outdir="."):
+    """Run the comparison, print the tables, save the figure; return the numbers."""
+    X, y = load_digits(return_X_y=True)
+    X_centred = StandardScaler().fit_transform(X)
+    learning_rates = QUICK_LEARNING_RATES if quick else LEARNING_RATES
+    fits = fit_all(X_centred, y, learning_rates)
+    print(__doc__.strip().splitlines()[1])
+    print(f"\n{X.shape[0]} samples, tanh (64,), solver='sgd', momentum=0, batch 200, "
+          f"max_iter={MAX_ITER}, random_state=0\n")
+    table, best = print_epochs_table(fits, learning_rates)
+    summary = print_best(fits, table, best, learning_rates)
+    offsets, b_mean, target = print_offsets(fits, X_centred, best, learning_rates)
+    figure_path = plot(fits, best, outdir)
+    print(f"\nfigure saved to {figure_path}")
+    result = {"learning_rates": list(learning_rates), "max_iter": MAX_ITER, "table": table,
+              "best": summary, "learned_offsets": offsets, "mean_offset": b_mean,
+              "mean_offset_target": target, "figure": str(figure_path)}
+    result["readme"] = readme_summary(result)
+    print(f"\nIn the README:\n{result['readme']}")
+    return result
 
 
 if __name__ == "__main__":

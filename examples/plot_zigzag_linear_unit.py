@@ -118,6 +118,7 @@ def summarise(path, inputs, deltas, n_steps):
 
 
 def _steps_text(summary, n_steps):
+    """The steps to the target as text, or why there is no number."""
     steps = summary["steps_to_target"]
     if steps is not None:
         return str(steps)
@@ -131,24 +132,14 @@ def hessian_condition(X):
 
 
 # %%
-# Run both setups over a few learning rates
-# -----------------------------------------
+# The Hessian's condition number, measured and from LeCun's formula
+# ------------------------------------------------------------------
+# The eigenvalues of ``E[x x^T]`` for both setups, and the formula's value
+# with the sample mean and variance of the raw inputs.
 
 
-def main(quick=False, outdir="."):
-    """Run the comparison, print the tables, save the figure.
-
-    Returns a dict of the headline numbers (see the keys below).
-    """
-    rng = np.random.default_rng(0)
-    n_samples, n_steps = N_SAMPLES, N_STEPS
-    learning_rates = QUICK_LEARNING_RATES if quick else LEARNING_RATES
-    data = make_data(n_samples, rng)
-
-    print(__doc__.strip().splitlines()[1])
-    print(f"\nSGD, batch_size=1, {n_steps} steps over {n_samples} samples, "
-          f"w start = {W_START.tolist()}, target w* = {W_STAR.tolist()}\n")
-
+def print_conditions(data):
+    """Print the eigenvalues; return the condition numbers and the formula's value."""
     conditions = {}
     print(f"{'setup':<8} {'eig(E[xx^T])':>22} {'lambda_max/lambda_min':>22}")
     for setup, (X, _) in data.items():
@@ -161,9 +152,20 @@ def main(quick=False, outdir="."):
     formula = 1 + X_raw.shape[1] * m2 / sigma2
     print(f"LeCun's 1 + N m^2 / sigma^2 with the sample m, sigma: {formula:.2f} "
           "(population value 25)\n")
+    return conditions, formula
 
+
+# %%
+# Run both setups over a few learning rates
+# -----------------------------------------
+# Every run starts from the same weights and sees the samples in the same
+# order; a progress line goes to stderr as each run ends.
+
+
+def run_all(data, learning_rates, n_steps):
+    """Train every setup at every rate; return the summaries and the paths by (setup, lr)."""
     runs, paths = {}, {}
-    n_runs, lines = len(data) * len(learning_rates), []
+    n_runs = len(data) * len(learning_rates)
     for setup, (X, t) in data.items():
         for lr in learning_rates:
             start = time.perf_counter()
@@ -172,17 +174,32 @@ def main(quick=False, outdir="."):
             summary = summarise(path, inputs, deltas, n_steps)
             runs[(setup, lr)] = summary
             paths[(setup, lr)] = path
-            steps = _steps_text(summary, n_steps)
-            print(f"[{len(runs)}/{n_runs}] {setup}, lr={lr:g}: steps to the target: {steps} "
-                  f"({time.perf_counter() - start:.2f} s)", file=sys.stderr, flush=True)
-            lines.append(f"{setup:<8} {lr:>6g} {summary['sample_same_sign_fraction']:>10.3f} "
-                         f"{summary['sign_flip_fraction']:>6.3f} {steps:>13} "
-                         f"{summary['final_distance']:>11.4f}")
+            print(f"[{len(runs)}/{n_runs}] {setup}, lr={lr:g}: steps to the target: "
+                  f"{_steps_text(summary, n_steps)} ({time.perf_counter() - start:.2f} s)",
+                  file=sys.stderr, flush=True)
+    return runs, paths
+
+
+# %%
+# Tabulate the runs
+# -----------------
+# One row per run, then the fewest steps each setup needed over the rates.
+
+
+def print_runs(runs, n_steps):
+    """Print one row per run; return None."""
     header = (f"{'setup':<8} {'lr':>6} {'same-sign':>10} {'flip':>6} "
               f"{'steps to <' + str(TOLERANCE):>13} {'final dist':>11}")
+    lines = [f"{setup:<8} {lr:>6g} {summary['sample_same_sign_fraction']:>10.3f} "
+             f"{summary['sign_flip_fraction']:>6.3f} {_steps_text(summary, n_steps):>13} "
+             f"{summary['final_distance']:>11.4f}" for (setup, lr), summary in runs.items()]
     print("\n".join([header, "-" * len(header), *lines]))
+
+
+def best_runs(runs, setups, learning_rates):
+    """Print and return, per setup, (fewest steps to the target, its rate) or (None, None)."""
     best = {}
-    for setup in data:
+    for setup in setups:
         reached = [(runs[(setup, lr)]["steps_to_target"], lr) for lr in learning_rates
                    if runs[(setup, lr)]["steps_to_target"] is not None]
         best[setup] = min(reached) if reached else (None, None)
@@ -192,32 +209,35 @@ def main(quick=False, outdir="."):
     print("\nsame-sign: fraction of per-sample updates whose (dw1, dw2) share one "
           "sign (sample_same_sign_fraction);\nflip: fraction of weights whose "
           "update sign flips from one step to the next (sign_flip_fraction).")
+    return best
 
-    # %%
-    # Figure: the trajectories in the (w1, w2) plane
-    # ----------------------------------------------
-    # Left and middle: both setups at the same learning rate, over the contours
-    # of their mean loss. Right: distance to w* against the step, every rate.
-    lr_show = learning_rates[1] if len(learning_rates) > 1 else learning_rates[0]
-    fig, axes = plt.subplots(1, 3, figsize=(16.5, 4.8))
+
+# %%
+# Figure: the trajectories in the (w1, w2) plane
+# ----------------------------------------------
+# Left and middle: both setups at the same learning rate, over the contours
+# of their mean loss. Right: distance to w* against the step, every rate.
+
+
+def plot_path(ax, data, setup, path, title):
+    """Draw one setup's path over the contours of its mean loss; return None."""
     g1, g2 = np.meshgrid(np.linspace(-0.6, 1.6, 200), np.linspace(-1.6, 0.6, 200))
     grid = np.stack([g1.ravel(), g2.ravel()], axis=1)
-    for ax, setup in zip(axes[:2], ("raw", "centred")):
-        X, t = data[setup]
-        loss = 0.5 * np.mean((grid @ X.T - t) ** 2, axis=1).reshape(g1.shape)
-        ax.contour(g1, g2, loss, levels=np.geomspace(1e-3, loss.max(), 12),
-                   colors="0.75", linewidths=0.7)
-        path = paths[(setup, lr_show)]
-        ax.plot(path[:, 0], path[:, 1], "-", color="C0" if setup == "raw" else "C1",
-                lw=0.8, marker=".", ms=2)
-        ax.plot(*W_START, "ks", label="start")
-        ax.plot(*W_STAR, "r*", ms=14, label="target w*")
-        ax.set(xlabel="w1", ylabel="w2", aspect="equal",
-               xlim=(-0.6, 1.6), ylim=(-1.6, 0.6),
-               title=f"{setup} inputs, lr={lr_show:g}, "
-                     f"cond={conditions[setup]:.1f}")
-        ax.legend(loc="upper right")  # the path runs from (0, 0) down to (1, -1)
-    ax = axes[2]
+    X, t = data[setup]
+    loss = 0.5 * np.mean((grid @ X.T - t) ** 2, axis=1).reshape(g1.shape)
+    ax.contour(g1, g2, loss, levels=np.geomspace(1e-3, loss.max(), 12),
+               colors="0.75", linewidths=0.7)
+    ax.plot(path[:, 0], path[:, 1], "-", color="C0" if setup == "raw" else "C1",
+            lw=0.8, marker=".", ms=2)
+    ax.plot(*W_START, "ks", label="start")
+    ax.plot(*W_STAR, "r*", ms=14, label="target w*")
+    ax.set(xlabel="w1", ylabel="w2", aspect="equal",
+           xlim=(-0.6, 1.6), ylim=(-1.6, 0.6), title=title)
+    ax.legend(loc="upper right")  # the path runs from (0, 0) down to (1, -1)
+
+
+def plot_distances(ax, paths, learning_rates):
+    """Draw the distance to w* against the step for every run; return None."""
     for k, lr in enumerate(learning_rates):
         for setup, style in (("raw", "-"), ("centred", "--")):
             distance = np.linalg.norm(paths[(setup, lr)] - W_STAR, axis=1)
@@ -227,24 +247,27 @@ def main(quick=False, outdir="."):
     ax.set(xlabel="SGD step (log scale)", ylabel="||w - w*||", ylim=(1e-4, 1e2),
            title="distance to the target")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+
+
+def plot(data, paths, conditions, learning_rates, outdir):
+    """Save the three-panel figure; return its path."""
+    lr_show = learning_rates[1] if len(learning_rates) > 1 else learning_rates[0]
+    fig, axes = plt.subplots(1, 3, figsize=(16.5, 4.8))
+    for ax, setup in zip(axes[:2], ("raw", "centred")):
+        plot_path(ax, data, setup, paths[(setup, lr_show)],
+                  title=f"{setup} inputs, lr={lr_show:g}, cond={conditions[setup]:.1f}")
+    plot_distances(axes[2], paths, learning_rates)
     fig.tight_layout()
     figure_path = Path(outdir) / "plot_zigzag_linear_unit.png"
     fig.savefig(figure_path, dpi=90)
     plt.close(fig)
-    print(f"\nfigure saved to {figure_path}")
+    return figure_path
 
-    result = {
-        "learning_rates": list(learning_rates),
-        "n_steps": n_steps,
-        "condition_number": conditions,
-        "condition_number_formula": formula,
-        "runs": runs,
-        "best": best,
-        "figure": str(figure_path),
-    }
-    result["readme"] = readme_summary(result)
-    print(f"\nIn the README:\n{result['readme']}")
-    return result
+
+# %%
+# The README's sentence
+# ---------------------
+# Built from the quick-mode rates only, so the quick run reproduces it.
 
 
 def readme_summary(result):
@@ -263,6 +286,33 @@ def readme_summary(result):
         f"{condition['centred']:.1f}. Steps to get within {TOLERANCE} of the target, "
         f"raw / centred: {pairs}."
     )
+
+
+# %%
+# Run everything
+# --------------
+# ``main`` ties the stages together and returns the headline numbers.
+
+
+def main(quick=False, outdir="."):
+    """Run the comparison, print the tables, save the figure; return the numbers."""
+    learning_rates = QUICK_LEARNING_RATES if quick else LEARNING_RATES
+    data = make_data(N_SAMPLES, np.random.default_rng(0))
+    print(__doc__.strip().splitlines()[1])
+    print(f"\nSGD, batch_size=1, {N_STEPS} steps over {N_SAMPLES} samples, "
+          f"w start = {W_START.tolist()}, target w* = {W_STAR.tolist()}\n")
+    conditions, formula = print_conditions(data)
+    runs, paths = run_all(data, learning_rates, N_STEPS)
+    print_runs(runs, N_STEPS)
+    best = best_runs(runs, data, learning_rates)
+    figure_path = plot(data, paths, conditions, learning_rates, outdir)
+    print(f"\nfigure saved to {figure_path}")
+    result = {"learning_rates": list(learning_rates), "n_steps": N_STEPS,
+              "condition_number": conditions, "condition_number_formula": formula,
+              "runs": runs, "best": best, "figure": str(figure_path)}
+    result["readme"] = readme_summary(result)
+    print(f"\nIn the README:\n{result['readme']}")
+    return result
 
 
 if __name__ == "__main__":
