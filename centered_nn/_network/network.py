@@ -152,7 +152,7 @@ def forward(X, net, tracker=None, sample_weight=None, keep_pre=False):
     return inputs, pre
 
 
-def center_layer_inputs(net, X, layers, sample_weight=None, chunk_rows=2048):
+def center_layer_inputs(net, X, layers, sample_weight=None, chunk_rows=1024):
     """Set the offsets of `layers` to minus the (weighted) mean of each one's input on X.
 
     Layer after layer through the network as it stands, without compensation
@@ -169,7 +169,7 @@ def center_layer_inputs(net, X, layers, sample_weight=None, chunk_rows=2048):
     layers : iterable of int
         Weight matrices whose offsets are set; each must have one.
     sample_weight : ndarray of shape (n_samples,), default=None
-    chunk_rows : int, default=2048
+    chunk_rows : int, default=1024
     """
     total = X.shape[0] if sample_weight is None else sample_weight.sum()
     for target in sorted(layers):
@@ -182,7 +182,7 @@ def center_layer_inputs(net, X, layers, sample_weight=None, chunk_rows=2048):
                 z = a @ coef
                 z += net.intercepts[layer] if offset is None else (
                     offset @ coef + net.intercepts[layer])
-                a = net.activation.value(z)
+                a = write_value(net.activation, z, z)  # in place where the activation can
             part = a.sum(axis=0) if sample_weight is None else sample_weight[rows] @ a
             sums = sums + np.asarray(part, dtype=np.float64).ravel()
         net.offsets[target][...] = -(sums / total)
