@@ -42,6 +42,11 @@ class NonFiniteLoss(ValueError):
         self.where = where
         super().__init__(f"{_OPENINGS[kind].format(where=where)}; {cause}.")
 
+    def __reduce__(self):
+        # the default rebuilds from self.args (the message alone), which __init__ cannot
+        # take: a fit failing in a joblib worker would then fail again in the parent
+        return type(self), (self.kind, self.cause, self.where)
+
 
 def nonfinite_cause(net, X, Y, settings):
     """``(kind, cause)``: why the loss on ``(X, Y)`` is not finite (see :class:`NonFiniteLoss`).

@@ -291,3 +291,23 @@ def test_a_classifier_whose_weights_overflow_the_penalty_is_told_the_step_size()
     with pytest.raises(ValueError, match=r"non-finite .*learning_rate_init=10\.0") as info:
         est.fit(X[::2], y[::2])
     assert "targets are as large" not in str(info.value)
+
+
+def test_a_non_finite_failure_crosses_process_boundaries():
+    """Raised in a joblib worker (cross_validate with n_jobs=2, error_score='raise'), the
+    error reaches the caller with its message, not an unpickling TypeError."""
+    from sklearn.model_selection import cross_validate
+
+    from centered_nn._training.failures import NonFiniteLoss
+
+    error = NonFiniteLoss("step", "a cause", "in epoch 2")
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is NonFiniteLoss and str(copy) == str(error)
+    assert (copy.kind, copy.cause, copy.where) == ("step", "a cause", "in epoch 2")
+    X, y = load_digits(return_X_y=True)
+    X = StandardScaler().fit_transform(X) + 3.0
+    est = MLPClassifier(hidden_layer_sizes=(64,), activation="logistic", solver="sgd",
+                        momentum=0.0, learning_rate_init=10.0, input_bias="learned",
+                        max_iter=60, n_iter_no_change=60, random_state=0)
+    with pytest.raises(ValueError, match=r"non-finite .*learning_rate_init=10\.0"):
+        cross_validate(est, X, y, cv=2, n_jobs=2, error_score="raise")
