@@ -12,12 +12,16 @@ import sys
 def main(argv=None):
     """Run the ``centered-nn`` command line (the console script's entry point).
 
-    scikit-learn and the estimators are imported here rather than on importing
-    this module, so that Ctrl-C during those imports (about a second) ends with
-    one line and exit status 130, like Ctrl-C during the run. See
+    The arguments are parsed before scikit-learn and the estimators are
+    imported (about a second), so that ``--help``, ``--version`` and usage
+    errors answer at once; Ctrl-C during those imports ends with one line and
+    exit status 130, like Ctrl-C during the run. See
     :func:`centered_nn.cli.compare.main` for the arguments and exit statuses.
     """
     try:
+        from .parser import _build_parser
+
+        _build_parser().parse_args(argv)  # exits on --help, --version and usage errors
         from .compare import main as run
     except KeyboardInterrupt:
         sys.stderr.write("centered-nn: interrupted while starting\n")

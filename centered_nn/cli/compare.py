@@ -309,4 +309,6 @@ def main(argv=None):
     except KeyboardInterrupt as exc:
         done = (exc.args[0] if isinstance(exc, Interrupted)
                 else "stopped without printing the table or writing any file")
+        if getattr(exc, "terminated", False):  # SIGTERM: 128 + 15, as the shell shows it
+            parser.exit(143, f"{PROG}: terminated: {done}\n")
         parser.exit(130, f"{PROG}: interrupted: {done}\n")

@@ -3,8 +3,10 @@
 The estimators keep scikit-learn's behaviour: a KeyboardInterrupt raised inside
 the training loop ends that fit early with a warning, and the fit returns as if
 it had converged. The command line wants the opposite: stop everything, print
-no table and write no file. While output files are renamed into place,
-:func:`deferred_interrupts` holds Ctrl-C back until all are in place.
+no table and write no file. While output files are written,
+:func:`terminated_like_interrupts` makes SIGTERM (``kill``) raise like Ctrl-C,
+so that the same clean-up runs; while they are renamed into place,
+:func:`deferred_interrupts` holds both back until all are in place.
 """
 
 import signal
@@ -65,26 +67,61 @@ class CheckedScorer:
         return get_scorer(self.scoring)(estimator, X, y)
 
 
-@contextmanager
-def deferred_interrupts():
-    """Hold Ctrl-C back for a short critical section, then raise it.
+class Terminated(KeyboardInterrupt):
+    """SIGTERM inside :func:`terminated_like_interrupts`: handled as Ctrl-C is, exit status 143."""
 
-    Inside the block SIGINT only records the request (also for
-    :class:`InterruptGuard`); leaving the block raises KeyboardInterrupt if
-    one came. Used where an interruption would leave files half-replaced or
-    temporary files behind. Outside the main thread it does nothing.
+
+def _raise_terminated(signum, frame):
+    raise Terminated
+
+
+@contextmanager
+def terminated_like_interrupts():
+    """Within the block SIGTERM raises :class:`Terminated` instead of ending the process.
+
+    Its default action ends the process at once, skipping the ``finally``
+    clauses that remove temporary files. Outside the main thread it does nothing.
     """
-    requested = []
     try:
-        previous = signal.signal(signal.SIGINT, lambda signum, frame: requested.append(signum))
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
     except ValueError:  # not the main thread: signals are not delivered here
         yield
         return
     try:
         yield
     finally:
-        # None: a handler installed outside Python; Python's own is the closest
-        signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
-    if requested:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+#: signal -> the handler to restore when the one found was installed outside Python
+_OUTSIDE_PYTHON = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+
+
+@contextmanager
+def deferred_interrupts():
+    """Hold Ctrl-C and SIGTERM back for a short critical section, then raise them.
+
+    Inside the block SIGINT and SIGTERM only record the request (SIGINT also
+    for :class:`InterruptGuard`); leaving the block raises
+    :class:`Terminated` if SIGTERM came, else KeyboardInterrupt if SIGINT did.
+    Used where an interruption would leave files half-replaced or temporary
+    files behind. Outside the main thread it does nothing.
+    """
+    requested = []
+    try:
+        previous = {signum: signal.signal(signum, lambda got, frame: requested.append(got))
+                    for signum in _OUTSIDE_PYTHON}
+    except ValueError:  # not the main thread: signals are not delivered here
+        yield
+        return
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, _OUTSIDE_PYTHON[signum] if handler is None else handler)
+    if signal.SIGINT in requested:
         InterruptGuard.requested = True
+    if signal.SIGTERM in requested:
+        raise Terminated
+    if requested:
         raise KeyboardInterrupt

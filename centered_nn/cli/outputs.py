@@ -2,15 +2,18 @@
 
 :func:`check_output` runs before the first fit. It never opens or creates the
 named file: a FIFO would block the probe and a dangling symlink would leave an
-empty file behind a failed run. It refuses existing files that are not regular
-(a FIFO, a directory, a device other than ``/dev/null``) and read-only files,
-and probes the directory by creating and removing a temporary file in it.
+empty file behind a failed run. It refuses the command's own standard output
+or error (``/dev/stdout``, even redirected to a file: renaming would replace
+that file), existing files that are not regular (a FIFO, a directory, a device
+other than ``/dev/null``) and read-only files, and probes the directory by
+creating and removing a temporary file in it.
 
 :func:`write_outputs` writes every output to a temporary file beside its
 target, then renames all of them into place: a failed write leaves every old
 file as it was and no temporary file behind. Renaming is not interrupted by
 Ctrl-C (it takes microseconds); a request made meanwhile is raised once all
 files are in place, so the message can say truthfully what was written.
+SIGTERM is handled as Ctrl-C is (with exit status 143): no temporary file stays.
 """
 
 import os
@@ -20,7 +23,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from .interrupt import deferred_interrupts
+from .interrupt import Terminated, deferred_interrupts, terminated_like_interrupts
 
 #: the one non-regular file accepted as an output: written directly (discarded)
 DISCARD = os.devnull
@@ -64,10 +67,12 @@ def check_output(option, text):
     """
     if _is_discard(text):
         return
+    _refuse_own_stream(option, text)
     target = _resolved(text)
     shown = repr(text) if str(target) == os.path.abspath(text) else f"{text!r} (-> {target})"
     try:
-        mode = os.stat(target).st_mode
+        # the name itself, not `target`: /dev/stdout resolves to 'pipe:[...]', no path
+        mode = os.stat(text).st_mode
     except FileNotFoundError:
         mode = None
     except OSError as exc:
@@ -90,6 +95,25 @@ def check_output(option, text):
                           f"{exc.strerror or exc}") from None
     os.close(fd)
     os.unlink(probe)
+
+
+def _refuse_own_stream(option, text):
+    """Raise :class:`OutputError` if ``text`` is this process's standard output or error."""
+    try:
+        named = os.stat(text)
+    except OSError:
+        return
+    for fd, stream, content in ((1, "output", "the table"), (2, "error", "progress")):
+        try:
+            same = os.path.samestat(named, os.fstat(fd))
+        except OSError:  # the stream is closed
+            continue
+        if same:
+            kind = ("a pipe" if stat.S_ISFIFO(named.st_mode) else "a terminal" if os.isatty(fd)
+                    else f"the file {str(_resolved(text))!r}" if stat.S_ISREG(named.st_mode)
+                    else f"a {_kind(named.st_mode)}")
+            raise OutputError(f"--{option}: {text!r} is this command's standard {stream} "
+                              f"({kind}), where {content} is printed; name another file")
 
 
 def _kind(mode):
@@ -171,7 +195,14 @@ def write_outputs(outputs, log):
 
 
 class Interrupted(KeyboardInterrupt):
-    """Ctrl-C during the output phase; ``args[0]`` says what had been done."""
+    """Ctrl-C or SIGTERM during the output phase; ``args[0]`` says what had been done.
+
+    ``terminated`` is True for SIGTERM.
+    """
+
+    def __init__(self, done, terminated=False):
+        super().__init__(done)
+        self.terminated = terminated
 
 
 class BrokenStdout(Exception):
@@ -197,21 +228,22 @@ def print_and_write(table, outputs):
     The files are written even when standard output fails (a full disk, or a
     reader such as ``head`` that closed the pipe), since they do not depend on
     it. Raises :class:`OutputError` (a one-line message that says what was
-    done), :class:`Interrupted` on Ctrl-C, or :class:`BrokenStdout`.
+    done), :class:`Interrupted` on Ctrl-C or SIGTERM, or :class:`BrokenStdout`.
     """
     log, stdout_error = OutputLog(), None
     try:
-        try:
-            print(table, flush=True)
-            log.table_printed = True
-        except OSError as exc:
-            _silence_stdout()
-            stdout_error = exc
-        write_outputs(outputs, log)
+        with terminated_like_interrupts():
+            try:
+                print(table, flush=True)
+                log.table_printed = True
+            except OSError as exc:
+                _silence_stdout()
+                stdout_error = exc
+            write_outputs(outputs, log)
     except OutputError as exc:
         raise OutputError(f"{exc}; {log.summary()}") from None
-    except KeyboardInterrupt:
-        raise Interrupted(log.summary()) from None
+    except KeyboardInterrupt as exc:
+        raise Interrupted(log.summary(), isinstance(exc, Terminated)) from None
     for path in log.written:
         print(f"wrote {path}", file=sys.stderr)
     if isinstance(stdout_error, BrokenPipeError):

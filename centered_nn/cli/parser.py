@@ -7,14 +7,16 @@ text and the checks of its arguments are built from them.
 """
 
 import argparse
+import difflib
+import importlib
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
 from .. import __version__
-from .. import MLPClassifier, MLPRegressor
-from ..activations import ACTIVATIONS
+
+# Nothing heavy is imported here: ``centered-nn --help`` and usage errors answer
+# without numpy, scikit-learn or the estimators (over a second of imports).
+# They are imported by the functions that use them, once a run starts.
 
 
 PROG = "centered-nn"
@@ -44,12 +46,24 @@ class Task:
     prepare_target: object
 
 
+@dataclass(frozen=True)
+class PackageEstimator:
+    """centered_nn's estimator ``name``, imported when first built: a lazy class for :class:`Task`."""
+
+    name: str
+
+    def __call__(self, **params):
+        return getattr(importlib.import_module("centered_nn"), self.name)(**params)
+
+
 class CLIError(Exception):
     """A user error: reported as one line on stderr with exit status 2."""
 
 
 def _class_labels(y, args):
     """Check classification labels: two classes or more, enough of each for the folds."""
+    import numpy as np
+
     if y.dtype == object:
         by_value = {}
         for label in np.unique(y):
@@ -83,6 +97,8 @@ def _standardised_target(y, args):
     Scaled by max|y| first, a power of two: exact, and no overflow in ``y.std()``
     for targets near the float64 limit.
     """
+    import numpy as np
+
     try:
         y = np.asarray(y, dtype=np.float64)
     except ValueError:
@@ -130,16 +146,20 @@ SETUPS = {
 #: task name -> Task
 TASKS = {
     "classification": Task(
-        estimator=MLPClassifier, scoring="accuracy", score_label="cv accuracy",
+        estimator=PackageEstimator("MLPClassifier"), scoring="accuracy", score_label="cv accuracy",
         default_dataset="digits", datasets=("digits", "iris", "wine", "breast_cancer"),
         prepare_target=_class_labels,
     ),
     "regression": Task(
-        estimator=MLPRegressor, scoring="r2", score_label="cv R²",
+        estimator=PackageEstimator("MLPRegressor"), scoring="r2", score_label="cv R²",
         default_dataset="diabetes", datasets=("diabetes",),
         prepare_target=_standardised_target,
     ),
 }
+#: the names of centered_nn.activations.ACTIVATIONS (a test keeps them equal), written
+#: out so that --help needs no import of the registry
+ACTIVATION_NAMES = ("identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "selu", "softplus",
+               "centered_logistic", "lecun_tanh")
 DEFAULT_ACTIVATIONS = ("relu", "tanh")
 DEFAULT_LEARNING_RATES = (0.03, 0.1, 0.3, 1.0, 3.0)
 QUICK_LEARNING_RATES = (0.1, 1.0)
@@ -212,6 +232,26 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f"{PROG}: error: {message} (see '{self.prog} --help')\n")
 
+    def parse_args(self, args=None, namespace=None):
+        """As argparse's, but an unknown option is reported by its command with a suggestion."""
+        namespace, unknown = self.parse_known_args(args, namespace)
+        if unknown:
+            command = getattr(self, "commands", {}).get(getattr(namespace, "command", None), self)
+            command.error(f"unrecognized arguments: {' '.join(unknown)}"
+                          f"{_suggestion(command, unknown)}")
+        return namespace
+
+
+def _suggestion(parser, unknown):
+    """'; did you mean --json?' for the first unknown option close to one of ``parser``'s."""
+    options = [name for action in parser._actions for name in action.option_strings]
+    for text in unknown:
+        if text.startswith("--"):
+            close = difflib.get_close_matches(text.split("=")[0], options, n=1, cutoff=0.6)
+            if close:
+                return f"; did you mean {close[0]}?"
+    return ""
+
 
 def _checked(convert, ok, what):
     def parse(text):
@@ -257,6 +297,7 @@ def _build_parser():
     parser = _Parser(prog=PROG, description="Measure how zero-centring affects MLP training.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.commands = commands.choices  # {name: its parser}, for unknown options
     cmp = commands.add_parser(
         "compare",
         help="cross-validate centring setups and print a table",
@@ -277,8 +318,8 @@ def _build_parser():
                      + ", ".join(f"{t.default_dataset} for {n}" for n, t in TASKS.items()) + ")")
     cmp.add_argument("--cv", type=_cv, metavar="K",
                      help="number of CV folds (default: 3; 2 with --quick)")
-    cmp.add_argument("--activations", type=_names("activation", ACTIVATIONS), metavar="A,B",
-                     help=f"comma-separated hidden activations from {', '.join(ACTIVATIONS)} "
+    cmp.add_argument("--activations", type=_names("activation", ACTIVATION_NAMES), metavar="A,B",
+                     help=f"comma-separated hidden activations from {', '.join(ACTIVATION_NAMES)} "
                      f"(default: {','.join(DEFAULT_ACTIVATIONS)}; relu with --quick)")
     cmp.add_argument("--setups", type=_names("setup", SETUPS), default=tuple(SETUPS),
                      metavar="S,T", help=f"comma-separated subset of {', '.join(SETUPS)}")

@@ -186,6 +186,56 @@ def test_importing_the_command_line_loads_no_scikit_learn():
     assert proc.stdout.split() == ["False", "False"]
 
 
+# Issue 25, item 9: --help answers at once; an option typo gets a suggestion
+
+HELP_IMPORTS = """
+import sys
+from centered_nn.cli import main
+try:
+    main({argv!r})
+except SystemExit:
+    pass
+print([name for name in ("numpy", "scipy", "sklearn", "centered_nn.activations")
+       if name in sys.modules], file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["compare", "--help"], ["--version"],
+                                  ["compare", "--jsn", "x"]])
+def test_help_and_usage_errors_import_no_numpy_or_scikit_learn(argv):
+    """Before: over a second of imports (scikit-learn, the estimators) before --help."""
+    proc = subprocess.run([sys.executable, "-c", HELP_IMPORTS.format(argv=argv)],
+                          capture_output=True, text=True, env=ENV, timeout=120)
+    assert proc.stderr.splitlines()[-1] == "[]"
+    assert (proc.stdout + proc.stderr).startswith(("usage: centered-nn", "centered-nn"))
+
+
+def test_the_help_lists_the_activation_registry():
+    """The names are written out in the parser (no import for --help): kept equal here."""
+    from centered_nn.activations import ACTIVATIONS
+    from centered_nn.cli.parser import ACTIVATION_NAMES
+
+    assert ACTIVATION_NAMES == tuple(ACTIVATIONS)
+
+
+@pytest.mark.parametrize("typo, meant", [("--jsn", "--json"),
+                                         ("--learning_rate", "--learning-rate"),
+                                         ("--setpus=raw", "--setups"), ("--n_jobs", "--n-jobs")])
+def test_an_option_typo_suggests_the_closest_option(typo, meant):
+    proc = subprocess.run([sys.executable, "-m", "centered_nn", "compare", "--quick", typo],
+                          capture_output=True, text=True, env=ENV, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr == (f"centered-nn: error: unrecognized arguments: {typo}; did you mean "
+                           f"{meant}? (see 'centered-nn compare --help')\n")
+
+
+def test_an_unknown_option_far_from_all_gets_no_suggestion():
+    proc = subprocess.run([sys.executable, "-m", "centered_nn", "compare", "--zzz"],
+                          capture_output=True, text=True, env=ENV, timeout=120)
+    assert proc.stderr == ("centered-nn: error: unrecognized arguments: --zzz "
+                           "(see 'centered-nn compare --help')\n")
+
+
 # Item 11: special files as outputs
 
 

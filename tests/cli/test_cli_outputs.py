@@ -151,3 +151,85 @@ def test_the_log_summary():
     log.table_printed = True
     log.written += ["a.json", "b.png"]
     assert log.summary() == "the table was printed; wrote a.json, b.png"
+
+
+# Issue 25, item 12: SIGTERM (kill) while the files are written cleans up as Ctrl-C does
+
+SIGNAL_WHILE_WRITING = """
+import os, signal, sys
+real = os.fsync
+def fsync(fd):
+    os.kill(os.getpid(), signal.{signal})  # while the JSON's temporary file is written
+    return real(fd)
+os.fsync = fsync
+from centered_nn.cli import main
+sys.exit(main({argv!r}))
+"""
+
+
+@pytest.mark.parametrize("name, status, said", [("SIGTERM", 143, "terminated"),
+                                                ("SIGINT", 130, "interrupted")])
+def test_a_signal_while_writing_leaves_no_temporary_file(tmp_path, name, status, said):
+    json_path = tmp_path / "ok.json"
+    json_path.write_text('{"old": true}\n')
+    code = SIGNAL_WHILE_WRITING.format(signal=name,
+                                       argv=["compare", *IRIS, "--json", str(json_path)])
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"}, timeout=120)
+    assert proc.returncode == status  # before: -15, killed with '.ok.json.XXXX.tmp' left
+    assert proc.stderr.splitlines()[-1] == (f"centered-nn: {said}: the table was printed; "
+                                            "no file written")
+    assert os.listdir(tmp_path) == ["ok.json"]
+    assert json_path.read_text() == '{"old": true}\n'
+
+
+# Issue 25, item 11: the command's own standard output or error as an output file
+
+
+def _run_to(json_path, **streams):
+    return subprocess.run([sys.executable, "-m", "centered_nn", "compare", *IRIS, "--json",
+                           json_path], text=True, timeout=120,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"}, **streams)
+
+
+def test_dev_stdout_redirected_to_a_file_is_refused_not_renamed_over(tmp_path):
+    out = tmp_path / "out.txt"
+    with open(out, "w") as stdout:
+        proc = _run_to("/dev/stdout", stdout=stdout, stderr=subprocess.PIPE)
+    assert proc.returncode == 2  # before: 0, and out.txt replaced by the JSON
+    assert proc.stderr == (f"centered-nn: error: --json: '/dev/stdout' is this command's "
+                           f"standard output (the file '{out}'), where the table is printed; "
+                           "name another file\n")
+    assert out.read_text() == ""
+    assert os.listdir(tmp_path) == ["out.txt"]
+
+
+def test_dev_stdout_as_a_pipe_is_named_a_pipe():
+    proc = _run_to("/dev/stdout", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.returncode == 2  # before: "cannot write in directory '/proc/<pid>/fd'"
+    assert proc.stderr == ("centered-nn: error: --json: '/dev/stdout' is this command's "
+                           "standard output (a pipe), where the table is printed; name "
+                           "another file\n")
+    assert proc.stdout == ""
+
+
+def test_dev_stderr_is_refused_too():
+    proc = _run_to("/dev/stderr", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.returncode == 2
+    assert proc.stderr == ("centered-nn: error: --json: '/dev/stderr' is this command's "
+                           "standard error (a pipe), where progress is printed; name "
+                           "another file\n")
+
+
+def test_another_pipe_is_refused_as_a_fifo_not_as_a_directory():
+    read, write = os.pipe()
+    try:
+        proc = _run_to(f"/dev/fd/{write}", stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, pass_fds=(write,))
+    finally:
+        os.close(read)
+        os.close(write)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"centered-nn: error: --json: '/dev/fd/{write}' (-> ")
+    assert proc.stderr.endswith(") is a FIFO (named pipe), not a regular file; outputs are "
+                                "written to a temporary file and renamed into place\n")
