@@ -43,6 +43,7 @@ extensions = [
     "sphinx-mathjax-offline",  # MathJax copied into _static: math renders offline
     "sphinx.ext.viewcode",
     "numpydoc",
+    "matplotlib.sphinxext.plot_directive",  # the user guide's study figure, drawn at build
     "sphinx_gallery.gen_gallery",
 ]
 
@@ -81,6 +82,13 @@ html_theme_options = {
     "footer_end": ["sphinx-version"],
 }
 html_sidebars = {"index": [], "cli": [], "diagnostics": [], "user_guide": []}
+
+# -- matplotlib's plot directive ---------------------------------------------
+
+plot_include_source = True
+plot_html_show_source_link = False
+plot_html_show_formats = False
+plot_formats = [("png", 80)]
 
 # -- sphinx-gallery -----------------------------------------------------------
 
@@ -158,6 +166,25 @@ def cli_help(*args):
     if result.returncode != 0:
         raise RuntimeError(f"`centered-nn {' '.join(args)} --help` failed:\n{result.stderr}")
     return result.stdout
+
+
+CLI_EXAMPLE_INCLUDE = DOCS / "generated" / "cli_example.inc"
+CLI_EXAMPLE = ("compare", "--dataset", "iris", "--quick")
+
+
+def cli_example():
+    """``centered-nn compare --dataset iris --quick``: the command line and its stdout."""
+    env = {**os.environ, "COLUMNS": "88", "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore"}
+    result = subprocess.run([sys.executable, "-m", "centered_nn", *CLI_EXAMPLE],
+                            cwd=ROOT, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"`centered-nn {' '.join(CLI_EXAMPLE)}` failed:\n{result.stderr}")
+    return f"$ centered-nn {' '.join(CLI_EXAMPLE)}\n{result.stdout}"
+
+
+def write_cli_example(app):
+    """Write generated/cli_example.inc: the example run as a text block."""
+    _write_if_changed(CLI_EXAMPLE_INCLUDE, f".. code-block:: text\n\n{_indent(cli_example())}\n")
 
 
 def subcommands(top_help):
@@ -243,6 +270,7 @@ def prepare_gallery(app):
 def setup(app):
     app.connect("builder-inited", prepare_gallery, priority=100)  # before sphinx-gallery's
     app.connect("builder-inited", write_cli_help)
+    app.connect("builder-inited", write_cli_example)
     app.connect("builder-inited", write_activations_table)
     app.connect("missing-reference", resolve_external)
     from gallery_hooks import caption_api_toctrees, clean_gallery_page

@@ -14,6 +14,7 @@ import re
 import runpy
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -229,3 +230,38 @@ def test_switching_quick_and_full_mode_reruns_the_examples(conf, tmp_path):
     assert md5.read_text() == "abc"
     forget(tmp_path, "full")  # mode changed: every example runs again
     assert not md5.exists() and (tmp_path / ".examples_mode").read_text() == "full"
+
+
+# Issue 25, item 14: the pages show what the package prints and draws
+
+
+def test_cli_page_shows_an_example_run_made_at_build_time(conf):
+    assert ".. include:: generated/cli_example.inc" in (DOCS / "cli.rst").read_text()
+    lines = conf["cli_example"]().splitlines()
+    assert lines[0] == "$ centered-nn compare --dataset iris --quick"
+    assert lines[1].split()[:2] == ["setup", "activation"]
+    from centered_nn.cli.parser import SETUPS
+
+    rows = [line.split()[:2] for line in lines[3:3 + len(SETUPS)]]
+    assert rows == [[name, "relu"] for name in SETUPS]
+
+
+def test_user_guide_study_section_draws_its_figure(conf):
+    """The study's code runs at build time under matplotlib's plot directive."""
+    text = (DOCS / "user_guide.rst").read_text()
+    section = text[text.index("the centring study\n"):text.index("What it records")]
+    assert "\n.. plot::\n    :include-source: true\n" in section
+    assert "CenteringStudyDisplay.from_study(study)" in section
+    assert "matplotlib.sphinxext.plot_directive" in conf["extensions"]
+
+
+def test_index_snippet_prints_what_is_shown_and_no_warning(capsys):
+    text = (DOCS / "index.rst").read_text()
+    code, shown = re.search(r"\.\. code-block:: python\n\n((?:    .*\n|\n)+)"
+                            r"\.\. code-block:: text\n\n((?:    .*\n)+)", text).groups()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        exec(compile("\n".join(line[4:] for line in code.splitlines()), "index.rst", "exec"),
+             {})
+    assert [str(w.message) for w in caught] == []
+    assert capsys.readouterr().out.splitlines() == [line[4:] for line in shown.splitlines()]

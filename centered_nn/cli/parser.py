@@ -156,8 +156,8 @@ TASKS = {
         prepare_target=_standardised_target,
     ),
 }
-#: the names of centered_nn.activations.ACTIVATIONS (a test keeps them equal), written
-#: out so that --help needs no import of the registry
+#: the built-in names of centered_nn.activations.ACTIVATIONS (a test keeps them equal),
+#: written out for --help, which imports no registry; values are checked against it
 ACTIVATION_NAMES = ("identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "selu", "softplus",
                "centered_logistic", "lecun_tanh")
 DEFAULT_ACTIVATIONS = ("relu", "tanh")
@@ -279,8 +279,10 @@ _batch_size = _checked(lambda t: t if t == "auto" else int(t),
                        lambda v: v == "auto" or v >= 1, "an integer >= 1 or 'auto'")
 
 
-def _names(kind, registry):
+def _names(kind, registry_of):
+    """Parse 'a,b' into names of the mapping ``registry_of()`` returns when a value comes."""
     def parse(text):
+        registry = registry_of()
         names = [name.strip() for name in text.split(",") if name.strip()]
         unknown = [name for name in names if name not in registry]
         if unknown or not names:
@@ -291,6 +293,13 @@ def _names(kind, registry):
         return tuple(dict.fromkeys(names))
 
     return parse
+
+
+def _activations():
+    """The live registry: a user's registered activation is accepted too."""
+    from ..activations import ACTIVATIONS
+
+    return ACTIVATIONS
 
 
 def _build_parser():
@@ -318,10 +327,10 @@ def _build_parser():
                      + ", ".join(f"{t.default_dataset} for {n}" for n, t in TASKS.items()) + ")")
     cmp.add_argument("--cv", type=_cv, metavar="K",
                      help="number of CV folds (default: 3; 2 with --quick)")
-    cmp.add_argument("--activations", type=_names("activation", ACTIVATION_NAMES), metavar="A,B",
+    cmp.add_argument("--activations", type=_names("activation", _activations), metavar="A,B",
                      help=f"comma-separated hidden activations from {', '.join(ACTIVATION_NAMES)} "
                      f"(default: {','.join(DEFAULT_ACTIVATIONS)}; relu with --quick)")
-    cmp.add_argument("--setups", type=_names("setup", SETUPS), default=tuple(SETUPS),
+    cmp.add_argument("--setups", type=_names("setup", lambda: SETUPS), default=tuple(SETUPS),
                      metavar="S,T", help=f"comma-separated subset of {', '.join(SETUPS)}")
     cmp.add_argument("--max-iter", type=_positive_int, metavar="N",
                      help="maximum SGD epochs per fit (default: 30; 5 with --quick)")
