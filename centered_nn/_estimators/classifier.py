@@ -121,7 +121,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     >>> from centered_nn import MLPClassifier
     >>> from sklearn.datasets import make_classification
     >>> X, y = make_classification(n_samples=100, random_state=1)
-    >>> clf = MLPClassifier(activation="elu", input_bias="mean", max_iter=300,
+    >>> clf = MLPClassifier(activation="elu", input_bias="mean", max_iter=1000,
     ...                     random_state=1).fit(X, y)
     >>> clf.score(X, y) > 0.9
     True

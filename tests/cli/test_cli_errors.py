@@ -149,6 +149,7 @@ def test_a_closed_pipe_ends_quietly_after_writing_the_files(tmp_path):
                             text=True, env=ENV)
     proc.stdout.close()  # the reader is gone before the table comes
     err = proc.stderr.read()
+    proc.stderr.close()
     assert proc.wait(timeout=120) == 141
     assert "Traceback" not in err and "Exception ignored" not in err
     assert err.endswith(f"wrote {out}\n")

@@ -194,6 +194,7 @@ def _quiet_fit(clf):
         clf.fit(X_POS, Y)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # 3 epochs: records
 @pytest.mark.parametrize("cls", ["MLPClassifier", "MLPRegressor"])
 def test_record_gradient_signs_list_records_only_those_metrics(cls):
     import centered_nn

@@ -29,6 +29,15 @@ from centered_nn.diagnostics import GradientSignRecorder
 from ..harness import flat_loss_and_gradient
 from ..test_activations import Swish
 
+# The drawn cases include hidden layers of one unit and data of one feature under
+# gradient_centralization, and last minibatches of one row under input_bias='batch':
+# the package warns about both, as tests/estimators/test_centering_methods.py checks.
+# Here those cases are ordinary draws, and the warnings noise.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:gradient_centralization=True.*has fan_in 1:UserWarning"),
+    pytest.mark.filterwarnings("ignore:input_bias='batch': a minibatch of 1 row:UserWarning"),
+]
+
 ESTIMATORS = [MLPClassifier, MLPRegressor]
 CLASSIFIERS = [cls for cls in ESTIMATORS if is_classifier(cls())]
 STOCHASTIC = ("sgd", "adam")

@@ -31,10 +31,15 @@ SW = np.random.RandomState(0).uniform(0.1, 2.0, size=len(Y_DIGITS))
 def _fit_both(X, y, fit_params=None, **params):
     params = {"hidden_layer_sizes": (16,), "random_state": 0, **params}
     fit_params = fit_params or {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.simplefilter("ignore", ConvergenceWarning)  # short fits, as in scikit-learn's
         ours = MLPClassifier(**params).fit(X, y, **fit_params)
+        n_ours = len(caught)
         theirs = SkMLP(**params).fit(X, y, **fit_params)
+    # any other warning (a batch_size clipped to the data) is scikit-learn's, word for word
+    assert [str(w.message) for w in caught[:n_ours]] == [str(w.message)
+                                                        for w in caught[n_ours:]]
     return ours, theirs
 
 
@@ -217,8 +222,10 @@ def test_lbfgs_loss_curve_has_one_value_per_iteration():
 
 
 def test_batch_size_clipping_warns():
+    clf = MLPClassifier(hidden_layer_sizes=(4,), batch_size=10_000, max_iter=1)
     with pytest.warns(UserWarning, match="It is going to be clipped"):
-        MLPClassifier(hidden_layer_sizes=(4,), batch_size=10_000, max_iter=1).fit(X_DIGITS, Y_DIGITS)
+        with pytest.warns(ConvergenceWarning, match=r"Maximum iterations \(1\) reached"):
+            clf.fit(X_DIGITS, Y_DIGITS)
 
 
 @pytest.mark.parametrize(
