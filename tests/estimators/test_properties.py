@@ -35,7 +35,7 @@ from ..test_activations import Swish
 # Here those cases are ordinary draws, and the warnings noise.
 pytestmark = [
     pytest.mark.filterwarnings("ignore:gradient_centralization=True.*has fan_in 1:UserWarning"),
-    pytest.mark.filterwarnings("ignore:input_bias='batch': a minibatch of 1 row:UserWarning"),
+    pytest.mark.filterwarnings("ignore:input_bias='batch'. a minibatch of 1 row:UserWarning"),
 ]
 
 ESTIMATORS = [MLPClassifier, MLPRegressor]
