@@ -34,11 +34,13 @@ class Setup:
 class Task:
     """What is predicted: the estimator, how it is scored, which datasets fit it.
 
+    ``estimator(**params)`` builds the estimator: its class, or a
+    :class:`PackageEstimator`, which imports it on first use.
     ``prepare_target(y, args)`` checks (and may convert) the target column and
     returns it; it raises :class:`CLIError` for a target the task cannot use.
     """
 
-    estimator: type
+    estimator: object
     scoring: str
     score_label: str
     default_dataset: str
@@ -48,7 +50,7 @@ class Task:
 
 @dataclass(frozen=True)
 class PackageEstimator:
-    """centered_nn's estimator ``name``, imported when first built: a lazy class for :class:`Task`."""
+    """centered_nn's estimator ``name`` for :class:`Task`, imported when first built."""
 
     name: str
 
@@ -146,7 +148,8 @@ SETUPS = {
 #: task name -> Task
 TASKS = {
     "classification": Task(
-        estimator=PackageEstimator("MLPClassifier"), scoring="accuracy", score_label="cv accuracy",
+        estimator=PackageEstimator("MLPClassifier"), scoring="accuracy",
+        score_label="cv accuracy",
         default_dataset="digits", datasets=("digits", "iris", "wine", "breast_cancer"),
         prepare_target=_class_labels,
     ),
@@ -158,8 +161,8 @@ TASKS = {
 }
 #: the built-in names of centered_nn.activations.ACTIVATIONS (a test keeps them equal),
 #: written out for --help, which imports no registry; values are checked against it
-ACTIVATION_NAMES = ("identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "selu", "softplus",
-               "centered_logistic", "lecun_tanh")
+ACTIVATION_NAMES = ("identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "selu",
+                    "softplus", "centered_logistic", "lecun_tanh")
 DEFAULT_ACTIVATIONS = ("relu", "tanh")
 DEFAULT_LEARNING_RATES = (0.03, 0.1, 0.3, 1.0, 3.0)
 QUICK_LEARNING_RATES = (0.1, 1.0)
@@ -328,7 +331,8 @@ def _build_parser():
     cmp.add_argument("--cv", type=_cv, metavar="K",
                      help="number of CV folds (default: 3; 2 with --quick)")
     cmp.add_argument("--activations", type=_names("activation", _activations), metavar="A,B",
-                     help=f"comma-separated hidden activations from {', '.join(ACTIVATION_NAMES)} "
+                     help="comma-separated hidden activations from "
+                     f"{', '.join(ACTIVATION_NAMES)} "
                      f"(default: {','.join(DEFAULT_ACTIVATIONS)}; relu with --quick)")
     cmp.add_argument("--setups", type=_names("setup", lambda: SETUPS), default=tuple(SETUPS),
                      metavar="S,T", help=f"comma-separated subset of {', '.join(SETUPS)}")
