@@ -70,6 +70,8 @@ class CheckedScorer:
 class Terminated(KeyboardInterrupt):
     """SIGTERM inside :func:`terminated_like_interrupts`: handled as Ctrl-C is, exit status 143."""
 
+    terminated = True
+
 
 def _raise_terminated(signum, frame):
     raise Terminated
