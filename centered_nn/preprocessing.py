@@ -18,6 +18,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._stats import RunningMean, weighted_mean
+
 __all__ = ["Centerer", "SampleCenterer"]
 
 _STREAMING_STRATEGIES = ("mean", "none")
@@ -41,24 +43,6 @@ def _sparse_error(name, detail, alternative=""):
         "zeros into explicit non-zeros and make the matrix dense. Densify X "
         f"yourself (X.toarray()) if it fits in memory{alternative}."
     )
-
-
-def _weighted_mean(X, sample_weight):
-    """Per-column weighted mean in float64, without overflow for any finite ``X``.
-
-    The weights are normalised to sum to one first, so no partial sum exceeds the
-    largest magnitude in a column; should rounding still overflow at the very
-    edge of the float64 range, the columns are scaled by that magnitude.
-    """
-    weights = sample_weight / sample_weight.max()
-    weights /= weights.sum()
-    with np.errstate(over="ignore", invalid="ignore"):
-        mean = np.asarray(weights @ X, dtype=np.float64)
-    if np.isfinite(mean).all():
-        return mean
-    scale = np.abs(X).max(axis=0).astype(np.float64)
-    scale[scale == 0] = 1.0
-    return (weights @ (X / scale)) * scale
 
 
 def _check_total_weight(total, what):
@@ -224,7 +208,7 @@ class Centerer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         if self.strategy == "none":
             center = np.zeros(X.shape[1])
         elif self.strategy == "mean":
-            center = _weighted_mean(X, sample_weight)
+            center = weighted_mean(X, sample_weight)
         elif self.strategy == "median":
             center = _weighted_median(X.astype(np.float64), sample_weight)
         else:  # "min"
@@ -261,18 +245,14 @@ class Centerer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         _check_partial_fit_strategy(self)
         first_call = not hasattr(self, "n_samples_seen_")
         X, sample_weight = self._validate_fit(X, sample_weight, reset=first_call)
-        batch_weight = float(sample_weight.sum())
-        total = (0.0 if first_call else self.n_samples_seen_) + batch_weight
+        seen = RunningMean(None if first_call else self.center_,
+                           0.0 if first_call else self.n_samples_seen_)
+        total = seen.weight + float(sample_weight.sum())
         _check_total_weight(total, "seen so far (this batch included)")
-        if first_call:
-            self.center_ = np.zeros(X.shape[1], dtype=np.float64)
         if self.strategy == "mean":
-            # a convex combination of two means: no difference of two large numbers
-            share = batch_weight / total
-            batch_mean = _weighted_mean(X, sample_weight)
-            self.center_ = self.center_ * (1.0 - share) + batch_mean * share
-        elif self.strategy == "none":
-            self.center_ = np.zeros_like(self.center_)
+            seen.add(X, sample_weight)
+        self.center_ = np.zeros(X.shape[1]) if seen.mean is None or self.strategy == "none" \
+            else np.asarray(seen.mean, dtype=np.float64)
         self.n_samples_seen_ = total
         return self
 

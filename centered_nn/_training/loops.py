@@ -21,11 +21,6 @@ from .solvers import SGD, Adam, blas_threads, minibatch_blas_threads, minimize_l
 from .._network.network import BackwardOptions, l2_penalty
 
 
-def trainable(net, offsets):
-    """The arrays the optimiser updates: weights, intercepts, trained offsets."""
-    return ParameterLayout.of(net, offsets.trainable).arrays()
-
-
 class BatchGradients:
     """One fit call's loss and gradients on a batch: what every step of the call shares.
 
@@ -102,13 +97,11 @@ class Minibatches:
 
 
 def _batch_size(settings, n_samples):
-    if settings.batch_size == "auto":
-        return min(200, n_samples)
-    if settings.batch_size > n_samples:
+    if settings.batch_size != "auto" and settings.batch_size > n_samples:
         warnings.warn(
             "Got `batch_size` less than 1 or larger than sample size. It is going to be clipped"
         )
-    return int(np.clip(settings.batch_size, 1, n_samples))
+    return settings.rows_per_step(n_samples)
 
 
 def _step_buffers(net, offsets, X, Y, sample_weight):
