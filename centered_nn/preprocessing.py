@@ -1,5 +1,6 @@
 """Transformers that centre features (:class:`Centerer`) or samples."""
 
+from contextlib import contextmanager
 from numbers import Real
 
 import numpy as np
@@ -20,6 +21,13 @@ from sklearn.utils.validation import (
 
 from ._stats import RunningMean, weighted_mean
 
+try:  # scikit-learn >= 1.9: callbacks, taken as StandardScaler takes them
+    from sklearn.callback import CallbackSupportMixin
+
+    _CALLBACK_SUPPORT = (CallbackSupportMixin,)
+except ImportError:
+    _CALLBACK_SUPPORT = ()
+
 __all__ = ["Centerer", "SampleCenterer"]
 
 _STREAMING_STRATEGIES = ("mean", "none")
@@ -35,6 +43,21 @@ def _check_partial_fit_strategy(estimator):
             "updated exactly from streamed chunks. Use fit instead."
         )
     return True
+
+
+@contextmanager
+def _fit_task(estimator, X, y, sample_weight=None, name="fit"):
+    """The root task of a fit for scikit-learn's callbacks (a leaf: no subtasks), begun
+    and, when the block completes, ended as StandardScaler does; nothing without them."""
+    if not _CALLBACK_SUPPORT:
+        yield
+        return
+    context = estimator._init_callback_context(task_name=name)
+    metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+    context.call_on_fit_task_begin(estimator=estimator, X=X, y=y, metadata=metadata)
+    yield
+    context.call_on_fit_task_end(estimator=estimator, X=X, y=y, metadata=metadata,
+                                 reconstruction_attributes={})
 
 
 def _sparse_error(name, detail, alternative=""):
@@ -77,7 +100,7 @@ def _weighted_median(X, sample_weight):
     return np.where(cum_k <= half + tol, (lower + upper) / 2, lower)
 
 
-class Centerer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class Centerer(*_CALLBACK_SUPPORT, OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Centre each feature by a per-feature offset, then add a constant shift.
 
     The transformation is ``X - center_ + shift``: zero-mean features, a
@@ -203,18 +226,20 @@ class Centerer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self : object
             Fitted transformer.
         """
+        given = sample_weight
         X, sample_weight = self._validate_fit(X, sample_weight, reset=True)
-        _check_total_weight(float(sample_weight.sum()), "of X")
-        if self.strategy == "none":
-            center = np.zeros(X.shape[1])
-        elif self.strategy == "mean":
-            center = weighted_mean(X, sample_weight)
-        elif self.strategy == "median":
-            center = _weighted_median(X.astype(np.float64), sample_weight)
-        else:  # "min"
-            center = X[sample_weight > 0].min(axis=0)
-        self.center_ = np.asarray(center, dtype=np.float64)
-        self.n_samples_seen_ = float(sample_weight.sum())
+        with _fit_task(self, X, y, given):
+            _check_total_weight(float(sample_weight.sum()), "of X")
+            if self.strategy == "none":
+                center = np.zeros(X.shape[1])
+            elif self.strategy == "mean":
+                center = weighted_mean(X, sample_weight)
+            elif self.strategy == "median":
+                center = _weighted_median(X.astype(np.float64), sample_weight)
+            else:  # "min"
+                center = X[sample_weight > 0].min(axis=0)
+            self.center_ = np.asarray(center, dtype=np.float64)
+            self.n_samples_seen_ = float(sample_weight.sum())
         return self
 
     @available_if(_check_partial_fit_strategy)
@@ -244,16 +269,18 @@ class Centerer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         _check_partial_fit_strategy(self)
         first_call = not hasattr(self, "n_samples_seen_")
+        given = sample_weight
         X, sample_weight = self._validate_fit(X, sample_weight, reset=first_call)
-        seen = RunningMean(None if first_call else self.center_,
-                           0.0 if first_call else self.n_samples_seen_)
-        total = seen.weight + float(sample_weight.sum())
-        _check_total_weight(total, "seen so far (this batch included)")
-        if self.strategy == "mean":
-            seen.add(X, sample_weight)
-        self.center_ = np.zeros(X.shape[1]) if seen.mean is None or self.strategy == "none" \
-            else np.asarray(seen.mean, dtype=np.float64)
-        self.n_samples_seen_ = total
+        with _fit_task(self, X, y, given, name="partial_fit"):
+            seen = RunningMean(None if first_call else self.center_,
+                               0.0 if first_call else self.n_samples_seen_)
+            total = seen.weight + float(sample_weight.sum())
+            _check_total_weight(total, "seen so far (this batch included)")
+            if self.strategy == "mean":
+                seen.add(X, sample_weight)
+            self.center_ = np.zeros(X.shape[1]) if seen.mean is None or \
+                self.strategy == "none" else seen.mean
+            self.n_samples_seen_ = total
         return self
 
     def transform(self, X):
@@ -306,7 +333,8 @@ class Centerer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return tags
 
 
-class SampleCenterer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class SampleCenterer(*_CALLBACK_SUPPORT, OneToOneFeatureMixin, TransformerMixin,
+                     BaseEstimator):
     """Subtract each sample's own mean across features.
 
     The transformation is ``X - X.mean(axis=1, keepdims=True)``: every output
@@ -363,7 +391,9 @@ class SampleCenterer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self : object
             Fitted transformer.
         """
-        self._validate(X, reset=True)
+        X = self._validate(X, reset=True)
+        with _fit_task(self, X, y):
+            pass  # stateless: nothing to learn, but callbacks see the fit
         return self
 
     def transform(self, X):

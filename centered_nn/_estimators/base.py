@@ -130,9 +130,11 @@ class BaseMLP(callbacks.CallbackSupport, BaseEstimator, metaclass=ABCMeta):
         )
         Y = self._encode_targets(y, incremental, **target_options)
         activation = _resolve_activation(self.activation, X.dtype)
-        sample_weight = self._class_weighted(y, X, sample_weight)
+        weighted = self._class_weighted(y, X, sample_weight)
+        # callbacks see the weights the user passed, as LogisticRegression's fit task does
+        given = None if sample_weight is None else _check_sample_weight(sample_weight, X)
+        sample_weight = given if weighted is sample_weight else _check_sample_weight(weighted, X)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X)
             _check_weight_sum(sample_weight)
         if sparse.issparse(X):
             X = X.tocsr()  # fast row slicing for minibatches
@@ -145,7 +147,7 @@ class BaseMLP(callbacks.CallbackSupport, BaseEstimator, metaclass=ABCMeta):
             self._check_same_network(layer_units, incremental)
         if self.gradient_centralization:
             _warn_frozen_by_centralization(self.coefs_)
-        run = callbacks.begin_fit(self, X, y, sample_weight, incremental=incremental)
+        run = callbacks.begin_fit(self, X, y, given, incremental=incremental)
         state = self._state
         state.callbacks = run and run.for_loops()
         self._wire_recorder(state)
