@@ -20,6 +20,8 @@ Imports nothing else of the package: :mod:`centered_nn.preprocessing` and
 :mod:`centered_nn._network` both use it.
 """
 
+import math
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -51,10 +53,11 @@ def weighted_mean(X, sample_weight=None, dtype=None):
     >>> weighted_mean(X, np.array([3.0, 1.0]))
     array([1.500e+000, 1.125e+308])
     """
-    mean = RunningMean().add(X, sample_weight).mean
-    if mean is None:
+    total = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+    if total == 0:
         raise ValueError(f"The sample weights of {X.shape[0]} row(s) sum to 0: their mean "
                          "is undefined.")
+    mean = _share(X, sample_weight, _checked_total(total))  # the stream of one chunk
     return mean if dtype is None else mean.astype(dtype, copy=False)
 
 
@@ -93,10 +96,7 @@ class RunningMean:
     def add(self, X, sample_weight=None):
         """Add the rows of `X` (dense or sparse), weighted by `sample_weight`; returns self."""
         chunk = X.shape[0] if sample_weight is None else float(sample_weight.sum())
-        total = self.weight + chunk
-        if not np.isfinite(total):
-            raise ValueError(f"The sample weights sum to {total} in floating point: rescale "
-                             "them (only their ratios matter for a mean).")
+        total = _checked_total(self.weight + chunk)
         if total == 0:
             if sample_weight is not None and np.any(sample_weight):
                 raise ValueError("The sample weights seen so far sum to 0 while some are "
@@ -117,6 +117,13 @@ class RunningMean:
             self.mean = mean
         self.weight = total
         return self
+
+
+def _checked_total(total):
+    if not math.isfinite(total):
+        raise ValueError(f"The sample weights sum to {total} in floating point: rescale "
+                         "them (only their ratios matter for a mean).")
+    return total
 
 
 def _convex(weight, sample_weight):
