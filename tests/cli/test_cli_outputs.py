@@ -151,25 +151,3 @@ def test_the_log_summary():
     log.table_printed = True
     log.written += ["a.json", "b.png"]
     assert log.summary() == "the table was printed; wrote a.json, b.png"
-
-
-def test_a_deferred_ctrl_c_is_recorded_for_the_guard_not_only_reraised():
-    """Ctrl-C held back by deferred_interrupts is raised when the block ends and also
-    recorded, so that the guard's next check stops the run there too (a fit that caught
-    the re-raised KeyboardInterrupt must not let the run go on)."""
-    from centered_nn.cli.interrupt import InterruptGuard, deferred_interrupts
-
-    finished = []
-    try:
-        with InterruptGuard():
-            assert not InterruptGuard.requested
-            with pytest.raises(KeyboardInterrupt):
-                with deferred_interrupts():
-                    signal.raise_signal(signal.SIGINT)
-                    finished.append("the block ran to its end")
-            assert finished == ["the block ran to its end"]
-            assert InterruptGuard.requested
-            with pytest.raises(KeyboardInterrupt):
-                InterruptGuard.check()
-    finally:
-        InterruptGuard.requested = False
