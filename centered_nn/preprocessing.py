@@ -1,5 +1,6 @@
 """Transformers that centre features (:class:`Centerer`) or samples."""
 
+from contextlib import contextmanager
 from numbers import Real
 
 import numpy as np
@@ -18,6 +19,15 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._stats import RunningMean, weighted_mean
+
+try:  # scikit-learn >= 1.9: callbacks, taken as StandardScaler takes them
+    from sklearn.callback import CallbackSupportMixin
+
+    _CALLBACK_SUPPORT = (CallbackSupportMixin,)
+except ImportError:
+    _CALLBACK_SUPPORT = ()
+
 __all__ = ["Centerer", "SampleCenterer"]
 
 _STREAMING_STRATEGIES = ("mean", "none")
@@ -35,30 +45,27 @@ def _check_partial_fit_strategy(estimator):
     return True
 
 
+@contextmanager
+def _fit_task(estimator, X, y, sample_weight=None, name="fit"):
+    """The root task of a fit for scikit-learn's callbacks (a leaf: no subtasks), begun
+    and, when the block completes, ended as StandardScaler does; nothing without them."""
+    if not _CALLBACK_SUPPORT:
+        yield
+        return
+    context = estimator._init_callback_context(task_name=name)
+    metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+    context.call_on_fit_task_begin(estimator=estimator, X=X, y=y, metadata=metadata)
+    yield
+    context.call_on_fit_task_end(estimator=estimator, X=X, y=y, metadata=metadata,
+                                 reconstruction_attributes={})
+
+
 def _sparse_error(name, detail, alternative=""):
     return TypeError(
         f"{name} does not accept sparse input: {detail} would turn the implicit "
         "zeros into explicit non-zeros and make the matrix dense. Densify X "
         f"yourself (X.toarray()) if it fits in memory{alternative}."
     )
-
-
-def _weighted_mean(X, sample_weight):
-    """Per-column weighted mean in float64, without overflow for any finite ``X``.
-
-    The weights are normalised to sum to one first, so no partial sum exceeds the
-    largest magnitude in a column; should rounding still overflow at the very
-    edge of the float64 range, the columns are scaled by that magnitude.
-    """
-    weights = sample_weight / sample_weight.max()
-    weights /= weights.sum()
-    with np.errstate(over="ignore", invalid="ignore"):
-        mean = np.asarray(weights @ X, dtype=np.float64)
-    if np.isfinite(mean).all():
-        return mean
-    scale = np.abs(X).max(axis=0).astype(np.float64)
-    scale[scale == 0] = 1.0
-    return (weights @ (X / scale)) * scale
 
 
 def _check_total_weight(total, what):
@@ -93,7 +100,7 @@ def _weighted_median(X, sample_weight):
     return np.where(cum_k <= half + tol, (lower + upper) / 2, lower)
 
 
-class Centerer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class Centerer(*_CALLBACK_SUPPORT, OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Centre each feature by a per-feature offset, then add a constant shift.
 
     The transformation is ``X - center_ + shift``: zero-mean features, a
@@ -219,18 +226,20 @@ class Centerer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self : object
             Fitted transformer.
         """
+        given = sample_weight
         X, sample_weight = self._validate_fit(X, sample_weight, reset=True)
-        _check_total_weight(float(sample_weight.sum()), "of X")
-        if self.strategy == "none":
-            center = np.zeros(X.shape[1])
-        elif self.strategy == "mean":
-            center = _weighted_mean(X, sample_weight)
-        elif self.strategy == "median":
-            center = _weighted_median(X.astype(np.float64), sample_weight)
-        else:  # "min"
-            center = X[sample_weight > 0].min(axis=0)
-        self.center_ = np.asarray(center, dtype=np.float64)
-        self.n_samples_seen_ = float(sample_weight.sum())
+        with _fit_task(self, X, y, given):
+            _check_total_weight(float(sample_weight.sum()), "of X")
+            if self.strategy == "none":
+                center = np.zeros(X.shape[1])
+            elif self.strategy == "mean":
+                center = weighted_mean(X, sample_weight)
+            elif self.strategy == "median":
+                center = _weighted_median(X.astype(np.float64), sample_weight)
+            else:  # "min"
+                center = X[sample_weight > 0].min(axis=0)
+            self.center_ = np.asarray(center, dtype=np.float64)
+            self.n_samples_seen_ = float(sample_weight.sum())
         return self
 
     @available_if(_check_partial_fit_strategy)
@@ -260,20 +269,18 @@ class Centerer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         _check_partial_fit_strategy(self)
         first_call = not hasattr(self, "n_samples_seen_")
+        given = sample_weight
         X, sample_weight = self._validate_fit(X, sample_weight, reset=first_call)
-        batch_weight = float(sample_weight.sum())
-        total = (0.0 if first_call else self.n_samples_seen_) + batch_weight
-        _check_total_weight(total, "seen so far (this batch included)")
-        if first_call:
-            self.center_ = np.zeros(X.shape[1], dtype=np.float64)
-        if self.strategy == "mean":
-            # a convex combination of two means: no difference of two large numbers
-            share = batch_weight / total
-            batch_mean = _weighted_mean(X, sample_weight)
-            self.center_ = self.center_ * (1.0 - share) + batch_mean * share
-        elif self.strategy == "none":
-            self.center_ = np.zeros_like(self.center_)
-        self.n_samples_seen_ = total
+        with _fit_task(self, X, y, given, name="partial_fit"):
+            seen = RunningMean(None if first_call else self.center_,
+                               0.0 if first_call else self.n_samples_seen_)
+            total = seen.weight + float(sample_weight.sum())
+            _check_total_weight(total, "seen so far (this batch included)")
+            if self.strategy == "mean":
+                seen.add(X, sample_weight)
+            self.center_ = np.zeros(X.shape[1]) if seen.mean is None or \
+                self.strategy == "none" else seen.mean
+            self.n_samples_seen_ = total
         return self
 
     def transform(self, X):
@@ -326,7 +333,8 @@ class Centerer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return tags
 
 
-class SampleCenterer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class SampleCenterer(*_CALLBACK_SUPPORT, OneToOneFeatureMixin, TransformerMixin,
+                     BaseEstimator):
     """Subtract each sample's own mean across features.
 
     The transformation is ``X - X.mean(axis=1, keepdims=True)``: every output
@@ -383,7 +391,9 @@ class SampleCenterer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self : object
             Fitted transformer.
         """
-        self._validate(X, reset=True)
+        X = self._validate(X, reset=True)
+        with _fit_task(self, X, y):
+            pass  # stateless: nothing to learn, but callbacks see the fit
         return self
 
     def transform(self, X):

@@ -316,3 +316,43 @@ def test_total_weight_overflow_is_refused_not_nan():
         with np.errstate(over="ignore"):
             centerer.partial_fit(np.ones((1, 1)), sample_weight=[1e308])
     assert centerer.n_samples_seen_ == 1e308  # left as it was
+
+
+# --- scikit-learn's callbacks, as StandardScaler takes them (issue 25, item 2) ---------
+
+
+class _Tasks:
+    """Records (hook, task_name, sample_weight seen) of every task hook."""
+
+    def __init__(self):
+        self.events = []
+
+    def setup(self, estimator, context):
+        self.events.append(("setup", context.task_name, None))
+
+    def teardown(self, estimator, context):
+        self.events.append(("teardown", context.task_name, None))
+
+    def on_fit_task_begin(self, estimator, context, *, metadata=None):
+        self.events.append(("begin", context.task_name, (metadata or {}).get("sample_weight")))
+
+    def on_fit_task_end(self, estimator, context, *, metadata=None, fitted_estimator=None):
+        assert fitted_estimator is not None and hasattr(fitted_estimator, "n_features_in_")
+        self.events.append(("end", context.task_name, (metadata or {}).get("sample_weight")))
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_centerer_fits_are_callback_tasks_with_the_users_weights(X, method):
+    pytest.importorskip("sklearn.callback")
+    weights = list(np.linspace(1.0, 2.0, X.shape[0]))
+    tasks = _Tasks()
+    centerer = Centerer().set_callbacks(tasks)
+    getattr(centerer, method)(X, sample_weight=weights)
+    assert [e[:2] for e in tasks.events] == [("setup", method), ("begin", method),
+                                             ("end", method), ("teardown", method)]
+    assert tasks.events[1][2] is weights and tasks.events[2][2] is weights  # as passed
+    assert not hasattr(centerer, "_callback_fit_ctx")  # the context is gone after fit
+    tasks = _Tasks()
+    SampleCenterer().set_callbacks(tasks).fit(X)
+    assert [e[:2] for e in tasks.events] == [("setup", "fit"), ("begin", "fit"),
+                                             ("end", "fit"), ("teardown", "fit")]

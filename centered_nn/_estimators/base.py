@@ -24,14 +24,13 @@ from .._network import network
 from .._network.offsets import OFFSET_SCHEMES
 from .._network.output import OUTPUT_LAYERS
 from .._training.loops import fit_lbfgs, fit_stochastic
-from .._training.settings import FitSettings
+from .._training.settings import SOLVERS, STOCHASTIC_SOLVERS, FitSettings
 from .._training.state import TrainingState, arrays_with_offsets
 from ..activations import ACTIVATIONS, get_activation
 from ..diagnostics import GradientSignRecorder, check_metrics
 from ..exceptions import DivergenceWarning, diverged
 from . import callbacks
 
-_STOCHASTIC_SOLVERS = ("sgd", "adam")
 
 class BaseMLP(callbacks.CallbackSupport, BaseEstimator, metaclass=ABCMeta):
     """Shared machinery of the multi-layer perceptrons (not for direct use)."""
@@ -40,7 +39,7 @@ class BaseMLP(callbacks.CallbackSupport, BaseEstimator, metaclass=ABCMeta):
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         # live views of the registries: a name registered later is valid too
         "activation": [StrOptions(ACTIVATIONS.keys()), HasMethods(["value", "derivative"])],
-        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "solver": [StrOptions(set(SOLVERS))],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
@@ -98,7 +97,7 @@ class BaseMLP(callbacks.CallbackSupport, BaseEstimator, metaclass=ABCMeta):
 
     # --------------------------------------------------------------- fitting
     def _check_solver(self):
-        if self.solver not in _STOCHASTIC_SOLVERS:
+        if self.solver not in STOCHASTIC_SOLVERS:
             raise AttributeError(
                 "partial_fit is only available for stochastic optimizers. "
                 f"{self.solver} is not stochastic."
@@ -131,9 +130,11 @@ class BaseMLP(callbacks.CallbackSupport, BaseEstimator, metaclass=ABCMeta):
         )
         Y = self._encode_targets(y, incremental, **target_options)
         activation = _resolve_activation(self.activation, X.dtype)
-        sample_weight = self._class_weighted(y, X, sample_weight)
+        weighted = self._class_weighted(y, X, sample_weight)
+        # callbacks see the weights the user passed, as LogisticRegression's fit task does
+        given = None if sample_weight is None else _check_sample_weight(sample_weight, X)
+        sample_weight = given if weighted is sample_weight else _check_sample_weight(weighted, X)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X)
             _check_weight_sum(sample_weight)
         if sparse.issparse(X):
             X = X.tocsr()  # fast row slicing for minibatches
@@ -146,20 +147,22 @@ class BaseMLP(callbacks.CallbackSupport, BaseEstimator, metaclass=ABCMeta):
             self._check_same_network(layer_units, incremental)
         if self.gradient_centralization:
             _warn_frozen_by_centralization(self.coefs_)
-        run = callbacks.begin_fit(self, X, y, sample_weight, incremental=incremental)
+        run = callbacks.begin_fit(self, X, y, given, incremental=incremental)
         state = self._state
         state.callbacks = run and run.for_loops()
         self._wire_recorder(state)
         net = self._network()
         train, validation = (X, Y, sample_weight), None
-        stochastic = self.solver in _STOCHASTIC_SOLVERS
+        settings = FitSettings.from_params(self.get_params(deep=False))
+        stochastic = settings.stochastic
         if self.early_stopping and stochastic:
             train, validation = self._split_validation(X, Y, sample_weight, rng)
-        state.offsets.check_batches(self.batch_size, train[0].shape[0], lbfgs=not stochastic)
+        n_train = train[0].shape[0]
+        state.offsets.check_batches(settings.rows_per_step(n_train), n_train,
+                                    self.batch_size if stochastic else None)
         state.offsets.prepare(net, train[0], train[2], first_pass=first_pass,
                               incremental=incremental)
         n_before = len(state.loss_curve)
-        settings = FitSettings.from_params(self.get_params(deep=False))
         if stochastic:
             fit_stochastic(net, state, settings, train, validation, rng, incremental,
                            self._validation_score)

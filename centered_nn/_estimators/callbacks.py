@@ -6,7 +6,9 @@ subtask named ``'epoch'``, and each L-BFGS iteration a subtask named
 ``'lbfgs-iter'``, mapped onto scipy's per-iteration callback as
 :class:`~sklearn.linear_model.LogisticRegression`'s L-BFGS bridge does (the
 first iteration begins before the optimiser starts; each scipy callback ends
-one and begins the next; the left-over one is ended empty).
+one and begins the next; the left-over one is ended empty). A callback's request
+to stop ends training after the epoch or iteration it was made at, for every
+solver (L-BFGS through scipy's ``StopIteration``, scipy >= 1.11).
 
 The training loops see one :class:`FitRun` through ``TrainingState.callbacks``
 (None when no callback is set, so fits without callbacks pay nothing) and call
@@ -108,7 +110,8 @@ def begin_fit(estimator, X, y, sample_weight, *, incremental):
     estimator : BaseMLP
     X, y : the validated data given to the call (what callbacks see and score)
     sample_weight : ndarray or None
-        The weights training uses (passed to callbacks as metadata).
+        The weights the user passed, validated (passed to callbacks as metadata;
+        training multiplies in ``class_weight``, which callbacks do not see).
     incremental : bool
         A partial_fit call: the root task is named 'partial_fit' and has one epoch.
 
@@ -175,13 +178,13 @@ class FitRun:
         self._begin("lbfgs-iter", net, state)
 
     def lbfgs_iteration(self, net, state):
-        """scipy finished an iteration (its iterate placed in ``net``): end it, begin the next.
-
-        A request to stop is not honoured, as in scikit-learn 1.9's
-        LogisticRegression (scipy would report it as a failed optimisation).
-        """
-        self._end(net, state)
+        """scipy finished an iteration (its iterate placed in ``net``): end it, and
+        begin the next unless a callback asks to stop (then return True, and the loop
+        ends the optimisation there, as an epoch's end stops sgd and adam)."""
+        if self._end(net, state):
+            return True
         self._begin("lbfgs-iter", net, state)
+        return False
 
     # ---------------------------------------------------------------- root
     def end_fit(self):

@@ -4,6 +4,8 @@ Everything else (parameters, training, offsets, diagnostics) lives in
 :mod:`centered_nn._estimators.base`, shared with :class:`~centered_nn.MLPRegressor`.
 """
 
+from numbers import Real
+
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
@@ -274,6 +276,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         """``sample_weight * class_weight[y]`` in float64 (None when class_weight is None)."""
         if self.class_weight is None:
             return sample_weight
+        _check_class_weight_values(self.class_weight)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         if self._label_binarizer.y_type_.startswith("multilabel"):
@@ -290,7 +293,15 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         else:
             y = column_or_1d(y) if y.ndim == 2 else y
             weights = _per_sample_class_weight(self.class_weight, self.classes_, y, sample_weight)
-        return weights if sample_weight is None else sample_weight * weights
+        weighted = weights if sample_weight is None else sample_weight * weights
+        total = weighted.sum()
+        if not total > 0 and (weights < 0).any():
+            raise ValueError(
+                f"class_weight={self.class_weight!r} gives negative weights, and the "
+                f"class-weighted sample weights sum to {total}; class weights must be "
+                "non-negative, with a positive total, for the loss to be defined."
+            )
+        return weighted
 
     def _output_name(self):
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
@@ -360,6 +371,19 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         return tags
+
+
+def _check_class_weight_values(class_weight):
+    """A dict's weights must be finite numbers (not None, NaN or infinite)."""
+    if not isinstance(class_weight, dict):
+        return
+    bad = {label: weight for label, weight in class_weight.items()
+           if not (isinstance(weight, Real) and np.isfinite(weight))}
+    if bad:
+        raise ValueError(
+            f"class_weight gives class(es) {list(bad)} the weight(s) {list(bad.values())}: "
+            "every class weight must be a finite number."
+        )
 
 
 def _per_sample_class_weight(class_weight, classes, y, sample_weight):

@@ -23,6 +23,7 @@ import numpy as np
 
 from .output import OUTPUT_LAYERS
 from .activation_calls import derivative_needs_value_only, multiply_by_derivative, write_value
+from .._stats import RunningMean, weighted_mean
 
 
 def init_parameters(rng, layer_units, init_factor, dtype):
@@ -40,15 +41,6 @@ def init_parameters(rng, layer_units, init_factor, dtype):
         coefs.append(coef.astype(dtype, copy=False))
         intercepts.append(intercept.astype(dtype, copy=False))
     return coefs, intercepts
-
-
-def weighted_mean(a, sample_weight=None):
-    """Column means of a dense or sparse matrix, optionally sample-weighted."""
-    if sample_weight is None:
-        mean = a.mean(axis=0)
-    else:
-        mean = sample_weight @ a / sample_weight.sum()
-    return np.asarray(mean, dtype=a.dtype).ravel()
 
 
 def move_offset(coef, intercept, offset, new_offset):
@@ -94,7 +86,8 @@ class OffsetTracker:
     def __call__(self, layer, a, sample_weight, coef, intercept, offset, rate=None):
         """Update the offset of ``layer`` (if tracked) from its input ``a``."""
         if layer in self.layers:
-            self.set_mean(layer, weighted_mean(a, sample_weight), coef, intercept, offset, rate)
+            mean = weighted_mean(a, sample_weight, dtype=a.dtype)
+            self.set_mean(layer, mean, coef, intercept, offset, rate)
 
 
 def forward(X, net, tracker=None, sample_weight=None, keep_pre=False):
@@ -136,13 +129,9 @@ def forward(X, net, tracker=None, sample_weight=None, keep_pre=False):
     last = len(coefs) - 1
     a = X
     for layer, (coef, intercept, offset) in enumerate(zip(coefs, net.intercepts, net.offsets)):
-        z = a @ coef
-        if offset is None:
-            z += intercept
-        else:
-            if tracker is not None:
-                tracker(layer, a, sample_weight, coef, intercept, offset)
-            z += offset @ coef + intercept
+        if offset is not None and tracker is not None:
+            tracker(layer, a, sample_weight, coef, intercept, offset)
+        z = pre_activation(a, coef, intercept, offset)
         if layer < last:
             pre.append(z)
             a = write_value(activation, z, z) if in_place else activation.value(z)
@@ -152,6 +141,16 @@ def forward(X, net, tracker=None, sample_weight=None, keep_pre=False):
     return inputs, pre
 
 
+def pre_activation(a, coef, intercept, offset):
+    """One layer's ``z = (a + b) @ W + c``, the offset folded into the intercept.
+
+    `a` may be sparse (``a @ W`` is dense); `offset` is None for a layer without one.
+    """
+    z = a @ coef
+    z += intercept if offset is None else offset @ coef + intercept
+    return z
+
+
 def center_layer_inputs(net, X, layers, sample_weight=None, chunk_rows=1024):
     """Set the offsets of `layers` to minus the (weighted) mean of each one's input on X.
 
@@ -159,7 +158,8 @@ def center_layer_inputs(net, X, layers, sample_weight=None, chunk_rows=1024):
     (the offsets a forward pass with an ``OffsetTracker`` at rate 1 would set),
     but in chunks of `chunk_rows` rows and only as deep as each layer: the
     memory is a chunk of the widest layer, not every layer's activations for
-    all of X. The sums are taken in float64 and rounded once to the offsets' dtype.
+    all of X. The chunks' means are combined in float64 (a
+    :class:`~centered_nn._stats.RunningMean`) and rounded once to the offsets' dtype.
 
     Parameters
     ----------
@@ -171,21 +171,16 @@ def center_layer_inputs(net, X, layers, sample_weight=None, chunk_rows=1024):
     sample_weight : ndarray of shape (n_samples,), default=None
     chunk_rows : int, default=1024
     """
-    total = X.shape[0] if sample_weight is None else sample_weight.sum()
     for target in sorted(layers):
-        sums = 0.0
+        seen = RunningMean(np.zeros(net.coefs[target].shape[0]))  # in float64
         for start in range(0, X.shape[0], chunk_rows):
             rows = slice(start, start + chunk_rows)
             a = X[rows]
             for layer in range(target):  # the layers before `target`, as forward runs them
-                coef, offset = net.coefs[layer], net.offsets[layer]
-                z = a @ coef
-                z += net.intercepts[layer] if offset is None else (
-                    offset @ coef + net.intercepts[layer])
+                z = pre_activation(a, net.coefs[layer], net.intercepts[layer], net.offsets[layer])
                 a = write_value(net.activation, z, z)  # in place where the activation can
-            part = a.sum(axis=0) if sample_weight is None else sample_weight[rows] @ a
-            sums = sums + np.asarray(part, dtype=np.float64).ravel()
-        net.offsets[target][...] = -(sums / total)
+            seen.add(a, None if sample_weight is None else sample_weight[rows])
+        net.offsets[target][...] = -seen.mean
 
 
 def l2_penalty(coefs, alpha, sw_sum):

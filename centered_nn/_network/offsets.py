@@ -24,7 +24,8 @@ from functools import partial
 
 import numpy as np
 
-from .network import OffsetTracker, center_layer_inputs, move_offset, weighted_mean
+from .network import OffsetTracker, center_layer_inputs, move_offset
+from .._stats import RunningMean, weighted_mean
 
 __all__ = ["OFFSET_SCHEMES", "BatchOffsets", "LearnedOffsets", "MeanOffsets", "NoOffsets",
            "OffsetScheme"]
@@ -77,17 +78,18 @@ class OffsetScheme:
             The call is a partial_fit.
         """
 
-    def check_batches(self, batch_size, n_samples, *, lbfgs):
+    def check_batches(self, rows, n_samples, batch_size):
         """Refuse a training setup the scheme cannot train, before a fit or partial_fit call.
 
         Parameters
         ----------
-        batch_size : int or 'auto'
-            The estimator's ``batch_size`` (ignored by L-BFGS).
+        rows : int
+            Rows of a regular training step: the training loops' clipping of
+            ``batch_size``, or all `n_samples` for L-BFGS.
         n_samples : int
             Rows of the training part of the data.
-        lbfgs : bool
-            The solver is L-BFGS (one batch of all rows).
+        batch_size : int, 'auto' or None
+            The estimator's ``batch_size`` (None for L-BFGS), for messages.
         """
 
     def start_full_batch(self, net, X, sample_weight):
@@ -156,17 +158,17 @@ class MeanOffsets(OffsetScheme):
         self._weight = 0.0  # total sample weight behind the first layer's mean
 
     def prepare(self, net, X, sample_weight, *, first_pass, incremental):
-        weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
-        mean = weighted_mean(X, sample_weight)
         if first_pass:
             self._weight = 0.0
-        if incremental and self._weight > 0:  # stream: the mean of all data seen
-            mean = (-net.offsets[0] * self._weight + mean * weight) / (self._weight + weight)
+        offset = net.offsets[0]
+        streamed = incremental and self._weight > 0  # the mean of all data seen
+        seen = RunningMean(-offset if streamed else None, self._weight if streamed else 0.0)
+        mean = seen.add(X, sample_weight).mean.astype(offset.dtype, copy=False)
         if self._weight > 0:
-            move_offset(net.coefs[0], net.intercepts[0], net.offsets[0], -mean)
+            move_offset(net.coefs[0], net.intercepts[0], offset, -mean)
         else:
-            net.offsets[0][...] = -mean
-        self._weight = self._weight + weight if incremental else weight
+            offset[...] = -mean
+        self._weight = seen.weight
 
     def start_full_batch(self, net, X, sample_weight):
         """Hidden offsets held fixed during L-BFGS: the means of one full pass."""
@@ -211,13 +213,10 @@ class BatchOffsets(OffsetScheme):
     def prepare(self, net, X, sample_weight, *, first_pass, incremental):
         self._warned = False  # warn about one-sample minibatches once per call
 
-    def check_batches(self, batch_size, n_samples, *, lbfgs):
-        # the loops' clipping: 'auto' is min(200, n_samples), a larger size is clipped
-        size = n_samples if lbfgs else min(200 if batch_size == "auto" else batch_size,
-                                           n_samples)
-        if size >= 2:
+    def check_batches(self, rows, n_samples, batch_size):
+        if rows >= 2:
             return
-        how = (f"solver='lbfgs' on {n_samples} training sample" if lbfgs
+        how = (f"solver='lbfgs' on {n_samples} training sample" if batch_size is None
                else f"batch_size={batch_size!r} on {n_samples} training sample(s)")
         raise ValueError(
             f"input_bias='batch' expected more than 1 value per channel when training, got "
@@ -231,7 +230,7 @@ class BatchOffsets(OffsetScheme):
             return
         if not self._warned and layer == min(self.layers):
             self._warn_if_one_sample(a.shape[0], sample_weight)
-        mean = weighted_mean(a, sample_weight)
+        mean = weighted_mean(a, sample_weight, dtype=a.dtype)
         offset[...] = -mean
         running = self._running.get(layer)
         if running is None or rate == 1.0:

@@ -21,11 +21,6 @@ from .solvers import SGD, Adam, blas_threads, minibatch_blas_threads, minimize_l
 from .._network.network import BackwardOptions, l2_penalty
 
 
-def trainable(net, offsets):
-    """The arrays the optimiser updates: weights, intercepts, trained offsets."""
-    return ParameterLayout.of(net, offsets.trainable).arrays()
-
-
 class BatchGradients:
     """One fit call's loss and gradients on a batch: what every step of the call shares.
 
@@ -102,13 +97,11 @@ class Minibatches:
 
 
 def _batch_size(settings, n_samples):
-    if settings.batch_size == "auto":
-        return min(200, n_samples)
-    if settings.batch_size > n_samples:
+    if settings.batch_size != "auto" and settings.batch_size > n_samples:
         warnings.warn(
             "Got `batch_size` less than 1 or larger than sample size. It is going to be clipped"
         )
-    return int(np.clip(settings.batch_size, 1, n_samples))
+    return settings.rows_per_step(n_samples)
 
 
 def _step_buffers(net, offsets, X, Y, sample_weight):
@@ -293,6 +286,8 @@ def fit_lbfgs(net, state, settings, train):
                                state.offsets.tracker(settings.input_bias_rate, full_batch=True))
     row_stats = _first_layer_stats(net, state, X)  # every evaluation sees all of X
     evaluated = {}
+    n_before = len(state.loss_curve)
+    stopped = []  # a callback asked to stop
     causes = []  # of non-finite evaluations: a line-search trial may overshoot, then recover
 
     def loss_grad(x):
@@ -315,7 +310,9 @@ def fit_lbfgs(net, state, settings, train):
             print("Iteration %d, loss = %.8f" % (len(state.loss_curve), loss))
         if state.callbacks is not None:
             layout.place(x)  # the iterate, for callbacks that rebuild the model as of now
-            state.callbacks.lbfgs_iteration(net, state)
+            if state.callbacks.lbfgs_iteration(net, state):
+                stopped.append(True)
+                raise StopIteration  # scipy ends the optimisation at this iterate
 
     if state.callbacks is not None:
         state.callbacks.lbfgs_begin(net, state)
@@ -323,10 +320,11 @@ def fit_lbfgs(net, state, settings, train):
                             settings.max_fun, settings.tol, on_iteration)
     state.n_iter = min(result.nit, settings.max_iter)
     state.loss = result.fun
+    state.stopping.skip(len(state.loss_curve) - n_before)  # no validation split here
     if not np.isfinite(result.fun) or not np.isfinite(result.x).all():
         kind, cause = causes[0] if causes else ("step", "the input data may need preprocessing")
         raise NonFiniteLoss(kind, cause, f"in {state.n_iter} L-BFGS iteration(s)")
-    if result.status != 0:
+    if result.status != 0 and not stopped:
         msg = (f"lbfgs failed to converge after {state.n_iter} iteration(s) "
                f"(status={result.status}):\n{result.message}\n")
         if state.n_iter == settings.max_iter:

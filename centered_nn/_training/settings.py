@@ -2,7 +2,9 @@
 
 import dataclasses
 
+#: The solvers that step through minibatches, and all of them.
 STOCHASTIC_SOLVERS = ("sgd", "adam")
+SOLVERS = ("lbfgs", *STOCHASTIC_SOLVERS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -19,6 +21,8 @@ class FitSettings:
     >>> settings = FitSettings.from_params(MLPClassifier(solver="sgd").get_params())
     >>> settings.solver, settings.stochastic, settings.max_iter
     ('sgd', True, 200)
+    >>> settings.rows_per_step(150), settings.rows_per_step(500)
+    (150, 200)
     """
 
     solver: str
@@ -50,3 +54,12 @@ class FitSettings:
     def stochastic(self):
         """Whether the solver steps through minibatches (sgd, adam) rather than L-BFGS."""
         return self.solver in STOCHASTIC_SOLVERS
+
+    def rows_per_step(self, n_samples):
+        """Rows of a regular training step on `n_samples` rows: all of them for L-BFGS,
+        else scikit-learn's clipping of ``batch_size`` ('auto': ``min(200, n_samples)``)."""
+        if not self.stochastic:
+            return n_samples
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        return int(max(1, min(self.batch_size, n_samples)))

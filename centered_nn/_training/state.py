@@ -111,6 +111,14 @@ class EarlyStopping:
             np.copyto(current, saved)
         return True
 
+    def skip(self, n_iterations):
+        """Iterations trained without the validation split (L-BFGS under warm_start) get
+        NaN in the validation lists, which so stay aligned with ``loss_curve``; lists
+        with no entry yet (no epoch validated) stay empty."""
+        if self.validation_scores:
+            self.validation_scores.extend([np.nan] * n_iterations)
+            self.validation_loss_curve.extend([np.nan] * n_iterations)
+
     def published(self):
         """``{name: value}`` of what the estimators publish with a trailing underscore."""
         return {"best_loss": self.best_loss, "validation_scores": self.validation_scores,
@@ -171,10 +179,15 @@ class TrainingState:
     def published(self, stochastic):
         """``{name: value}`` the estimator publishes with a trailing underscore.
 
-        The stopping rule's values only for sgd and adam, as scikit-learn has them.
+        The stopping rule's values only for sgd and adam, as scikit-learn has them,
+        except the validation lists of earlier early-stopping epochs, which an L-BFGS
+        call under warm_start pads with NaN (:meth:`EarlyStopping.skip`).
         """
         values = {"n_iter": self.n_iter, "t": self.t, "loss": self.loss,
                   "loss_curve": self.loss_curve}
         if stochastic:
             values.update(self.stopping.published())
+        elif self.stopping.validation_scores:  # earlier epochs' lists, padded to align
+            values.update({name: self.stopping.published()[name]
+                           for name in ("validation_scores", "validation_loss_curve")})
         return values

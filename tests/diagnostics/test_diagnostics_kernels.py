@@ -97,6 +97,30 @@ def test_step_stats_equal_the_definitions(dtype, kind, offset_kind, shape, speci
         assert counts[2:4] == (0, 0)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("with_offset", [False, True])
+@pytest.mark.parametrize("last_entry, fraction", [(2.0, 0.0), (np.nan, math.nan),
+                                                  (0.5, math.nan)])
+def test_varying_rows_are_read_to_their_last_column(dtype, with_offset, last_entry, fraction):
+    """Gradient centralization's per-sample fraction is 0 when some row of E varies (its
+    centred per-sample gradient column is then nonzero), NaN when none does. Here the one
+    candidate row differs from its constant rest only in its last entry: a different
+    number (it varies: 0), NaN (ruled out: NaN), the same number (constant: NaN). A scan
+    that stopped one column early would get the first two wrong."""
+    n_features = 5
+    offset = np.linspace(-1.0, 1.0, n_features).astype(dtype) if with_offset else None
+    E = np.full((4, n_features), 0.5, dtype=dtype)  # constant rows: never counted
+    E[2, -1] = last_entry
+    A = E if offset is None else E - offset
+    E = A if offset is None else A + offset  # the effective input the kernel sees
+    assert np.array_equal(E[2, :-1], np.full(n_features - 1, E[2, 0]))  # constant but last
+    D = np.ones((4, 3), dtype=dtype)
+    G = np.ones((n_features, 3), dtype=dtype)
+    counts, _ = _kernels.step_stats(G, None, A, offset, D, _kernels.VARYING_ROWS)
+    assert _ratio(*counts[6:]) == pytest.approx(fraction, nan_ok=True)
+    assert _ref_centred_fraction(E, D) == pytest.approx(fraction, nan_ok=True)
+
+
 def _record(steps, n_layers, centred):
     rec = GradientSignRecorder(n_layers)
     for step, layers in enumerate(steps):

@@ -13,8 +13,9 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.neural_network import MLPClassifier as SkMLP
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.class_weight import compute_sample_weight
 
-from centered_nn import MLPClassifier, MLPRegressor
+from centered_nn import Centerer, MLPClassifier, MLPRegressor, SampleCenterer
 from centered_nn._estimators import callbacks as callbacks_module
 
 pytest.importorskip("sklearn.callback")
@@ -262,6 +263,29 @@ def test_scoring_monitor_passes_sample_weight_as_metadata():
 
 
 # ---------------------------------------------------------------- ProgressBar
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_callbacks_see_the_users_sample_weight_not_the_class_weighted_one(solver, weighted):
+    """As LogisticRegression's fit task: a ScoringMonitor on class_weight='balanced' reports
+    accuracy_score with the weights passed (None if none), at the root and every epoch."""
+    X, y = make_classification(n_samples=90, n_features=5, weights=[0.8], flip_y=0.1,
+                               random_state=1)
+    sw = np.linspace(0.5, 2.0, len(y)) if weighted else None
+    monitor = ScoringMonitor(scoring="accuracy")
+    est = _estimator("clf", solver, class_weight="balanced", max_iter=3)
+    est.set_callbacks(monitor).fit(X, y, sample_weight=sw)
+    rows = monitor.get_logs().data
+    root = [row for row in rows if row["task_name"] == "fit"][0]
+    expected = accuracy_score(y, est.predict(X), sample_weight=sw)
+    assert root["accuracy"] == expected
+    balanced = compute_sample_weight("balanced", y) * (1.0 if sw is None else sw)
+    assert accuracy_score(y, est.predict(X), sample_weight=balanced) != expected  # it tells
+    for row in [r for r in rows if r["task_name"] != "fit"][:est.n_iter_]:
+        stopped = _estimator("clf", solver, class_weight="balanced",
+                             max_iter=row["task_id_path"][1] + 1).fit(X, y, sample_weight=sw)
+        assert row["accuracy"] == accuracy_score(y, stopped.predict(X), sample_weight=sw)
+
+
 def test_progress_bar_shows_one_bar_per_fit(capsys):
     pytest.importorskip("rich")
     _estimator("clf", "adam").set_callbacks(ProgressBar()).fit(X_CLF, Y_CLF)
@@ -285,6 +309,37 @@ def test_progress_bar_nests_under_pipeline_and_grid_search(capsys):
     nested = re.findall(r"^ +Pipeline - fit-final-estimator \| MLPClassifier - fit", out, re.M)
     assert len(nested) == 5
     assert not re.search(r"\b[0-9]{1,2}%", out)
+
+
+@pytest.mark.parametrize("transformer", [Centerer(), SampleCenterer()])
+def test_the_packages_transformers_take_propagated_callbacks(transformer, capsys):
+    """As StandardScaler in scikit-learn 1.9: no "does not support callbacks" warning for
+    the package's transformers in a searched pipeline, and each of their fits is a task."""
+    pytest.importorskip("rich")
+    search = GridSearchCV(make_pipeline(transformer, _estimator("clf", "adam", max_iter=2)),
+                          {"mlpclassifier__alpha": [1e-4, 1e-2]}, cv=2)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*does not support callbacks")
+        search.set_callbacks(ProgressBar(max_propagation_depth=None)).fit(X_CLF, Y_CLF)
+    capsys.readouterr()
+    recorder = FitEnds()
+    search.set_callbacks(recorder).fit(X_CLF, Y_CLF)
+    # 2 candidates x 2 folds + the refit: one fit task of the transformer in each
+    assert recorder.names.count(type(transformer).__name__) == 5
+    assert recorder.names.count("MLPClassifier") == 5
+
+
+class FitEnds(PropagatedRecorder):
+    """Names the estimator of every root fit task that ends."""
+
+    def __init__(self):
+        super().__init__()
+        self.names = []
+
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+        super().on_fit_task_end(estimator, context, fitted_estimator=fitted_estimator)
+        if context.task_name == "fit" and context.estimator_name == type(estimator).__name__:
+            self.names.append(context.estimator_name)
 
 
 def test_grid_search_propagates_to_every_epoch():
@@ -344,6 +399,30 @@ def test_a_callback_can_stop_stochastic_training_at_an_epoch_end(solver):
     two_epochs = _estimator("clf", solver, max_iter=2).fit(X_CLF, Y_CLF)
     assert stopped.n_iter_ == 2
     _same_fit(stopped, two_epochs)
+
+
+class IterationStopper(Recorder):
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+        super().on_fit_task_end(estimator, context, fitted_estimator=fitted_estimator)
+        return context.task_name == "lbfgs-iter" and context.task_id == 1
+
+
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+def test_a_callback_can_stop_lbfgs_at_an_iteration_end(kind):
+    """As for sgd and adam: a stop requested at the end of the 2nd iteration ends the fit
+    there (scipy's StopIteration), with the model of 2 iterations and no convergence
+    warning; every iteration begun is ended, and no 3rd one begins."""
+    X, y = _data(kind)
+    stopper = IterationStopper()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # a requested stop is no failure
+        stopped = _estimator(kind, "lbfgs", max_iter=50).set_callbacks(stopper).fit(X, y)
+    two_iterations = _estimator(kind, "lbfgs", max_iter=2).fit(X, y)
+    assert stopped.n_iter_ == 2 and len(stopped.loss_curve_) == 2
+    _same_fit(stopped, two_iterations)
+    begun = [e[2] for e in stopper.events if e[:2] == ("begin", "lbfgs-iter")]
+    ended = [e[2] for e in stopper.ends("lbfgs-iter")]
+    assert begun == ended == [(0, 0), (0, 1)]
 
 
 # ------------------------------------------------------ older scikit-learn

@@ -174,3 +174,35 @@ def test_balanced_refuses_a_class_whose_samples_all_weigh_zero():
     with pytest.raises(ValueError, match=r"every sample of class\(es\) \['b'\] has zero weight"):
         clf.fit(X, y, sample_weight=sw)
     assert not hasattr(clf, "coefs_")
+
+
+@pytest.mark.parametrize("bad, shown", [(np.nan, "nan"), (None, "None"), (np.inf, "inf"),
+                                        ("2", "'2'")])
+def test_a_class_weight_that_is_not_a_finite_number_is_named(bad, shown):
+    X, y = _data(2)
+    clf = MLPClassifier(class_weight={"a": bad, "b": 1.0}, **_SMALL)
+    message = (f"class_weight gives class(es) ['a'] the weight(s) [{shown}]: every class "
+               "weight must be a finite number.")
+    with pytest.raises(ValueError) as info:
+        clf.fit(X, y)
+    assert str(info.value) == message
+    assert not hasattr(clf, "coefs_")
+
+
+@pytest.mark.parametrize("sample_weight", [None, "positive"])
+def test_negative_class_weights_with_no_positive_total_are_named(sample_weight):
+    X, y = _data(2)
+    sw = None if sample_weight is None else np.full(len(y), 2.0)
+    counts = {label: int(np.sum(y == label)) for label in ("a", "b")}
+    total = -(counts["a"] + 2 * counts["b"]) * (1.0 if sw is None else 2.0)
+    clf = MLPClassifier(class_weight={"a": -1.0, "b": -2.0}, **_SMALL)
+    with pytest.raises(ValueError) as info:
+        clf.fit(X, y, sample_weight=sw)
+    assert str(info.value) == (
+        f"class_weight={{'a': -1.0, 'b': -2.0}} gives negative weights, and the "
+        f"class-weighted sample weights sum to {total}; class weights must be non-negative, "
+        "with a positive total, for the loss to be defined.")
+    # negative user weights under positive class weights still name sample_weight
+    with pytest.raises(ValueError, match=r"^sample_weight has negative values"):
+        MLPClassifier(class_weight={"a": 1.0, "b": 2.0}, **_SMALL).fit(
+            X, y, sample_weight=np.full(len(y), -1.0))

@@ -127,3 +127,22 @@ def test_none_without_early_stopping_and_appended_across_warm_start():
     lbfgs = MLPClassifier((HIDDEN,), solver="lbfgs", max_iter=2).fit(X_CLF, Y_CLF)
     assert not hasattr(lbfgs, "validation_scores_")  # as scikit-learn's: sgd/adam only
     assert not hasattr(lbfgs, "validation_loss_curve_")
+
+
+@pytest.mark.parametrize("cls, X, y", [(MLPClassifier, X_CLF, Y_CLF), (MLPRegressor, X_REG, Y_REG)])
+def test_an_lbfgs_fit_after_early_stopping_epochs_keeps_the_curves_aligned(cls, X, y):
+    """Warm-started L-BFGS after 5 validated Adam epochs: 10 loss entries, and both
+    validation lists hold the 5 epochs' values followed by NaN for the 5 iterations that
+    had no validation split; a later validated epoch appends after them."""
+    est = cls(hidden_layer_sizes=(HIDDEN,), solver="adam", early_stopping=True, warm_start=True, max_iter=5,
+              n_iter_no_change=100, random_state=0).fit(X, y)
+    scores, losses = list(est.validation_scores_), list(est.validation_loss_curve_)
+    est.set_params(solver="lbfgs", max_iter=5).fit(X, y)
+    assert len(est.loss_curve_) == 10
+    for name, before in (("validation_scores_", scores), ("validation_loss_curve_", losses)):
+        values = getattr(est, name)
+        assert len(values) == 10, name
+        assert values[:5] == before and np.isnan(values[5:]).all(), name
+    est.set_params(solver="adam", max_iter=1).fit(X, y)
+    assert len(est.loss_curve_) == len(est.validation_scores_) == 11
+    assert len(est.validation_loss_curve_) == 11 and np.isfinite(est.validation_loss_curve_[-1])

@@ -137,16 +137,6 @@ def test_offset_tracker_initialises_then_follows_the_running_mean():
     np.testing.assert_allclose(b, -m2)
 
 
-def test_weighted_mean_dense_and_sparse():
-    rng = np.random.RandomState(0)
-    X = rng.rand(6, 4) * (rng.rand(6, 4) > 0.5)
-    w = rng.rand(6)
-    expected = np.average(X, axis=0, weights=w)
-    np.testing.assert_allclose(_network.weighted_mean(X, w), expected)
-    np.testing.assert_allclose(_network.weighted_mean(sp.csr_matrix(X), w), expected)
-    np.testing.assert_allclose(_network.weighted_mean(sp.csc_matrix(X)), X.mean(axis=0))
-
-
 def test_init_parameters_bounds_and_draw_order():
     layer_units = [4, 3, 2]
     coefs, intercepts = _network.init_parameters(np.random.RandomState(5), layer_units, 2.0, np.float32)
