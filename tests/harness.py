@@ -11,6 +11,8 @@ import numpy as np
 from centered_nn._network import network as _network
 from centered_nn._network.output import OUTPUT_LAYERS
 from centered_nn._training import loops as _training
+from centered_nn._training.layout import ParameterLayout
+from centered_nn._training.observers import Observers
 from centered_nn._training.settings import FitSettings
 
 
@@ -45,10 +47,11 @@ def flat_loss_and_gradient(est, X, Y, sample_weight=None):
     net, state = est._network(), est._state
     settings = FitSettings.from_params(est.get_params())
     state.recorder = None
-    arrays = _training.trainable(net, state.offsets)
+    arrays = ParameterLayout.of(net, state.offsets.trainable).arrays()
     bounds = np.cumsum([0] + [a.size for a in arrays])
     gradients = _training.BatchGradients(
-        net, state, settings, state.offsets.tracker(est.input_bias_rate, full_batch=True))
+        net, state, settings, state.offsets.tracker(est.input_bias_rate, full_batch=True),
+        Observers([]))
     sw_sum = X.shape[0] if sample_weight is None else sample_weight.sum()
 
     def loss_grad(x):

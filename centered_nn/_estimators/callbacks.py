@@ -9,9 +9,9 @@ first iteration begins before the optimiser starts; each scipy callback ends
 one and begins the next; the left-over one is ended empty).
 
 The training loops see one :class:`FitRun` through ``TrainingState.callbacks``
-(None when no callback is set, so fits without callbacks pay nothing) and call
-its :meth:`~FitRun.epoch_begin`, :meth:`~FitRun.epoch_end`,
-:meth:`~FitRun.lbfgs_begin` and :meth:`~FitRun.lbfgs_iteration`. Callbacks get
+(None when no callback is set, so fits without callbacks pay nothing) as one of
+their observers (``centered_nn._training.observers``): its
+:meth:`~FitRun.on_iteration_begin` and :meth:`~FitRun.on_iteration_end`. Callbacks get
 *copies* of the parameters (``reconstruction_attributes``), built only when a
 callback asks for a fitted estimator, so they cannot change a trajectory.
 """
@@ -160,28 +160,17 @@ class FitRun:
         subtask is opened, as in scikit-learn's own estimators)."""
         return self if getattr(self.estimator, "_skl_callbacks", None) else None
 
-    # ---------------------------------------------------------- sgd / adam
-    def epoch_begin(self, net, state):
-        """Begin an epoch's subtask, the model as it stands before the epoch."""
-        self._begin("epoch", net, state)
+    # ----------------------------------------------- the loops' observer hooks
+    def on_iteration_begin(self, net, state):
+        """Begin an epoch's (sgd, adam) or L-BFGS iteration's subtask, the model as it
+        stands before it."""
+        self._begin("lbfgs-iter" if self.estimator.solver == "lbfgs" else "epoch", net, state)
 
-    def epoch_end(self, net, state):
-        """End the epoch's subtask; True when a callback asks to stop training."""
+    def on_iteration_end(self, net, state):
+        """End the subtask (an L-BFGS iterate is placed in ``net``); True when a callback
+        asks to stop training. Under L-BFGS the loop does not honour it, as scikit-learn
+        1.9's LogisticRegression (scipy would report a failed optimisation)."""
         return self._end(net, state)
-
-    # -------------------------------------------------------------- L-BFGS
-    def lbfgs_begin(self, net, state):
-        """Begin the first L-BFGS iteration's subtask, from the initial weights."""
-        self._begin("lbfgs-iter", net, state)
-
-    def lbfgs_iteration(self, net, state):
-        """scipy finished an iteration (its iterate placed in ``net``): end it, begin the next.
-
-        A request to stop is not honoured, as in scikit-learn 1.9's
-        LogisticRegression (scipy would report it as a failed optimisation).
-        """
-        self._end(net, state)
-        self._begin("lbfgs-iter", net, state)
 
     # ---------------------------------------------------------------- root
     def end_fit(self):
