@@ -206,6 +206,8 @@ class InputEigenvalueRatio(StepMetric):
     layer's previous step, to 1e-6 relative). LeCun et al. 1998, "Efficient
     BackProp" §4.3: an input mean adds an eigenvalue of about fan_in·mean² to
     the Hessian of a linear unit, and the stable learning rate is about 2/λ_max.
+    A one-row step's moment has rank one, so at ``batch_size=1`` the ratio is
+    fan_in whatever the data: it tells inputs apart over several rows.
     """
 
     name = "input_eigenvalue_ratio"
