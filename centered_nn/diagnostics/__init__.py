@@ -27,7 +27,7 @@ from ._functions import (
     sign_flip_fraction,
 )
 from ._history import history_frame
-from ._metrics import BUILTIN_METRICS, StepMetric
+from ._metrics import StepMetric
 from ._recorder import GradientSignRecorder
 from ._step import LayerStep
 
@@ -41,6 +41,5 @@ __all__ = [
     "GradientSignRecorder",
     "StepMetric",
     "LayerStep",
-    "BUILTIN_METRICS",
     "history_frame",
 ]

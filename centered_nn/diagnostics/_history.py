@@ -48,7 +48,8 @@ def check_metric(metric):
     valid = BUILTIN_METRICS
     if not isinstance(metric, str) or metric not in valid:
         raise ValueError(
-            f"metric must be one of {', '.join(map(repr, valid))}; got {metric!r}."
+            f"metric must be one of {', '.join(map(repr, valid))} or a StepMetric; "
+            f"got {metric!r}."
         )
     return metric
 

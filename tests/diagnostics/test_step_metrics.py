@@ -11,8 +11,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
 from centered_nn import MLPClassifier, MLPRegressor
-from centered_nn.diagnostics import BUILTIN_METRICS, GradientSignRecorder, StepMetric
-from centered_nn.diagnostics._metrics import DEFAULT_METRICS, resolve_metrics
+from centered_nn.diagnostics import GradientSignRecorder, StepMetric
+from centered_nn.diagnostics._metrics import BUILTIN_METRICS, DEFAULT_METRICS, resolve_metrics
 from centered_nn.metrics import gradient_sign_scorer
 from centered_nn.plotting import GradientSignDisplay
 
