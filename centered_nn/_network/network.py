@@ -242,9 +242,9 @@ def backward(delta, sample_weight, inputs, pre, net, options, out=None, step=Non
         lists (``None`` where no offset gradient is returned), of the dtype the
         gradients have (e.g. views of :class:`~centered_nn._training.layout.FlatParameters.grads`).
     step : BackwardStep, optional
-        Filled with each layer's delta; the weight gradients are then returned
-        as their data terms, the penalty left to :meth:`BackwardStep.finish`
-        (see :meth:`Network.gradient_step`).
+        Filled with each layer's delta; when it keeps the data terms, the weight
+        gradients are returned as such, the penalty left to
+        :meth:`BackwardStep.finish` (see :meth:`Network.gradient_step`).
 
     Returns
     -------
@@ -270,10 +270,10 @@ def backward(delta, sample_weight, inputs, pre, net, options, out=None, step=Non
             grad += np.outer(offset, delta_sum)
         if centralize:
             grad -= grad.mean(axis=0)
-        if step is None:
-            add_penalty(grad, coef, options, sw_sum)
-        else:
+        if step is not None:
             step.deltas[layer] = delta
+        if step is None or not step.data_terms:
+            add_penalty(grad, coef, options, sw_sum)
         coef_grads[layer] = grad
         # in place when writing into `out`, whose dtype the caller matched to this quotient
         intercept_grads[layer] = np.divide(delta_sum, sw_sum, out=intercept_out[layer])
@@ -304,9 +304,10 @@ def add_penalty(grad, coef, options, sw_sum):
 class BackwardStep:
     """One batch's backward pass, every layer's arrays at once: what training's observers see.
 
-    Built by :meth:`Network.gradient_step`. Until :meth:`finish` the weight
-    gradients hold their data terms, ``(a + b)ᵀ δ`` (centred under gradient
-    centralization), without the L2 term and not divided by the batch size.
+    Built by :meth:`Network.gradient_step`. With ``data_terms``, until
+    :meth:`finish` the weight gradients hold their data terms, ``(a + b)ᵀ δ``
+    (centred under gradient centralization), without the L2 term and not
+    divided by the batch size; without, they are the gradients already.
 
     Attributes
     ----------
@@ -326,12 +327,16 @@ class BackwardStep:
     rows : ndarray of int or None
         The batch's rows of the fit's training X, set by the training loop
         (None: all of them, in order).
+    data_terms : bool
+        Whether the weight gradients wait for :meth:`finish` to become gradients.
     """
 
     __slots__ = ("inputs", "offsets", "deltas", "weight_gradients", "intercept_gradients",
-                 "offset_gradients", "sample_weight", "centered", "rows", "_finish")
+                 "offset_gradients", "sample_weight", "centered", "rows", "data_terms",
+                 "_finish")
 
-    def __init__(self, inputs, offsets, sample_weight, centered):
+    def __init__(self, inputs, offsets, sample_weight, centered, data_terms=True):
+        self.data_terms = data_terms
         self.inputs, self.offsets = inputs, list(offsets)
         self.deltas = [None] * len(self.offsets)
         self.sample_weight, self.centered, self.rows = sample_weight, centered, None
@@ -388,7 +393,8 @@ class Network:
         """The output layer's values, shape (n_samples, n_outputs)."""
         return self.forward(X)[0][-1]
 
-    def gradient_step(self, X, Y, sample_weight, options, tracker=None, out=None):
+    def gradient_step(self, X, Y, sample_weight, options, tracker=None, out=None,
+                      data_terms=True):
         """Reported loss (with the L2 penalty) and the backward pass on one batch.
 
         Parameters
@@ -402,14 +408,17 @@ class Network:
             See :func:`forward`.
         out
             See :func:`backward`.
+        data_terms : bool, default=True
+            Keep the weight gradients' data terms until ``step.finish()`` (for
+            observers of the step); False adds the penalty at once.
 
         Returns
         -------
         loss : float
             ``output.loss`` plus :func:`l2_penalty`.
         step : BackwardStep
-            The step's arrays, the weight gradients as data terms:
-            ``step.finish()`` gives the gradients :func:`backward` returns.
+            The step's arrays; ``step.finish()`` gives the gradients
+            :func:`backward` returns.
         """
         sw_sum = X.shape[0] if sample_weight is None else sample_weight.sum()
         if not sw_sum > 0:
@@ -426,9 +435,11 @@ class Network:
         loss = self.output.loss(Y, inputs[-1], sample_weight)
         loss += l2_penalty(self.coefs, options.alpha, sw_sum)
         delta = self.output.gradient(Y, inputs[-1])
-        step = BackwardStep(inputs, self.offsets, sample_weight, options.centralize)
+        step = BackwardStep(inputs, self.offsets, sample_weight, options.centralize,
+                            data_terms)
         (step.weight_gradients, step.intercept_gradients,
          step.offset_gradients) = backward(delta, sample_weight, inputs, pre, self, options,
                                            out, step)
-        step._finish = (self.coefs, options, sw_sum)
+        if data_terms:
+            step._finish = (self.coefs, options, sw_sum)
         return loss, step

@@ -56,7 +56,7 @@ class BatchGradients:
         for the observers.
         """
         loss, step = self.net.gradient_step(X, Y, sample_weight, self.options, self.tracker,
-                                            self.out)
+                                            self.out, data_terms=self.on_step is not None)
         if self.on_step is not None:
             step.rows = rows
             self.on_step(step)
