@@ -12,6 +12,12 @@ observer defines the hooks it needs, each optional:
   :class:`~centered_nn._network.network.BackwardStep`: inputs, offsets, deltas,
   the weight gradients' data terms, sample weights, rows), before the optimiser
   uses it; the arrays are the loop's, to read during the call only;
+- ``on_row_steps(inputs, deltas)``: several one-row steps at once, for a loop that
+  runs many without announcing each (``batch_size=1``, no offsets, no
+  centralization): ``inputs[l]``/``deltas[l]`` hold one row per step of weight
+  matrix l's input and delta, the gradient being their outer product. Such a
+  loop may run only when every observer of steps has this hook
+  (:attr:`Observers.takes_row_steps`);
 - ``on_discard()``: the steps since the last iteration's end do not count (an
   L-BFGS line-search trial, or an epoch cut short by Ctrl-C);
 - ``on_iteration_end(net, state)``: the iteration ended (its loss is in
@@ -21,8 +27,8 @@ observer defines the hooks it needs, each optional:
 The loops know no observer by type; observers do not change a trajectory.
 """
 
-HOOKS = ("on_fit_begin", "on_iteration_begin", "on_step", "on_discard", "on_iteration_end",
-         "on_fit_end")
+HOOKS = ("on_fit_begin", "on_iteration_begin", "on_step", "on_row_steps", "on_discard",
+         "on_iteration_end", "on_fit_end")
 
 
 class Observers:
@@ -49,6 +55,9 @@ class Observers:
 
     def __init__(self, observers):
         observers = [o for o in observers if o is not None]
+        #: Whether every observer of steps also takes one-row steps in blocks.
+        self.takes_row_steps = all(hasattr(o, "on_row_steps") for o in observers
+                                   if hasattr(o, "on_step"))
         self._hooks = {hook: tuple(getattr(o, hook) for o in observers if hasattr(o, hook))
                        for hook in HOOKS}
         #: Whether any observer looks at the steps (else the loops need not announce them).
@@ -65,6 +74,10 @@ class Observers:
     def on_step(self, step):
         for hook in self._hooks["on_step"]:
             hook(step)
+
+    def on_row_steps(self, inputs, deltas):
+        for hook in self._hooks["on_row_steps"]:
+            hook(inputs, deltas)
 
     def on_discard(self):
         for hook in self._hooks["on_discard"]:

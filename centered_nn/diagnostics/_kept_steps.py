@@ -78,6 +78,15 @@ class KeptSteps:
         self.D[n] = d
         self.n = n
 
+    def append_rows(self, A, D):
+        """Copy the rows of as many further steps ``(A[t], D[t])`` as there is room for;
+        returns how many were taken (rows of the kept shapes and dtype)."""
+        n, take = self.n, min(self.size - self.n, A.shape[0])
+        self.A[n + 1:n + 1 + take] = A[:take]
+        self.D[n + 1:n + 1 + take] = D[:take]
+        self.n = n + take
+        return take
+
     @property
     def full(self):
         """Whether `size` steps are kept: they must be summarised before the next."""

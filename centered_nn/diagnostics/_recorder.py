@@ -82,6 +82,10 @@ class GradientSignRecorder:
     #: (at 32 rows the digits batch-size-one regressor's rose above
     #: scikit-learn's).
     PENDING_ROWS = 16
+    #: Steps summarised together by :meth:`observe_rows`, which is handed many at
+    #: once: a summary's fixed cost is shared by more steps, for buffers of
+    #: ``ROW_BLOCK * (fan_in + fan_out)`` values per layer.
+    ROW_BLOCK = 128
 
     def __init__(self, n_weight_matrices, history=None, metrics=None):
         self.n_weight_matrices = int(n_weight_matrices)
@@ -136,6 +140,17 @@ class GradientSignRecorder:
                          input_stats=stats if layer == 0 else None, centered_rows=centered,
                          product=offset is None and not centered,
                          sample_weight=sample_weight)
+
+    def on_row_steps(self, inputs, deltas):
+        """Record several one-row steps of every weight matrix at once (``batch_size=1``).
+
+        ``inputs[l]`` and ``deltas[l]`` hold one row per step, in step order, of
+        weight matrix l's input and delta; each step's gradient is the outer
+        product of its two rows, without offsets or centralization. The values are
+        those of announcing the steps one by one (see :meth:`observe_rows`).
+        """
+        for layer in range(self.n_weight_matrices - 1, -1, -1):
+            self.observe_rows(layer, inputs[layer], deltas[layer])
 
     def on_discard(self):
         """Forget the steps since the last record (see :meth:`discard_steps`)."""
@@ -234,6 +249,59 @@ class GradientSignRecorder:
         step = LayerStep(layer, inputs, delta, grad, offset, sample_weight, centered_rows,
                          self._prev_signs[layer], self._memory[layer], input_stats)
         self._add_values(layer, self._step_values(step))
+
+    def observe_rows(self, layer, inputs, deltas):
+        """Record ``len(inputs)`` one-row steps of weight matrix ``layer``, in order.
+
+        Step t has the input row ``inputs[t]``, the delta row ``deltas[t]`` and the
+        gradient ``outer(inputs[t], deltas[t])`` (no offset, not centred): what a
+        fit at ``batch_size=1`` without offsets announces. The rows are copied in
+        blocks into the kept steps when every metric has a batched form, else
+        each step is observed on its own; the values are the same either way.
+
+        Parameters
+        ----------
+        layer : int
+        inputs : ndarray of shape (n_steps, fan_in)
+        deltas : ndarray of shape (n_steps, fan_out)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from centered_nn.diagnostics import GradientSignRecorder
+        >>> rec = GradientSignRecorder(n_weight_matrices=1, metrics="sign_flip_fraction")
+        >>> rec.observe_rows(0, np.array([[1., 2.], [1., 2.]]), np.array([[1.], [-1.]]))
+        >>> rec.end_iteration()
+        >>> rec.history["sign_flip_fraction"]  # the second step flips both signs
+        array([[1.]])
+        """
+        A, D = np.asarray(inputs), np.asarray(deltas)
+        if A.ndim != 2 or D.ndim != 2 or A.shape[0] != D.shape[0]:
+            raise ValueError(f"inputs and deltas must be 2-D with one row per step; got "
+                             f"shapes {A.shape} and {D.shape}")
+        n = A.shape[0]
+        if not n:
+            return
+        first_a, first_d = A[:1], D[:1]
+        if not (self._keepable and KeptSteps.fits(first_a, first_d,
+                                                  np.empty((A.shape[1], D.shape[1])))):
+            for t in range(n):
+                a, d = A[t:t + 1], D[t:t + 1]
+                with np.errstate(all="ignore"):
+                    grad = a.T @ d
+                self.observe(layer, a, d, grad)
+            return
+        start = 0
+        while start < n:
+            kept = self._kept[layer]
+            if kept is None or not kept.accepts(first_a, first_d) or (
+                    kept.size < self.ROW_BLOCK and n - start > kept.size):
+                self._flush(layer)
+                size = max(self.PENDING_ROWS, min(n - start, self.ROW_BLOCK))
+                kept = self._kept[layer] = KeptSteps(first_a, first_d, size)
+            start += kept.append_rows(A[start:], D[start:])
+            if kept.full:
+                self._flush(layer)
 
     def _set_paths(self):
         """Which paths the recorded metrics allow (read at every step: computed once)."""

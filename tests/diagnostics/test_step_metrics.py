@@ -224,3 +224,42 @@ def test_recorder_without_fast_paths_matches_the_builtins(compiled_switch):
             else:
                 np.testing.assert_array_equal(got, expected, err_msg=name)
             assert not math.isnan(got.sum())
+
+
+def _row_steps(rng, n, fan_in, fan_out):
+    A = rng.uniform(-0.3, 1.0, (n, fan_in))
+    D = rng.standard_normal((n, fan_out))
+    A[rng.random(A.shape) < 0.2] = 0.0
+    A[5, :] = 0.0  # an all-zero input row
+    A[9, 0] = 1e-200  # its products underflow to zero: signs not sign(a) ⊗ sign(d)
+    D[17, :] = 0.0
+    A[23, 1] = np.inf
+    return A, D
+
+
+@pytest.mark.parametrize("numba", [True, False])
+@pytest.mark.parametrize("metrics", [None, list(BUILTIN_METRICS), ["input_mean", BatchRows()]])
+@pytest.mark.parametrize("row_block", [GradientSignRecorder.ROW_BLOCK, 17])
+def test_row_steps_in_blocks_equal_steps_one_by_one(compiled_switch, numba, metrics, row_block):
+    """observe_rows (what a compiled batch-size-one epoch hands over) records what
+    announcing each one-row step does, across flushes, iterations and odd rows."""
+    compiled_switch.ENABLED = numba
+    rng = np.random.default_rng(7)
+    blocks = [_row_steps(rng, 40, 6, 3), _row_steps(rng, 25, 6, 3)]
+    one, many = GradientSignRecorder(1, metrics=metrics), GradientSignRecorder(1, metrics=metrics)
+    many.ROW_BLOCK = row_block  # 17: blocks of 17, 17 and 6 steps, then 17 and 8
+    with np.errstate(all="ignore"):
+        for A, D in blocks:
+            for a, d in zip(A, D):
+                a, d = a[None, :], d[None, :]
+                one.observe(0, a, d, a.T @ d)  # each step summarised at once
+            one.end_iteration()
+            many.on_row_steps([A], [D])
+            many.end_iteration()
+    for name in one.metrics:
+        if name == "input_mean":  # the compiled kernels sum in their own order
+            np.testing.assert_allclose(many.history[name], one.history[name], rtol=1e-12)
+        else:
+            np.testing.assert_array_equal(many.history[name], one.history[name], err_msg=name)
+    with pytest.raises(ValueError, match="one row per step"):
+        many.observe_rows(0, np.ones((2, 6)), np.ones((3, 3)))
