@@ -119,7 +119,7 @@ class SameSignFraction(StepMetric):
     name = "same_sign_fraction"
 
     def step_value(self, step):
-        return step.grad_statistics()[0]
+        return step._grad_statistics()[0]
 
     def from_counts(self, counts):
         n_signed, n_single = counts[0], counts[1]
@@ -139,7 +139,7 @@ class SampleSameSignFraction(StepMetric):
         if step.centered:  # centred rows: one sign only when all zero, never counted
             varies = _rows_vary(step.inputs, step.offset)
             return _sample_fraction(varies, varies, step.delta)
-        return step.input_values(rows=True)[0]
+        return step._input_values(rows=True)[0]
 
     def from_counts(self, counts):
         num, den = counts[6], counts[7]
@@ -172,7 +172,7 @@ class InputMean(StepMetric):
     name = "input_mean"
 
     def step_value(self, step):
-        return step.input_values(rows=False)[1]
+        return step._input_values(rows=False)[1]
 
     def from_counts(self, counts):
         total, size = counts[5], counts[8]
@@ -188,7 +188,7 @@ class PositiveInputFraction(StepMetric):
     name = "positive_input_fraction"
 
     def step_value(self, step):
-        return step.input_values(rows=False)[2]
+        return step._input_values(rows=False)[2]
 
     def from_counts(self, counts):
         n_positive, size = counts[4], counts[8]

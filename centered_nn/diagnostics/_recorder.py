@@ -323,10 +323,10 @@ class GradientSignRecorder:
             rows = NO_ROWS
             if self._counts_rows:
                 rows = VARYING_ROWS if step.centered else SIGN_ROWS
-            counts = step.compiled_counts(rows, self._chained)
+            counts = step._compiled_counts(rows, self._chained)
         values = [m.step_value(step) if counts is None or m.from_counts is None
                   else m.from_counts(counts) for m in metrics]
-        self._prev_signs[step.layer] = step.signs_if_known()
+        self._prev_signs[step.layer] = step._signs_if_known()
         return values
 
     def _add_values(self, layer, values):
@@ -388,7 +388,7 @@ class GradientSignRecorder:
                 break
             if exact[t]:
                 if chained:
-                    step = LayerStep.from_signs(layer, full_sign(t), full_sign(t - 1))
+                    step = LayerStep._from_signs(layer, full_sign(t), full_sign(t - 1))
                     for column, metric in enumerate(self.step_metrics):
                         if metric.reads_previous_signs:
                             values[t + 1, column] = metric.step_value(step)

@@ -89,17 +89,17 @@ class LayerStep:
 
     @property
     def gradient_signs(self):
-        return self.grad_statistics()[2]
+        return self._grad_statistics()[2]
 
-    # -- the shared statistics of the built-in metrics -------------------------------
+    # -- the shared statistics of the built-in metrics (private to the diagnostics) ---
 
-    def grad_statistics(self):
+    def _grad_statistics(self):
         """``(same_sign_fraction, signed, signs)`` of the weight gradient (see _grad_stats)."""
         if "grad" not in self._cache:
             self._cache["grad"] = _grad_stats(_as_columns(self.weight_gradient), True, True)
         return self._cache["grad"]
 
-    def input_values(self, rows):
+    def _input_values(self, rows):
         """``(sample_same_sign_fraction or NaN, input_mean, positive_input_fraction)``.
 
         ``rows``: the sample fraction is wanted (its row flags computed). A result
@@ -108,11 +108,11 @@ class LayerStep:
         cached = self._cache.get("inputs")
         if cached is not None and (cached[0] or not rows):
             return cached[1]
-        values = self._input_values(rows)
+        values = self._compute_input_values(rows)
         self._cache["inputs"] = (rows, values)
         return values
 
-    def _input_values(self, rows):
+    def _compute_input_values(self, rows):
         inputs, offset, delta = self.inputs, self.offset, self.delta
         if self.input_stats is None and type(inputs) is np.ndarray and inputs.ndim == 2 \
                 and inputs.shape[0] == 1:  # one sample: flags as Python booleans
@@ -137,7 +137,7 @@ class LayerStep:
             sample = _sample_fraction(row_pos, row_neg, delta, shortcut)
         return sample, _ratio(total, size), _ratio(n_positive, size)
 
-    def compiled_counts(self, rows, compare):
+    def _compiled_counts(self, rows, compare):
         """The compiled kernels' counts of this step (see :func:`._kernels.step_stats`), or
         None where they do not apply (numba off, or arrays they do not take).
 
@@ -160,13 +160,13 @@ class LayerStep:
             self._cache["counts"] = counts
         return self._cache["counts"]
 
-    def signs_if_known(self):
+    def _signs_if_known(self):
         """The gradient's signs if a metric computed them (None otherwise)."""
         grad = self._cache.get("grad")
         return grad[2] if grad is not None else self._cache.get("signs")
 
     @classmethod
-    def from_signs(cls, layer, signs, previous, memory=None):
+    def _from_signs(cls, layer, signs, previous, memory=None):
         """A step known by its gradient's signs only (a kept step's, see the recorder)."""
         step = cls(layer, None, None, None, previous_gradient_signs=previous, memory=memory)
         step._cache["grad"] = (math.nan, None, signs)
