@@ -1,4 +1,4 @@
-"""The metrics of ``gradient_sign_history_``: :class:`StepMetric` and the one registry of built-ins.
+"""The metrics of ``gradient_sign_history_``: :class:`StepMetric` and the registry of built-ins.
 
 Each metric is one object: its definition (:meth:`StepMetric.step_value`, plain
 numpy on one layer's :class:`~._step.LayerStep`) and, for the built-ins where one

@@ -1,4 +1,4 @@
-"""User metrics (StepMetric) beside the built-ins: every path, validation, clone/pickle/GridSearchCV."""
+"""User metrics (StepMetric) beside the built-ins: every path, validation, clone, pickle, search."""
 
 import math
 import pickle
