@@ -1,4 +1,4 @@
-"""User metrics (StepMetric) beside the built-ins: every path, validation, clone, pickle, search."""
+"""User metrics (StepMetric) beside the built-ins: every path, validation, clone, pickle."""
 
 import math
 import pickle
