@@ -47,8 +47,9 @@ class StepMetric:
       metrics describe it;
     - ``sample_weight``: the rows' weights, or None;
     - ``centered``: whether the step is gradient-centralized;
-    - ``previous_gradient_signs``: ``sign(weight_gradient)`` of the layer's previous
-      step (None for the first), and ``gradient_signs`` of this one;
+    - ``gradient_signs``: ``sign(weight_gradient)`` as int8, and
+      ``previous_gradient_signs``: the previous step's, where they were read
+      (None for the first step);
     - ``memory``: a dict kept per layer across the fit's steps (for warm starts).
 
     The arrays belong to the training loop: read them, never modify or keep them.

@@ -48,8 +48,10 @@ class LayerStep:
     centered : bool, default=False
         The step is gradient-centralized.
     previous_gradient_signs : ndarray of int8, default=None
-        ``sign(weight_gradient)`` of this layer's previous recorded step in the
-        fit (None for the first, and after a discarded step).
+        ``sign(weight_gradient)`` of this layer's previous step, when a metric
+        read that step's :attr:`gradient_signs` (the built-in flip fraction
+        does); after discarded steps, those of the last iteration's last step.
+        None for the fit's first step.
     memory : dict, default=None
         A dict kept for this layer across the fit's steps, for a metric that
         warm-starts from its last step (key it by the metric's name).
