@@ -113,6 +113,19 @@ class StepMetric:
     def __repr__(self):
         return f"{type(self).__name__}()"
 
+    def __eq__(self, other):
+        # by value: a metric back from a pickle (a worker, a saved estimator) is the
+        # same metric, so a warm start or partial_fit keeps its recorder
+        if type(self) is not type(other):
+            return NotImplemented
+        try:
+            return bool(vars(self) == vars(other))
+        except (TypeError, ValueError):  # attributes without a plain equality
+            return self is other
+
+    def __hash__(self):
+        return hash((type(self), self.name))
+
 
 class SameSignFraction(StepMetric):
     """Fraction of units whose weight-gradient column has all its nonzero entries of one sign."""

@@ -263,3 +263,22 @@ def test_row_steps_in_blocks_equal_steps_one_by_one(compiled_switch, numba, metr
             np.testing.assert_array_equal(many.history[name], one.history[name], err_msg=name)
     with pytest.raises(ValueError, match="one row per step"):
         many.observe_rows(0, np.ones((2, 6)), np.ones((3, 3)))
+
+
+def test_a_pickled_estimator_keeps_recording_as_the_original(compiled_switch):
+    """Metrics compare by value: after a pickle round trip (dask's Incremental ships the
+    estimator between blocks) partial_fit keeps the recorder, and the flips compare
+    with the last call's signs."""
+    X, y = _data(n=60)
+    params = dict(hidden_layer_sizes=(5,), solver="sgd", batch_size=20, random_state=0,
+                  record_gradient_signs=["sign_flip_fraction", EffectiveInputMean()])
+    kept, shipped = MLPClassifier(**params), MLPClassifier(**params)
+    for start in (0, 20, 40):
+        rows = slice(start, start + 20)
+        kept.partial_fit(X[rows], y[rows], classes=[0, 1, 2])
+        shipped = pickle.loads(pickle.dumps(shipped.partial_fit(X[rows], y[rows],
+                                                                 classes=[0, 1, 2])))
+    assert EffectiveInputMean() == EffectiveInputMean() and BatchRows() != EffectiveInputMean()
+    for name, values in kept.gradient_sign_history_.items():
+        np.testing.assert_array_equal(shipped.gradient_sign_history_[name], values)
+    assert not np.isnan(kept.gradient_sign_history_["sign_flip_fraction"][1:]).any()
