@@ -14,10 +14,11 @@ import numpy as np
 from ._functions import InputSignStats
 from ._kept_steps import KeptSteps
 from ._kernels import NO_ROWS, SIGN_ROWS, VARYING_ROWS
-from ._metrics import DEFAULT_METRICS, resolve_metrics
+from ._metrics import DEFAULT_METRICS, document_metrics, resolve_metrics
 from ._step import LayerStep
 
 
+@document_metrics
 class GradientSignRecorder:
     """Record per-iteration means of the gradient-sign diagnostics.
 
@@ -29,10 +30,10 @@ class GradientSignRecorder:
         Existing history (metric -> array of shape (n_records, n_weight_matrices)) to
         append to, e.g. when warm starting. It must hold every recorded metric;
         other keys are ignored.
-    metrics : str, StepMetric or list of them, default=None
-        Built-in names (see :data:`BUILTIN_METRICS`) and :class:`StepMetric`
-        instances to record; None records :attr:`METRICS`. Metrics not recorded
-        are not computed, and :attr:`history` holds only these.
+    metrics : METRIC_CHOICES, StepMetric or list of them, default=None
+        Built-in names and :class:`StepMetric` instances to record; None
+        records :attr:`METRICS`. Metrics not recorded are not computed, and
+        :attr:`history` holds only these.
 
     Attributes
     ----------
