@@ -5,7 +5,7 @@ recorder only routes each step to them, by the fastest path each one has: the
 compiled counts of the step (:mod:`._kernels`), one-row steps kept and
 summarised many at a time (:mod:`._kept_steps`, all metrics having a batched
 form), or the metric's numpy reference. It watches training through the loops'
-observer protocol (``on_fit_begin``, ``on_step``, ``on_discard``,
+observer protocol (``on_fit_begin``, ``on_step``, ``on_row_steps``, ``on_discard``,
 ``on_iteration_end``, ``on_fit_end``).
 """
 
