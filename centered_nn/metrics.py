@@ -16,7 +16,8 @@ import math
 
 import numpy as np
 
-from .diagnostics import (
+from .diagnostics._metrics import document_metrics
+from .diagnostics._history import (
     check_layer,
     check_metric,
     find_mlp,
@@ -58,6 +59,7 @@ class _GradientSignScorer:
                 f"reduce={self.reduce!r})")
 
 
+@document_metrics
 def gradient_sign_scorer(metric="same_sign_fraction", layer=0, reduce="mean"):
     """Make a scorer reading one gradient-sign metric of a fitted MLP.
 
@@ -68,11 +70,9 @@ def gradient_sign_scorer(metric="same_sign_fraction", layer=0, reduce="mean"):
 
     Parameters
     ----------
-    metric : {'same_sign_fraction', 'sample_same_sign_fraction', \
-'sign_flip_fraction', 'input_mean', 'positive_input_fraction'}, \
-default='same_sign_fraction'
-        The recorded metric, a key of ``gradient_sign_history_`` (see
-        :attr:`centered_nn.diagnostics.GradientSignRecorder.METRICS`).
+    metric : METRIC_CHOICES or StepMetric, default='same_sign_fraction'
+        The recorded metric, a key of ``gradient_sign_history_``: a built-in
+        name, or the :class:`~centered_nn.diagnostics.StepMetric` recorded.
 
     layer : int, default=0
         The weight matrix ``coefs_[layer]``; 0 is the first layer, whose input

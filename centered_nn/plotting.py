@@ -8,7 +8,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .diagnostics import (
+from .diagnostics._metrics import document_metrics
+from .diagnostics._history import (
     check_layer,
     check_metric,
     find_mlp,
@@ -69,6 +70,7 @@ def _as_list(value, name, n, kind):
     return value
 
 
+@document_metrics
 class GradientSignDisplay:
     """Gradient-sign diagnostics over training iterations.
 
@@ -90,10 +92,9 @@ class GradientSignDisplay:
         One legend label per history. If None, a single history is labelled
         by layer only and several histories are called "estimator 0", ...
 
-    metric : {'same_sign_fraction', 'sample_same_sign_fraction', \
-'sign_flip_fraction', 'input_mean', 'positive_input_fraction'}, \
-default='same_sign_fraction'
-        The metric to draw.
+    metric : METRIC_CHOICES or StepMetric, default='same_sign_fraction'
+        The metric to draw (a user's :class:`~centered_nn.diagnostics.StepMetric`:
+        the one recorded).
 
     layers : int or list of int, default=None
         The weight matrices (``coefs_`` indices) to draw; negative values
@@ -238,9 +239,8 @@ default='same_sign_fraction'
         history : dict or list of dict
             A ``gradient_sign_history_`` dict, or a list of them.
 
-        metric : str, default='same_sign_fraction'
-            The metric to draw, one of
-            :attr:`centered_nn.diagnostics.GradientSignRecorder.METRICS`.
+        metric : METRIC_CHOICES or StepMetric, default='same_sign_fraction'
+            The metric to draw.
 
         layers : int or list of int, default=None
             The weight matrices to draw. If None, all of them.
@@ -292,9 +292,8 @@ default='same_sign_fraction'
             Fitted MLP (fitted with ``record_gradient_signs=True``), or a
             Pipeline, possibly nested, ending in one; or a list of them.
 
-        metric : str, default='same_sign_fraction'
-            The metric to draw, one of
-            :attr:`centered_nn.diagnostics.GradientSignRecorder.METRICS`.
+        metric : METRIC_CHOICES or StepMetric, default='same_sign_fraction'
+            The metric to draw.
 
         layers : int or list of int, default=None
             The weight matrices (``coefs_`` indices) to draw; negative values

@@ -12,6 +12,7 @@ from centered_nn._network import network as _network
 from centered_nn._network.output import OUTPUT_LAYERS
 from centered_nn._training import loops as _training
 from centered_nn._training.layout import ParameterLayout
+from centered_nn._training.observers import Observers
 from centered_nn._training.settings import FitSettings
 
 
@@ -49,7 +50,8 @@ def flat_loss_and_gradient(est, X, Y, sample_weight=None):
     arrays = ParameterLayout.of(net, state.offsets.trainable).arrays()
     bounds = np.cumsum([0] + [a.size for a in arrays])
     gradients = _training.BatchGradients(
-        net, state, settings, state.offsets.tracker(est.input_bias_rate, full_batch=True))
+        net, state, settings, state.offsets.tracker(est.input_bias_rate, full_batch=True),
+        Observers([]))
     sw_sum = X.shape[0] if sample_weight is None else sample_weight.sum()
 
     def loss_grad(x):

@@ -213,7 +213,8 @@ def test_scorer_pickle_round_trip(fitted):
 
 def test_unknown_metric_lists_valid_names():
     with pytest.raises(ValueError, match="metric must be one of.*'same_sign_fraction'.*"
-                                         "'positive_input_fraction'; got 'accuracy'"):
+                                         "'input_eigenvalue_ratio' or a StepMetric; "
+                                         "got 'accuracy'"):
         gradient_sign_scorer("accuracy")
 
 

@@ -27,7 +27,8 @@ from .._training.loops import fit_lbfgs, fit_stochastic
 from .._training.settings import SOLVERS, STOCHASTIC_SOLVERS, FitSettings
 from .._training.state import TrainingState, arrays_with_offsets
 from ..activations import ACTIVATIONS, get_activation
-from ..diagnostics import GradientSignRecorder, check_metrics
+from ..diagnostics import GradientSignRecorder
+from ..diagnostics._metrics import resolve_metrics
 from ..exceptions import DivergenceWarning, diverged
 from . import callbacks
 
@@ -240,12 +241,13 @@ class BaseMLP(callbacks.CallbackSupport, BaseEstimator, metaclass=ABCMeta):
             if state.recorder is not None:
                 state.paused_history, state.recorder = state.recorder.history, None
             return
-        metrics = check_metrics(None if wanted is True else wanted)
-        if state.recorder is not None and state.recorder.metrics == metrics:
+        metrics = resolve_metrics(None if wanted is True else wanted)
+        if state.recorder is not None and state.recorder.step_metrics == metrics:
             return  # it has recorded every iteration since it was built
         old = state.recorder.history if state.recorder is not None else state.paused_history
         n_records, n_matrices = len(state.loss_curve), self.n_layers_ - 1
-        history = {m: _padded((old or {}).get(m), n_records, n_matrices) for m in metrics}
+        history = {m.name: _padded((old or {}).get(m.name), n_records, n_matrices)
+                   for m in metrics}
         state.recorder = GradientSignRecorder(n_matrices, history=history, metrics=metrics)
         state.paused_history = None
 

@@ -11,9 +11,9 @@ to stop ends training after the epoch or iteration it was made at, for every
 solver (L-BFGS through scipy's ``StopIteration``, scipy >= 1.11).
 
 The training loops see one :class:`FitRun` through ``TrainingState.callbacks``
-(None when no callback is set, so fits without callbacks pay nothing) and call
-its :meth:`~FitRun.epoch_begin`, :meth:`~FitRun.epoch_end`,
-:meth:`~FitRun.lbfgs_begin` and :meth:`~FitRun.lbfgs_iteration`. Callbacks get
+(None when no callback is set, so fits without callbacks pay nothing) as one of
+their observers (``centered_nn._training.observers``): its
+:meth:`~FitRun.on_iteration_begin` and :meth:`~FitRun.on_iteration_end`. Callbacks get
 *copies* of the parameters (``reconstruction_attributes``), built only when a
 callback asks for a fitted estimator, so they cannot change a trajectory.
 """
@@ -163,28 +163,17 @@ class FitRun:
         subtask is opened, as in scikit-learn's own estimators)."""
         return self if getattr(self.estimator, "_skl_callbacks", None) else None
 
-    # ---------------------------------------------------------- sgd / adam
-    def epoch_begin(self, net, state):
-        """Begin an epoch's subtask, the model as it stands before the epoch."""
-        self._begin("epoch", net, state)
+    # ----------------------------------------------- the loops' observer hooks
+    def on_iteration_begin(self, net, state):
+        """Begin an epoch's (sgd, adam) or L-BFGS iteration's subtask, the model as it
+        stands before it."""
+        self._begin("lbfgs-iter" if self.estimator.solver == "lbfgs" else "epoch", net, state)
 
-    def epoch_end(self, net, state):
-        """End the epoch's subtask; True when a callback asks to stop training."""
+    def on_iteration_end(self, net, state):
+        """End the subtask (an L-BFGS iterate is placed in ``net``); True when a callback
+        asks to stop training (under L-BFGS the loop ends the optimisation at that
+        iterate through scipy's ``StopIteration``)."""
         return self._end(net, state)
-
-    # -------------------------------------------------------------- L-BFGS
-    def lbfgs_begin(self, net, state):
-        """Begin the first L-BFGS iteration's subtask, from the initial weights."""
-        self._begin("lbfgs-iter", net, state)
-
-    def lbfgs_iteration(self, net, state):
-        """scipy finished an iteration (its iterate placed in ``net``): end it, and
-        begin the next unless a callback asks to stop (then return True, and the loop
-        ends the optimisation there, as an epoch's end stops sgd and adam)."""
-        if self._end(net, state):
-            return True
-        self._begin("lbfgs-iter", net, state)
-        return False
 
     # ---------------------------------------------------------------- root
     def end_fit(self):

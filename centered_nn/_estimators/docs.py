@@ -148,11 +148,14 @@ _PARAMETERS_DOC = """\
         centred gradient of exactly zero, so its weights never change: a
         UserWarning names it at fit.
 
-    record_gradient_signs : bool or list of str, default=True
-        Whether to record `gradient_sign_history_`: True records every metric
-        of :attr:`centered_nn.diagnostics.GradientSignRecorder.METRICS`, a list
-        records only the metrics it names (at less cost), False leaves the
-        history None and costs nothing.
+    record_gradient_signs : bool or list of str and StepMetric, default=True
+        Whether to record `gradient_sign_history_`: True records the default
+        metrics, :attr:`centered_nn.diagnostics.GradientSignRecorder.METRICS`;
+        a list records only the built-in metrics it names (at less cost; the
+        opt-in ``'input_eigenvalue_ratio'`` too) and the
+        :class:`~centered_nn.diagnostics.StepMetric` instances it holds (your
+        own metrics, keyed by their ``name``); False leaves the history None
+        and costs nothing.
 """
 
 _ATTRIBUTES_DOC = """\
@@ -185,9 +188,9 @@ _ATTRIBUTES_DOC = """\
         never changed).
 
     gradient_sign_history_ : dict or None
-        Maps each recorded metric of
-        :attr:`centered_nn.diagnostics.GradientSignRecorder.METRICS` (all, or
-        those named by `record_gradient_signs`) to a float
+        Maps each recorded metric (by default those of
+        :attr:`centered_nn.diagnostics.GradientSignRecorder.METRICS`, else
+        those `record_gradient_signs` names or holds) to a float
         array of shape (n_records, n_layers - 1): one row per entry of
         `loss_curve_`, one column per weight matrix, each value the mean over
         that iteration's update steps. Metrics are computed on the data term

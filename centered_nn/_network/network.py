@@ -218,7 +218,7 @@ class BackwardOptions:
     centralize: bool = False
 
 
-def backward(delta, sample_weight, inputs, pre, net, options, observe=None, out=None):
+def backward(delta, sample_weight, inputs, pre, net, options, out=None, step=None):
     """Backpropagate the output gradient: gradients of the regularised mean loss.
 
     Parameters
@@ -232,17 +232,14 @@ def backward(delta, sample_weight, inputs, pre, net, options, observe=None, out=
     net : Network
         Its ``coefs``, ``offsets`` and ``activation`` are read.
     options : BackwardOptions
-    observe : callable, optional
-        Called as ``observe(layer, a, delta, grad, offset)`` once per weight
-        matrix, last first, with the layer's input a, its delta (dL/dz times
-        the sample weights), the data term of the weight gradient
-        ``(a + b)ᵀ δ`` (centred when ``options.centralize``) before the
-        penalty is added, and the offset b (None for a layer without one).
-        It must not modify the arrays.
     out : tuple of three lists, optional
         Arrays to write the gradients into, shaped and ordered as the returned
         lists (``None`` where no offset gradient is returned), of the dtype the
         gradients have (e.g. views of :class:`~centered_nn._training.layout.FlatParameters.grads`).
+    step : BackwardStep, optional
+        Filled with each layer's delta; when it keeps the data terms, the weight
+        gradients are returned as such, the penalty left to
+        :meth:`BackwardStep.finish` (see :meth:`Network.gradient_step`).
 
     Returns
     -------
@@ -268,12 +265,10 @@ def backward(delta, sample_weight, inputs, pre, net, options, observe=None, out=
             grad += np.outer(offset, delta_sum)
         if centralize:
             grad -= grad.mean(axis=0)
-        if observe is not None:
-            observe(layer, a, delta, grad, offset)
-        grad += alpha * coef
-        if centralize:
-            grad -= alpha * coef.mean(axis=0)
-        grad /= sw_sum
+        if step is not None:
+            step.deltas[layer] = delta
+        if step is None or not step.data_terms:
+            add_penalty(grad, coef, options, sw_sum)
         coef_grads[layer] = grad
         # in place when writing into `out`, whose dtype the caller matched to this quotient
         intercept_grads[layer] = np.divide(delta_sum, sw_sum, out=intercept_out[layer])
@@ -289,6 +284,68 @@ def backward(delta, sample_weight, inputs, pre, net, options, observe=None, out=
             # in place, pre[layer - 1] as scratch unless it is the activation itself
             multiply_by_derivative(activation, pre[layer - 1], inputs[layer], delta)
     return coef_grads, intercept_grads, offset_grads
+
+
+def add_penalty(grad, coef, options, sw_sum):
+    """Turn a weight gradient's data term into the gradient: add the L2 term (centred
+    under gradient centralization), divide by the batch's size or weight sum; in place."""
+    grad += options.alpha * coef
+    if options.centralize:
+        grad -= options.alpha * coef.mean(axis=0)
+    grad /= sw_sum
+    return grad
+
+
+class BackwardStep:
+    """One batch's backward pass, every layer's arrays at once: what training's observers see.
+
+    Built by :meth:`Network.gradient_step`. With ``data_terms``, until
+    :meth:`finish` the weight gradients hold their data terms, ``(a + b)ᵀ δ``
+    (centred under gradient centralization), without the L2 term and not
+    divided by the batch size; without, they are the gradients already.
+
+    Attributes
+    ----------
+    inputs : list of ndarray or sparse matrix
+        ``inputs[l]``: the input a of weight matrix l (``inputs[0]`` is X).
+    offsets : list of ndarray or None
+        The offsets b the step used.
+    deltas : list of ndarray
+        ``dL/dz`` of each layer's output, sample weights included.
+    weight_gradients : list of ndarray
+        The data terms until :meth:`finish`, the weight gradients after.
+    intercept_gradients, offset_gradients : lists
+        As :func:`backward` returns them.
+    sample_weight : ndarray or None
+    centered : bool
+        Gradient centralization.
+    rows : ndarray of int or None
+        The batch's rows of the fit's training X, set by the training loop
+        (None: all of them, in order).
+    data_terms : bool
+        Whether the weight gradients wait for :meth:`finish` to become gradients.
+    """
+
+    __slots__ = ("inputs", "offsets", "deltas", "weight_gradients", "intercept_gradients",
+                 "offset_gradients", "sample_weight", "centered", "rows", "data_terms",
+                 "_finish")
+
+    def __init__(self, inputs, offsets, sample_weight, centered, data_terms=True):
+        self.data_terms = data_terms
+        self.inputs, self.offsets = inputs, list(offsets)
+        self.deltas = [None] * len(self.offsets)
+        self.sample_weight, self.centered, self.rows = sample_weight, centered, None
+        self.weight_gradients = self.intercept_gradients = self.offset_gradients = None
+        self._finish = None
+
+    def finish(self):
+        """Add the penalty to the weight gradients (once); returns the three gradient lists."""
+        if self._finish is not None:
+            coefs, options, sw_sum = self._finish
+            for grad, coef in zip(self.weight_gradients, coefs):
+                add_penalty(grad, coef, options, sw_sum)
+            self._finish = None
+        return self.weight_gradients, self.intercept_gradients, self.offset_gradients
 
 
 def _product(a, b, out=None):
@@ -331,9 +388,9 @@ class Network:
         """The output layer's values, shape (n_samples, n_outputs)."""
         return self.forward(X)[0][-1]
 
-    def loss_and_gradients(self, X, Y, sample_weight, options, tracker=None, observe=None,
-                           out=None):
-        """Reported loss (with the L2 penalty) and the gradients on one batch.
+    def gradient_step(self, X, Y, sample_weight, options, tracker=None, out=None,
+                      data_terms=True):
+        """Reported loss (with the L2 penalty) and the backward pass on one batch.
 
         Parameters
         ----------
@@ -344,15 +401,19 @@ class Network:
         options : BackwardOptions
         tracker : callable or None
             See :func:`forward`.
-        observe, out
+        out
             See :func:`backward`.
+        data_terms : bool, default=True
+            Keep the weight gradients' data terms until ``step.finish()`` (for
+            observers of the step); False adds the penalty at once.
 
         Returns
         -------
         loss : float
             ``output.loss`` plus :func:`l2_penalty`.
-        coef_grads, intercept_grads, offset_grads : lists of ndarray
-            As :func:`backward` returns them.
+        step : BackwardStep
+            The step's arrays; ``step.finish()`` gives the gradients
+            :func:`backward` returns.
         """
         sw_sum = X.shape[0] if sample_weight is None else sample_weight.sum()
         if not sw_sum > 0:
@@ -369,5 +430,11 @@ class Network:
         loss = self.output.loss(Y, inputs[-1], sample_weight)
         loss += l2_penalty(self.coefs, options.alpha, sw_sum)
         delta = self.output.gradient(Y, inputs[-1])
-        grads = backward(delta, sample_weight, inputs, pre, self, options, observe, out)
-        return (loss, *grads)
+        step = BackwardStep(inputs, self.offsets, sample_weight, options.centralize,
+                            data_terms)
+        (step.weight_gradients, step.intercept_gradients,
+         step.offset_gradients) = backward(delta, sample_weight, inputs, pre, self, options,
+                                           out, step)
+        if data_terms:
+            step._finish = (self.coefs, options, sw_sum)
+        return loss, step

@@ -5,9 +5,9 @@ Free of estimator specifics: the loops see a
 estimator's parameters as a frozen :class:`~.settings.FitSettings`, a
 :class:`~.state.TrainingState`, and, for early stopping, a validation scorer
 passed in. The arithmetic lives in :mod:`centered_nn._network` and :mod:`.solvers`;
-what carries over between calls in :mod:`.state`. Of the gradient-sign recorder
-the loops know only its callbacks (``observer``, ``row_statistics``,
-``end_iteration``, ``discard_steps``).
+what carries over between calls in :mod:`.state`. Whatever watches training (the
+gradient-sign recorder, scikit-learn callbacks) hears of it through one protocol,
+:class:`~.observers.Observers`, and the loops know none of them.
 """
 
 import warnings
@@ -17,6 +17,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .failures import NonFiniteLoss, nonfinite_cause
 from .layout import FlatParameters, ParameterLayout
+from .observers import Observers
 from .solvers import SGD, Adam, blas_threads, minibatch_blas_threads, minimize_lbfgs
 from .._network.network import BackwardOptions, l2_penalty
 
@@ -28,34 +29,38 @@ class BatchGradients:
     ----------
     net : Network
     state : TrainingState
-        Its offset scheme and recorder are read.
+        Its offset scheme is read.
     settings : FitSettings
     tracker : callable or None
         The offset scheme's tracker for this call (see
         :func:`~centered_nn._network.network.forward`).
+    observers : Observers
+        Told of every step (``on_step``) before its gradients are finished.
     out : tuple of three lists, optional
         Where backward writes the gradients (see :func:`_step_buffers`).
     """
 
-    def __init__(self, net, state, settings, tracker, out=None):
+    def __init__(self, net, state, settings, tracker, observers, out=None):
         self.net, self.state, self.settings = net, state, settings
         self.tracker, self.out = tracker, out
+        self.on_step = observers.on_step if observers.watches_steps else None
         # the scheme's trained and batch-centred layers are fixed when it is built
         self.options = BackwardOptions(settings.alpha, state.offsets.trainable,
                                        state.offsets.batch_centered,
                                        settings.gradient_centralization)
 
-    def __call__(self, X, Y, sample_weight, row_stats=None):
+    def __call__(self, X, Y, sample_weight, rows=None):
         """``(loss, grads)`` on the batch, ``grads`` in the optimiser's order.
 
-        ``row_stats`` are the first layer's row statistics for exactly these rows
-        (from the recorder's ``row_statistics``), or None.
+        ``rows``: the batch's rows of the call's training X (None: all, in order),
+        for the observers.
         """
-        recorder = self.state.recorder
-        observe = None if recorder is None else recorder.observer(self.options.centralize,
-                                                                  row_stats)
-        loss, coef_g, inter_g, off_g = self.net.loss_and_gradients(
-            X, Y, sample_weight, self.options, self.tracker, observe, self.out)
+        loss, step = self.net.gradient_step(X, Y, sample_weight, self.options, self.tracker,
+                                            self.out, data_terms=self.on_step is not None)
+        if self.on_step is not None:
+            step.rows = rows
+            self.on_step(step)
+        coef_g, inter_g, off_g = step.finish()
         return loss, coef_g + inter_g + [g for g in off_g if g is not None]
 
     def check_finite(self, loss, X, Y, where):
@@ -75,25 +80,21 @@ class Minibatches:
     batch_size : int
     shuffle : bool
         Whether ``order`` is read (otherwise the batches are contiguous slices).
-    row_stats : object or None
-        The first layer's row statistics over ``train``'s X (``take(rows)`` gives
-        a batch's), or None.
     """
 
-    def __init__(self, train, order, batch_size, shuffle, row_stats=None):
+    def __init__(self, train, order, batch_size, shuffle):
         self.train, self.order, self.batch_size = train, order, batch_size
-        self.shuffle, self.row_stats = shuffle, row_stats
+        self.shuffle = shuffle
 
     def __iter__(self):
-        """``(X, Y, sample_weight, row_stats)`` of each batch, in order."""
+        """``(X, Y, sample_weight, rows)`` of each batch, in order; ``rows`` index X."""
         X, Y, sample_weight = self.train
         order, n_samples = self.order, X.shape[0]
         for start in range(0, n_samples, self.batch_size):
             stop = min(start + self.batch_size, n_samples)
             rows = order[start:stop] if self.shuffle else slice(start, stop)
             sw = None if sample_weight is None else sample_weight[rows]
-            stats = None if self.row_stats is None else self.row_stats.take(order[start:stop])
-            yield X[rows], Y[rows], sw, stats
+            yield X[rows], Y[rows], sw, order[start:stop]
 
 
 def _batch_size(settings, n_samples):
@@ -165,14 +166,16 @@ def fit_stochastic(net, state, settings, train, validation, rng, incremental, sc
     optimizer.match(arrays)
     n_samples = X.shape[0]
     batch_size = _batch_size(settings, n_samples)
+    observers = Observers(state.observers())
     gradients = BatchGradients(net, state, settings,
-                               state.offsets.tracker(settings.input_bias_rate), out)
-    shuffle, recorder = settings.shuffle, state.recorder
+                               state.offsets.tracker(settings.input_bias_rate), observers, out)
+    shuffle = settings.shuffle
     order = np.arange(n_samples)
-    # the first layer sees the same rows every epoch; a one-row batch is summarised from
-    # the row itself, which costs less than a lookup
-    row_stats = None if incremental or batch_size == 1 else _first_layer_stats(net, state, X)
-    batches = Minibatches(train, order, batch_size, shuffle, row_stats)
+    # the first layer sees the same rows every epoch (a one-row batch is summarised from
+    # the row itself, which costs less than a lookup)
+    observers.on_fit_begin(X, net.offsets[0], not incremental and batch_size > 1
+                           and state.offsets.first_offset_fixed)
+    batches = Minibatches(train, order, batch_size, shuffle)
     state.n_iter = 0
     stopping = state.stopping = state.stopping.for_call(validation is not None)
     stopping.begin(net)
@@ -184,22 +187,20 @@ def fit_stochastic(net, state, settings, train, validation, rng, incremental, sc
     try:
         with blas_threads(threads):
             for _ in range(settings.max_iter):
-                if state.callbacks is not None:
-                    state.callbacks.epoch_begin(net, state)
+                observers.on_iteration_begin(net, state)
                 if shuffle:
                     rng.shuffle(order)
                 state.loss = _epoch(gradients, batches, step, state.n_iter + 1)
                 state.n_iter += 1
                 state.t += n_samples
                 state.loss_curve.append(state.loss)
-                if recorder is not None:
-                    recorder.end_iteration()
+                stop = observers.on_iteration_end(net, state)
                 if settings.verbose:
                     print("Iteration %d, loss = %.8f" % (state.n_iter, state.loss))
                 _update_stopping(net, state, settings, validation, score)
                 optimizer.iteration_ends(state.t)
-                if state.callbacks is not None and state.callbacks.epoch_end(net, state):
-                    break  # a callback asked to stop
+                if stop:
+                    break  # an observer (a callback) asked to stop
                 if stopping.stalled(settings.n_iter_no_change):
                     what = "Validation score" if validation is not None else "Training loss"
                     msg = ("%s did not improve more than tol=%f for %d consecutive epochs."
@@ -219,21 +220,12 @@ def fit_stochastic(net, state, settings, train, validation, rng, incremental, sc
         if state.n_iter == 0:  # no epoch of this call to keep: the estimator rolls back
             raise
         warnings.warn("Training interrupted by user.")
-        if recorder is not None:  # the cut-short epoch has no loss_curve_ entry
-            recorder.discard_steps()
+        observers.on_discard()  # the cut-short epoch has no loss_curve_ entry
+    finally:
+        observers.on_fit_end()
     state.offsets.inference(net)
     if stopping.restore_best(net):
         state.offsets.sync(net)
-
-
-def _first_layer_stats(net, state, X):
-    """The first layer's row sign statistics, computed once for a fit that revisits X.
-
-    None unless signs are recorded and the first offset stays fixed during the fit.
-    """
-    if state.recorder is None or not state.offsets.first_offset_fixed:
-        return None
-    return state.recorder.row_statistics(X, net.offsets[0])
 
 
 def _epoch(gradients, batches, step, epoch):
@@ -243,8 +235,8 @@ def _epoch(gradients, batches, step, epoch):
     the optimiser and ``epoch`` counts from 1 (for the error message).
     """
     accumulated, n_samples = 0.0, 0
-    for X, Y, sample_weight, row_stats in batches:
-        loss, grads = gradients(X, Y, sample_weight, row_stats)
+    for X, Y, sample_weight, rows in batches:
+        loss, grads = gradients(X, Y, sample_weight, rows)
         # before the step poisons the weights
         gradients.check_finite(loss, X, Y, f"in epoch {epoch}")
         accumulated += loss * X.shape[0]
@@ -281,10 +273,12 @@ def fit_lbfgs(net, state, settings, train):
     X, Y, sample_weight = train
     state.offsets.start_full_batch(net, X, sample_weight)
     layout = ParameterLayout.of(net, state.offsets.trainable)
-    recorder = state.recorder
+    observers = Observers(state.observers())
     gradients = BatchGradients(net, state, settings,
-                               state.offsets.tracker(settings.input_bias_rate, full_batch=True))
-    row_stats = _first_layer_stats(net, state, X)  # every evaluation sees all of X
+                               state.offsets.tracker(settings.input_bias_rate, full_batch=True),
+                               observers)
+    # every evaluation sees all of X
+    observers.on_fit_begin(X, net.offsets[0], state.offsets.first_offset_fixed)
     evaluated = {}
     n_before = len(state.loss_curve)
     stopped = []  # a callback asked to stop
@@ -292,9 +286,8 @@ def fit_lbfgs(net, state, settings, train):
 
     def loss_grad(x):
         layout.place(x)
-        if recorder is not None:
-            recorder.discard_steps()
-        loss, grads = gradients(X, Y, sample_weight, row_stats)
+        observers.on_discard()  # only the evaluation at the iterate counts
+        loss, grads = gradients(X, Y, sample_weight)
         if not np.isfinite(loss) and not causes:
             causes.append(nonfinite_cause(net, X, Y, settings))
         evaluated["x"] = x.copy()
@@ -302,22 +295,22 @@ def fit_lbfgs(net, state, settings, train):
 
     def on_iteration(x, loss):
         state.loss_curve.append(float(loss))
-        if recorder is not None:
-            if not np.array_equal(x, evaluated["x"]):
-                loss_grad(x)
-            recorder.end_iteration()
+        if observers.watches_steps and not np.array_equal(x, evaluated["x"]):
+            loss_grad(x)  # the observers see the step at the iterate
+        layout.place(x)  # the iterate, for observers that rebuild the model as of now
         if settings.verbose:
             print("Iteration %d, loss = %.8f" % (len(state.loss_curve), loss))
-        if state.callbacks is not None:
-            layout.place(x)  # the iterate, for callbacks that rebuild the model as of now
-            if state.callbacks.lbfgs_iteration(net, state):
-                stopped.append(True)
-                raise StopIteration  # scipy ends the optimisation at this iterate
+        if observers.on_iteration_end(net, state):
+            stopped.append(True)
+            raise StopIteration  # scipy ends the optimisation at this iterate
+        observers.on_iteration_begin(net, state)
 
-    if state.callbacks is not None:
-        state.callbacks.lbfgs_begin(net, state)
-    result = minimize_lbfgs(loss_grad, layout.vector(np.float64), settings.max_iter,
-                            settings.max_fun, settings.tol, on_iteration)
+    observers.on_iteration_begin(net, state)
+    try:
+        result = minimize_lbfgs(loss_grad, layout.vector(np.float64), settings.max_iter,
+                                settings.max_fun, settings.tol, on_iteration)
+    finally:
+        observers.on_fit_end()
     state.n_iter = min(result.nit, settings.max_iter)
     state.loss = result.fun
     state.stopping.skip(len(state.loss_curve) - n_before)  # no validation split here

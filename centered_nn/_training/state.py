@@ -176,6 +176,11 @@ class TrainingState:
         self.paused_history = None
         self.callbacks = None
 
+    def observers(self):
+        """What watches this call's training (see :mod:`.observers`): the recorder and
+        the callbacks' run, None where absent."""
+        return [self.recorder, self.callbacks]
+
     def published(self, stochastic):
         """``{name: value}`` the estimator publishes with a trailing underscore.
 

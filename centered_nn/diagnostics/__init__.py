@@ -6,14 +6,16 @@ Weight matrices have shape ``(fan_in, fan_out)``; one unit is one column.
 The effective layer input is ``E = A + offset``; zeros (and NaN) count as
 neither sign.
 
-The package holds the metric functions (:mod:`._functions`), the recorder
-behind ``gradient_sign_history_`` (:mod:`._recorder`) with its metric names and
-their columns (:mod:`._columns`), the sign kernels (:mod:`._sign_stats`), the
-compiled kernels of one recorded step (:mod:`._kernels`, numba when available,
-over the loops of :mod:`._kernel_loops`), the kept one-row steps
-(:mod:`._kept_steps`) and the reading of a fitted history (:mod:`._history`),
-which :mod:`centered_nn.metrics`, :mod:`centered_nn.plotting` and the command
-line share.
+The package holds the metrics of ``gradient_sign_history_`` as objects
+(:mod:`._metrics`: :class:`StepMetric` and the one registry of built-ins) and
+what they read of one step (:mod:`._step`), the metric functions on plain arrays
+(:mod:`._functions`), the recorder (:mod:`._recorder`), the sign statistics
+(:mod:`._sign_stats`), the compiled kernels of one recorded step
+(:mod:`._kernels`, numba when available, over the loops of
+:mod:`._kernel_loops`), the kept one-row steps (:mod:`._kept_steps`), the input
+curvature (:mod:`._curvature`) and the reading of a fitted history
+(:mod:`._history`), which :mod:`centered_nn.metrics`, :mod:`centered_nn.plotting`
+and the command line share (they import those helpers from :mod:`._history`).
 """
 
 from ._functions import (
@@ -25,19 +27,9 @@ from ._functions import (
     sign_flip_fraction,
 )
 from ._history import history_frame
+from ._metrics import StepMetric
 from ._recorder import GradientSignRecorder
-
-# For the package's other layers (metrics, plotting, the estimators, the command
-# line): reading a fitted history and checking metric names. Not in __all__.
-from ._history import (  # noqa: F401
-    check_layer,
-    check_metric,
-    find_mlp,
-    fitted_history,
-    history_column,
-    history_values,
-)
-from ._recorder import check_metrics  # noqa: F401
+from ._step import LayerStep
 
 __all__ = [
     "same_sign_fraction",
@@ -47,5 +39,7 @@ __all__ = [
     "positive_input_fraction",
     "InputSignStats",
     "GradientSignRecorder",
+    "StepMetric",
+    "LayerStep",
     "history_frame",
 ]

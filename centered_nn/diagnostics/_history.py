@@ -11,7 +11,7 @@ import numpy as np
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 
-from ._recorder import GradientSignRecorder
+from ._metrics import BUILTIN_METRICS, StepMetric
 
 
 def find_mlp(estimator):
@@ -42,11 +42,14 @@ def find_mlp(estimator):
 
 
 def check_metric(metric):
-    """Validate a gradient-sign metric name and return it."""
-    valid = GradientSignRecorder.METRICS
+    """Validate a built-in metric name, or a StepMetric (its name), and return the name."""
+    if isinstance(metric, StepMetric):
+        return check_metric(metric.name) if metric.name in BUILTIN_METRICS else metric.name
+    valid = BUILTIN_METRICS
     if not isinstance(metric, str) or metric not in valid:
         raise ValueError(
-            f"metric must be one of {', '.join(map(repr, valid))}; got {metric!r}."
+            f"metric must be one of {', '.join(map(repr, valid))} or a StepMetric; "
+            f"got {metric!r}."
         )
     return metric
 

@@ -14,8 +14,6 @@ import math
 
 import numpy as np
 
-from ._columns import COLUMN, METRICS
-
 FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -80,6 +78,15 @@ class KeptSteps:
         self.D[n] = d
         self.n = n
 
+    def append_rows(self, A, D):
+        """Copy the rows of as many further steps ``(A[t], D[t])`` as there is room for;
+        returns how many were taken (rows of the kept shapes and dtype)."""
+        n, take = self.n, min(self.size - self.n, A.shape[0])
+        self.A[n + 1:n + 1 + take] = A[:take]
+        self.D[n + 1:n + 1 + take] = D[:take]
+        self.n = n + take
+        return take
+
     @property
     def full(self):
         """Whether `size` steps are kept: they must be summarised before the next."""
@@ -93,22 +100,21 @@ class KeptSteps:
         """Forget the kept steps (not summarised)."""
         self.n = 0
 
-    def summarise(self, metrics):
-        """Values of the kept steps, computed together; the steps are then released.
+    def summarise(self, flips=False):
+        """The kept steps' statistics, computed together; the steps are then released.
 
         Parameters
         ----------
-        metrics : collection of str
-            The names from :data:`~._columns.METRICS` to compute.
+        flips : bool, default=False
+            Also compute each step's flip fraction against the step before
+            (row 0's for the first).
 
         Returns
         -------
-        values : ndarray of shape (n + 1, len(METRICS))
-            Row t + 1 holds step t's values in the metrics' columns
-            (:data:`~._columns.COLUMN`), NaN where not asked for; row 0 is NaN. A
-            step's flip fraction is against the step before, row 0's for the
-            first; only steps flagged ``exact`` (and following one) are right,
-            the others are the caller's to compute step by step.
+        summary : KeptSummary
+            Per-step statistics, which the metrics' ``kept_values`` read. Only
+            steps flagged ``exact`` (and the flips of steps following one) are
+            right; the others are the caller's to compute step by step.
         exact : ndarray of bool, shape (n,)
             Steps whose gradient has the signs ``sign(a) ⊗ sign(d)``.
         signs : ndarray of int8, shape (n + 1, fan_in + fan_out)
@@ -130,26 +136,10 @@ class KeptSteps:
                                  ).astype(np.intp)
         exact = _exact_sign_rows(self, steps, signs[1:], int(counts.sum()), masks[:, 1:])
         del scratch, masks
-        values = np.full((k + 1, len(METRICS)), np.nan)
-        same_sign = [name for name in ("same_sign_fraction", "sample_same_sign_fraction")
-                     if name in metrics]
-        if same_sign:
-            # each column d_j a of G and each counted pair's gradient: a's signs decide
-            has = counts > 0
-            a_pos, a_neg = has[0, :, 0], has[1, :, 0]
-            counted = (a_pos | a_neg) & (has[0, :, 1] | has[1, :, 1])
-            same = np.where(counted, a_pos != a_neg, np.nan)
-            for name in same_sign:
-                values[1:, COLUMN[name]] = same
-        if "sign_flip_fraction" in metrics:
-            values[1:, COLUMN["sign_flip_fraction"]] = _consecutive_flips(signs, m,
-                                                                          self.count_dtype)
-        if "input_mean" in metrics:  # the float64 sum of each row, bitwise its own
-            values[1:, COLUMN["input_mean"]] = np.add.reduce(steps[:, :m], axis=1,
-                                                             dtype=np.float64) / m
-        if "positive_input_fraction" in metrics:
-            values[1:, COLUMN["positive_input_fraction"]] = counts[0, :, 0] / m
-        return values, exact, signs, steps
+        summary = KeptSummary(steps[:, :m], counts, m)
+        if flips:
+            summary.flips = _consecutive_flips(signs, m, self.count_dtype)
+        return summary, exact, signs, steps
 
     def keep_last(self, signs):
         """Keep the last summarised step as row 0, the step before the next ones.
@@ -159,6 +149,39 @@ class KeptSteps:
         """
         self.row0 = signs
         self.B[0] = self.B[self.last]
+
+
+class KeptSummary:
+    """Statistics of kept one-row steps (one entry per step), read by ``kept_values``.
+
+    Attributes
+    ----------
+    fan_in : int
+    same_sign : ndarray of float, shape (n,)
+        1.0 where the input row is single-signed, 0.0 where it has both signs,
+        NaN where the row or the delta row is all zero: each column ``d_j a`` of
+        G, and each counted (sample, unit) pair's gradient, has the row's signs.
+    n_positive, n_nonzero : ndarray of int, shape (n,)
+        Entries of the input row that are > 0, and that are > 0 or < 0.
+    input_sums : ndarray of float64, shape (n,)
+        The float64 sum of each input row (computed when first read).
+    flips : ndarray of float, shape (n,) or None
+        Flip fractions against the step before, if asked for.
+    """
+
+    def __init__(self, rows, counts, fan_in):
+        self._rows, self.fan_in, self.flips = rows, fan_in, None
+        has = counts > 0
+        a_pos, a_neg = has[0, :, 0], has[1, :, 0]
+        counted = (a_pos | a_neg) & (has[0, :, 1] | has[1, :, 1])
+        self.same_sign = np.where(counted, a_pos != a_neg, np.nan)
+        self.n_positive = counts[0, :, 0]
+        self.n_nonzero = counts[0, :, 0] + counts[1, :, 0]
+
+    @property
+    def input_sums(self):
+        # the float64 sum of each row, bitwise its own
+        return np.add.reduce(self._rows, axis=1, dtype=np.float64)
 
 
 def _exact_sign_rows(kept, steps, signs, n_nonzero, scratch):

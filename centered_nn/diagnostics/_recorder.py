@@ -1,48 +1,24 @@
 """The recorder behind ``gradient_sign_history_``: per-iteration means of the metrics.
 
-Written for the training loop's hot path: rows whose statistics recur every
-epoch can be summarised once with :class:`~._functions.InputSignStats`, and
-one-row steps whose gradient is a plain matrix product can be kept and
-summarised many at a time (``observe(..., product=True)``, see
-:mod:`._kept_steps`, released at each ``end_iteration``). Per-step values and
-running sums are held by metric name (:mod:`._columns`).
+The metrics are :class:`~._metrics.StepMetric` objects (:mod:`._metrics`); the
+recorder only routes each step to them, by the fastest path each one has: the
+compiled counts of the step (:mod:`._kernels`), one-row steps kept and
+summarised many at a time (:mod:`._kept_steps`, all metrics having a batched
+form), or the metric's numpy reference. It watches training through the loops'
+observer protocol (``on_fit_begin``, ``on_step``, ``on_row_steps``, ``on_discard``,
+``on_iteration_end``, ``on_fit_end``).
 """
-
-import math
 
 import numpy as np
 
-from . import _kernels
-from ._columns import COLUMN, METRICS
 from ._functions import InputSignStats
 from ._kept_steps import KeptSteps
-from ._sign_stats import (
-    _ratio,
-    _one_row_values,
-    _input_stats,
-    _rows_vary,
-    _effective,
-    _delta_rows,
-    _sample_fraction,
-    _as_columns,
-    _grad_stats,
-    _flip_fraction,
-)
+from ._kernels import NO_ROWS, SIGN_ROWS, VARYING_ROWS
+from ._metrics import DEFAULT_METRICS, document_metrics, resolve_metrics
+from ._step import LayerStep
 
 
-def check_metrics(metrics):
-    """Selected metric names, in the canonical order of ``GradientSignRecorder.METRICS``."""
-    valid = GradientSignRecorder.METRICS
-    if metrics is None:
-        return valid
-    names = [metrics] if isinstance(metrics, str) else list(metrics)
-    unknown = [name for name in names if name not in valid]
-    if unknown or not names:
-        problem = f"Unknown gradient-sign metric(s) {unknown}" if unknown else "No metric named"
-        raise ValueError(f"{problem}; valid names are: {', '.join(valid)}.")
-    return tuple(name for name in valid if name in names)
-
-
+@document_metrics
 class GradientSignRecorder:
     """Record per-iteration means of the gradient-sign diagnostics.
 
@@ -54,14 +30,18 @@ class GradientSignRecorder:
         Existing history (metric -> array of shape (n_records, n_weight_matrices)) to
         append to, e.g. when warm starting. It must hold every recorded metric;
         other keys are ignored.
-    metrics : str or list of str, default=None
-        Names from :attr:`METRICS` to record; None records all of them. Metrics
-        not recorded are not computed, and :attr:`history` holds only these.
+    metrics : METRIC_CHOICES, StepMetric or list of them, default=None
+        Built-in names and :class:`StepMetric` instances to record; None
+        records :attr:`METRICS`. Metrics not recorded are not computed, and
+        :attr:`history` holds only these.
 
     Attributes
     ----------
     metrics : tuple of str
-        The recorded metrics, in the order of :attr:`METRICS`.
+        The recorded metrics' names: built-ins in the registry's order, then
+        the user's in the given order.
+    step_metrics : tuple of StepMetric
+        The recorded metric objects, in that order.
 
     Notes
     -----
@@ -94,20 +74,25 @@ class GradientSignRecorder:
     {'input_mean': array([[1.5]])}
     """
 
-    #: Names of the recorded metrics, the keys of :attr:`history`.
-    METRICS = METRICS
+    #: Names of the metrics recorded by default (``record_gradient_signs=True``).
+    METRICS = DEFAULT_METRICS
 
     #: Steps of one weight matrix kept by ``observe(..., product=True)`` before
-    #: they are summarised together. A summary costs a fixed ~60 µs, so more
-    #: rows cost less per step (the digits batch-size-one fit's diagnostics:
-    #: ~27% at 16 rows, ~17% at 32), but at 32 rows the buffers raised the
-    #: peak memory of the digits batch-size-one regressor fit (140 KB) above
-    #: scikit-learn's, by 12 KB.
+    #: they are summarised together. A summary costs a fixed overhead, so more
+    #: rows cost less per step, but the buffers add to the fit's peak memory
+    #: (at 32 rows the digits batch-size-one regressor's rose above
+    #: scikit-learn's).
     PENDING_ROWS = 16
+    #: Steps summarised together by :meth:`observe_rows`, which is handed many at
+    #: once: a summary's fixed cost is shared by more steps, for buffers of
+    #: ``ROW_BLOCK * (fan_in + fan_out)`` values per layer.
+    ROW_BLOCK = 128
 
     def __init__(self, n_weight_matrices, history=None, metrics=None):
         self.n_weight_matrices = int(n_weight_matrices)
-        self.metrics = check_metrics(metrics)
+        self.step_metrics = resolve_metrics(metrics)
+        self.metrics = tuple(m.name for m in self.step_metrics)
+        self._set_paths()
         # metric -> one row of shape (n_weight_matrices,) per end_iteration
         self._records = {m: [] for m in self.metrics}
         if history is not None:
@@ -123,23 +108,71 @@ class GradientSignRecorder:
             self._records = {m: list(a) for m, a in arrays.items()}
         self._committed_signs = [None] * self.n_weight_matrices
         self._kept = [None] * self.n_weight_matrices
+        self._memory = [{} for _ in range(self.n_weight_matrices)]
+        self._row_stats = None
         self.discard_steps()
 
-    def _add_values(self, layer, values):
-        """Add one step's values (a dict by metric) to the running sums, NaN skipped."""
-        sums, counts = self._sums[layer], self._counts[layer]
-        for name in self.metrics:
-            v = values[name]
-            if v == v:
-                sums[name] += v
-                counts[name] += 1
+    # -- the training loops' observer protocol ---------------------------------------
+
+    def on_fit_begin(self, X, first_offset=None, rows_recur=False):
+        """A fit call starts on the training input X (the first layer's, offset `first_offset`).
+
+        ``rows_recur``: the steps revisit X's rows (``on_step``'s ``step.rows``) with
+        that offset fixed, so the first layer's row statistics are computed once.
+        """
+        self._row_stats = self.row_statistics(X, first_offset) if rows_recur else None
+
+    def on_step(self, step):
+        """Record one update step of every weight matrix.
+
+        ``step`` carries lists indexed by weight matrix (``inputs``, ``offsets``,
+        ``deltas``, ``weight_gradients``: the data terms), the batch's
+        ``sample_weight``, ``centered`` (gradient centralization) and ``rows``, the
+        batch's rows of the fit's X (None: all of them, in order).
+        """
+        stats = self._row_stats
+        if stats is not None and step.rows is not None:
+            stats = stats.take(step.rows)
+        centered, sample_weight = step.centered, step.sample_weight
+        for layer in range(self.n_weight_matrices - 1, -1, -1):
+            offset = step.offsets[layer]
+            self.observe(layer, step.inputs[layer], step.deltas[layer],
+                         step.weight_gradients[layer], offset=offset,
+                         input_stats=stats if layer == 0 else None, centered_rows=centered,
+                         product=offset is None and not centered,
+                         sample_weight=sample_weight)
+
+    def on_row_steps(self, inputs, deltas):
+        """Record several one-row steps of every weight matrix at once (``batch_size=1``).
+
+        ``inputs[l]`` and ``deltas[l]`` hold one row per step, in step order, of
+        weight matrix l's input and delta; each step's gradient is the outer
+        product of its two rows, without offsets or centralization. The values are
+        those of announcing the steps one by one (see :meth:`observe_rows`).
+        """
+        for layer in range(self.n_weight_matrices - 1, -1, -1):
+            self.observe_rows(layer, inputs[layer], deltas[layer])
+
+    def on_discard(self):
+        """Forget the steps since the last record (see :meth:`discard_steps`)."""
+        self.discard_steps()
+
+    def on_iteration_end(self, *context):
+        """An iteration (epoch, L-BFGS iteration) ended: append its record."""
+        self.end_iteration()
+
+    def on_fit_end(self):
+        """The fit call ended: the row statistics (which hold X) are dropped."""
+        self._row_stats = None
+
+    # -- recording ---------------------------------------------------------------------
 
     def row_statistics(self, X, offset=None):
         """Sign statistics of the rows of ``X + offset``, for steps that revisit them.
 
         A training loop that steps through the same rows every epoch computes
         them once; ``stats.take(rows)`` is then the ``input_stats`` of
-        :meth:`observer` for a step over ``X[rows]``.
+        :meth:`observe` for a step over ``X[rows]``.
 
         Parameters
         ----------
@@ -160,55 +193,15 @@ class GradientSignRecorder:
         >>> X = np.array([[1., -2.], [3., 4.]])
         >>> stats = rec.row_statistics(X)
         >>> d = np.array([[1.]])
-        >>> rec.observer(input_stats=stats.take(np.array([1])))(0, X[1:], d, X[1:].T @ d, None)
+        >>> rec.observe(0, X[1:], d, X[1:].T @ d, input_stats=stats.take(np.array([1])))
         >>> rec.end_iteration()
         >>> rec.history["positive_input_fraction"]
         array([[1.]])
         """
         return InputSignStats(X, offset)
 
-    def observer(self, centered=False, input_stats=None):
-        """The ``observe(layer, a, delta, grad, offset)`` callback of one training step.
-
-        Bound for a backward pass (see :func:`centered_nn._network.network.backward`),
-        whose data gradient is the plain product ``aᵀ delta`` for every layer
-        without an offset when the step is not centred; such one-row steps are
-        kept (see :meth:`observe`'s ``product``).
-
-        Parameters
-        ----------
-        centered : bool, default=False
-            The step is gradient-centralized (``centered_rows`` of :meth:`observe`).
-        input_stats : InputSignStats, default=None
-            The first layer's row statistics for exactly this step's rows; used
-            for layer 0 only.
-
-        Returns
-        -------
-        observe : callable
-            ``observe(layer, a, delta, grad, offset)``, recording through
-            :meth:`observe`.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from centered_nn.diagnostics import GradientSignRecorder
-        >>> rec = GradientSignRecorder(n_weight_matrices=1, metrics="positive_input_fraction")
-        >>> observe = rec.observer()
-        >>> a, d = np.array([[1., -2.]]), np.array([[1.]])
-        >>> observe(0, a, d, a.T @ d, None)
-        >>> rec.end_iteration()
-        >>> rec.history["positive_input_fraction"]
-        array([[0.5]])
-        """
-        def observe(layer, a, delta, grad, offset):
-            self.observe(layer, a, delta, grad, offset=offset,
-                         input_stats=input_stats if layer == 0 else None,
-                         centered_rows=centered, product=offset is None and not centered)
-        return observe
-
     def observe(self, layer, inputs, delta, grad, offset=None, input_stats=None,
-                centered_rows=False, product=False):
+                centered_rows=False, product=False, sample_weight=None):
         """Record one update step's diagnostics for weight matrix ``layer``.
 
         Parameters
@@ -238,27 +231,112 @@ class GradientSignRecorder:
             describe ``e`` itself.
         product : bool, default=False
             The caller promises that ``grad`` is exactly ``inputs.T @ delta``,
-            computed by one matrix product (no offset, not centred). A one-row
-            step of dense float32/float64 arrays is then not summarised at once:
-            the row and its delta are copied (the caller may overwrite its
-            arrays, and ``grad`` is not read) and up to :attr:`PENDING_ROWS`
-            such steps are summarised together (at the latest by
-            :meth:`end_iteration`, the next other step of this layer or
-            pickling), the values exactly those of the step-by-step
-            computation. This holds ``PENDING_ROWS * (fan_in + fan_out)``
-            values per layer. Any other step is recorded at once.
+            computed by one matrix product (no offset, not centred). When every
+            recorded metric has a batched form (``kept_values``), a one-row step
+            of dense float32/float64 arrays is then not summarised at once: the
+            row and its delta are copied (the caller may overwrite its arrays,
+            and ``grad`` is not read) and up to :attr:`PENDING_ROWS` such steps
+            are summarised together (at the latest by :meth:`end_iteration`, the
+            next other step of this layer or pickling), the values exactly those
+            of the step-by-step computation. This holds ``PENDING_ROWS * (fan_in
+            + fan_out)`` values per layer. Any other step is recorded at once.
+        sample_weight : ndarray of shape (n_samples,), default=None
+            The rows' sample weights, for metrics that weight the rows.
         """
-        if product and offset is None and not centered_rows and self._keep(layer, inputs, delta,
-                                                                          grad):
+        if product and self._keepable and offset is None and not centered_rows \
+                and self._keep(layer, inputs, delta, grad):
             return
         self._flush(layer)
-        if _kernels.available() and _kernels.accepts(inputs, delta, grad, offset):
-            if input_stats is not None:  # not read: the kernels count the rows themselves
-                input_stats._check(inputs)
-            self._compiled_step(layer, inputs, delta, grad, offset, centered_rows)
+        step = LayerStep(layer, inputs, delta, grad, offset, sample_weight, centered_rows,
+                         self._prev_signs[layer], self._memory[layer], input_stats)
+        self._add_values(layer, self._step_values(step))
+
+    def observe_rows(self, layer, inputs, deltas):
+        """Record ``len(inputs)`` one-row steps of weight matrix ``layer``, in order.
+
+        Step t has the input row ``inputs[t]``, the delta row ``deltas[t]`` and the
+        gradient ``outer(inputs[t], deltas[t])`` (no offset, not centred): what a
+        fit at ``batch_size=1`` without offsets announces. The rows are copied in
+        blocks into the kept steps when every metric has a batched form, else
+        each step is observed on its own; the values are the same either way.
+
+        Parameters
+        ----------
+        layer : int
+        inputs : ndarray of shape (n_steps, fan_in)
+        deltas : ndarray of shape (n_steps, fan_out)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from centered_nn.diagnostics import GradientSignRecorder
+        >>> rec = GradientSignRecorder(n_weight_matrices=1, metrics="sign_flip_fraction")
+        >>> rec.observe_rows(0, np.array([[1., 2.], [1., 2.]]), np.array([[1.], [-1.]]))
+        >>> rec.end_iteration()
+        >>> rec.history["sign_flip_fraction"]  # the second step flips both signs
+        array([[1.]])
+        """
+        A, D = np.asarray(inputs), np.asarray(deltas)
+        if A.ndim != 2 or D.ndim != 2 or A.shape[0] != D.shape[0]:
+            raise ValueError(f"inputs and deltas must be 2-D with one row per step; got "
+                             f"shapes {A.shape} and {D.shape}")
+        n = A.shape[0]
+        if not n:
             return
-        self._add_values(layer, self._step_values(layer, inputs, delta, grad, offset,
-                                                  input_stats, centered_rows))
+        first_a, first_d = A[:1], D[:1]
+        if not (self._keepable and KeptSteps.fits(first_a, first_d,
+                                                  np.empty((A.shape[1], D.shape[1])))):
+            for t in range(n):
+                a, d = A[t:t + 1], D[t:t + 1]
+                with np.errstate(all="ignore"):
+                    grad = a.T @ d
+                self.observe(layer, a, d, grad)
+            return
+        start = 0
+        while start < n:
+            kept = self._kept[layer]
+            if kept is None or not kept.accepts(first_a, first_d) or (
+                    kept.size < self.ROW_BLOCK and n - start > kept.size):
+                self._flush(layer)
+                size = max(self.PENDING_ROWS, min(n - start, self.ROW_BLOCK))
+                kept = self._kept[layer] = KeptSteps(first_a, first_d, size)
+            start += kept.append_rows(A[start:], D[start:])
+            if kept.full:
+                self._flush(layer)
+
+    def _set_paths(self):
+        """Which paths the recorded metrics allow (read at every step: computed once)."""
+        metrics = self.step_metrics
+        self._keepable = all(m.kept_values is not None for m in metrics)
+        self._compiled = any(m.from_counts is not None for m in metrics)
+        self._counts_rows = any(m.counts_rows for m in metrics)
+        self._chained = any(m.reads_previous_signs for m in metrics)
+
+    def _step_values(self, step):
+        """One step's value of every recorded metric, in order; keeps the step's signs.
+
+        A metric with a compiled form takes it when the kernels take the arrays,
+        any other its reference ``step_value``.
+        """
+        metrics = self.step_metrics
+        counts = None
+        if self._compiled:
+            rows = NO_ROWS
+            if self._counts_rows:
+                rows = VARYING_ROWS if step.centered else SIGN_ROWS
+            counts = step._compiled_counts(rows, self._chained)
+        values = [m.step_value(step) if counts is None or m.from_counts is None
+                  else m.from_counts(counts) for m in metrics]
+        self._prev_signs[step.layer] = step._signs_if_known()
+        return values
+
+    def _add_values(self, layer, values):
+        """Add one step's values (in metric order) to the running sums, NaN skipped."""
+        sums, counts = self._sums[layer], self._counts[layer]
+        for name, v in zip(self.metrics, values):
+            if v == v:
+                sums[name] += v
+                counts[name] += 1
 
     def _keep(self, layer, a, delta, grad):
         """Keep a one-row product step to summarise later (see :meth:`observe`); whether kept."""
@@ -273,106 +351,27 @@ class GradientSignRecorder:
             self._flush(layer)
         return True
 
-    def _step_values(self, layer, inputs, delta, grad, offset=None, input_stats=None,
-                     centered_rows=False):
-        """One step's value of every metric (NaN where not computed); updates the previous signs.
-
-        Returns a dict: metric name -> value.
-        """
-        values = dict.fromkeys(METRICS, math.nan)
-        metrics = self.metrics
-        signed = False
-        if "same_sign_fraction" in metrics or "sign_flip_fraction" in metrics:
-            flip = "sign_flip_fraction" in metrics
-            values["same_sign_fraction"], signed, sign = _grad_stats(
-                _as_columns(grad), flip, "same_sign_fraction" in metrics)
-            if flip:
-                values["sign_flip_fraction"] = _flip_fraction(sign, self._prev_signs[layer])
-                self._prev_signs[layer] = sign
-        sample = "sample_same_sign_fraction" in metrics
-        if sample and centered_rows:
-            varies = _rows_vary(inputs, offset)
-            centered_value = _sample_fraction(varies, varies, delta)
-            sample = False
-        if sample or "input_mean" in metrics or "positive_input_fraction" in metrics:
-            if input_stats is None and type(inputs) is np.ndarray and inputs.ndim == 2 \
-                    and inputs.shape[0] == 1:  # one sample: flags as Python booleans
-                E = inputs if offset is None else _effective(inputs, offset)
-                (values["sample_same_sign_fraction"], values["input_mean"],
-                 values["positive_input_fraction"]) = _one_row_values(E, delta, sample)
-            else:
-                # with an offset, rounding can leave G nonzero: no shortcut
-                shortcut = signed and offset is None
-                if input_stats is None:
-                    stats = _input_stats(inputs, offset, rows=sample,
-                                         unless_nonnegative=sample and shortcut)
-                else:
-                    stats = input_stats._batch(inputs, offset, rows=sample)
-                row_pos, row_neg, n_positive, total, size = stats
-                if sample and row_pos is None:
-                    # no row has both signs, and as G = aᵀ delta has a nonzero entry
-                    # some counted row has a nonzero delta: the fraction is 1
-                    _delta_rows(delta, inputs.shape[0])  # the check _sample_fraction makes
-                    values["sample_same_sign_fraction"] = 1.0
-                elif sample:
-                    values["sample_same_sign_fraction"] = _sample_fraction(row_pos, row_neg,
-                                                                           delta, shortcut)
-                values["input_mean"] = _ratio(total, size)
-                values["positive_input_fraction"] = _ratio(n_positive, size)
-        if centered_rows and "sample_same_sign_fraction" in metrics:
-            values["sample_same_sign_fraction"] = centered_value
-        return values
-
-    def _compiled_step(self, layer, inputs, delta, grad, offset, centered_rows):
-        """Record one step by the compiled kernels (see :mod:`._kernels`): one call
-        computes every metric's counts; the values go straight to the running sums
-        (a metric without a count, or with a NaN sum, is skipped, as NaN values are)."""
-        metrics = self.metrics
-        sample = "sample_same_sign_fraction" in metrics
-        flip = "sign_flip_fraction" in metrics
-        rows = (_kernels.NO_ROWS if not sample else
-                _kernels.VARYING_ROWS if centered_rows else _kernels.SIGN_ROWS)
-        counts, signs = _kernels.step_stats(grad, self._prev_signs[layer] if flip else None,
-                                            inputs, offset, delta, rows)
-        n_signed, n_single, n_both, n_differ, n_positive, total, num, den = counts
-        sums, n_values = self._sums[layer], self._counts[layer]
-        if n_signed and "same_sign_fraction" in metrics:
-            sums["same_sign_fraction"] += n_single / n_signed
-            n_values["same_sign_fraction"] += 1
-        if sample and den:
-            sums["sample_same_sign_fraction"] += num / den
-            n_values["sample_same_sign_fraction"] += 1
-        if flip:
-            self._prev_signs[layer] = signs
-            if n_both:
-                sums["sign_flip_fraction"] += n_differ / n_both
-                n_values["sign_flip_fraction"] += 1
-        size = inputs.shape[0] * inputs.shape[1]
-        if size and total == total and "input_mean" in metrics:
-            sums["input_mean"] += total / size
-            n_values["input_mean"] += 1
-        if size and "positive_input_fraction" in metrics:
-            sums["positive_input_fraction"] += n_positive / size
-            n_values["positive_input_fraction"] += 1
-
     def _flush(self, layer):
         """Add the kept one-row steps of ``layer`` to the running sums, in step order."""
         kept = self._kept[layer]
         if kept is None or not len(kept):
             return
-        values, exact, signs, steps = kept.summarise(self.metrics)
-        self._step_by_step(layer, kept, values, exact, signs, steps)
+        chained = self._chained
+        summary, exact, signs, steps = kept.summarise(flips=chained)
+        values = np.full((len(exact) + 1, len(self.metrics)), np.nan)
+        for column, metric in enumerate(self.step_metrics):
+            values[1:, column] = metric.kept_values(summary)
+        self._step_by_step(layer, kept, values, exact, signs, steps, chained)
         self._add_kept_values(layer, values)
 
-    def _step_by_step(self, layer, kept, values, exact, signs, steps):
+    def _step_by_step(self, layer, kept, values, exact, signs, steps, chained):
         """Complete the kept steps' ``values`` where the batched summary is not exact.
 
         Computed one by one: a first step not following row 0, steps without
-        exact signs and the steps after them (their flip fraction). The previous
-        signs then become the last step's.
+        exact signs and, for the metrics reading the previous signs (``chained``),
+        the steps after them. The previous signs then become the last step's.
         """
         k, m = len(exact), kept.m
-        flip = "sign_flip_fraction" in self.metrics
         follows_row0 = kept.row0 is not None and kept.row0 is self._prev_signs[layer]
         special = set() if follows_row0 else {0}
         if not exact.all():
@@ -389,19 +388,21 @@ class GradientSignRecorder:
             if t == k:
                 break
             if exact[t]:
-                if flip:
-                    values[t + 1, COLUMN["sign_flip_fraction"]] = _flip_fraction(
-                        full_sign(t), full_sign(t - 1))
+                if chained:
+                    step = LayerStep._from_signs(layer, full_sign(t), full_sign(t - 1))
+                    for column, metric in enumerate(self.step_metrics):
+                        if metric.reads_previous_signs:
+                            values[t + 1, column] = metric.step_value(step)
                 continue
-            if flip:
-                self._prev_signs[layer] = full_sign(t - 1)
+            self._prev_signs[layer] = full_sign(t - 1)
             a, d = steps[t:t + 1, :m].copy(), steps[t:t + 1, m:].copy()
             with np.errstate(all="ignore"):
                 grad = a.T @ d  # bitwise the caller's one-row product
-            step = self._step_values(layer, a, d, grad)
-            values[t + 1] = [step[name] for name in METRICS]
+            values[t + 1] = self._step_values(LayerStep(
+                layer, a, d, grad, previous_gradient_signs=self._prev_signs[layer],
+                memory=self._memory[layer]))
             full[t] = self._prev_signs[layer]
-        if flip:
+        if chained:
             self._prev_signs[layer] = last = full_sign(k - 1)
             kept.keep_last(last if exact[-1] else None)
 
@@ -412,11 +413,10 @@ class GradientSignRecorder:
         a skipped NaN adds +0.0, which leaves any sum as it is (a sum is never -0.0).
         """
         sums, counts = self._sums[layer], self._counts[layer]
-        chosen = values[:, [COLUMN[name] for name in self.metrics]]
-        skip = np.isnan(chosen)
-        chosen[skip] = 0.0
-        chosen[0] = [sums[name] for name in self.metrics]
-        totals = np.add.accumulate(chosen, axis=0)[-1].tolist()
+        skip = np.isnan(values)
+        values[skip] = 0.0
+        values[0] = [sums[name] for name in self.metrics]
+        totals = np.add.accumulate(values, axis=0)[-1].tolist()
         n_steps = len(values)  # with row 0, NaN in values: counted as skipped
         for name, total, n_skipped in zip(self.metrics, totals,
                                           np.add.reduce(skip, axis=0).tolist()):
@@ -428,6 +428,7 @@ class GradientSignRecorder:
             self._flush(layer)
         state = self.__dict__.copy()
         state["_kept"] = [None] * self.n_weight_matrices
+        state["_row_stats"] = None  # only meaningful inside a fit call
         return state
 
     def end_iteration(self):

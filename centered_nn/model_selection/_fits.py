@@ -16,7 +16,7 @@ from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.parallel import Parallel, delayed
 
-from ..diagnostics import find_mlp
+from ..diagnostics._history import find_mlp
 from ..exceptions import diverged
 
 #: the part of a ValueError that says the weights became non-finite (the estimators' message)
