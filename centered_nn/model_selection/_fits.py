@@ -98,6 +98,7 @@ def fit_one(estimator, X, y, split, scorer, error_score):
                 raise
             failure = exc
     fit_time = time.perf_counter() - start
+    SerialInterrupts.check()  # a fit cut short by Ctrl-C is not scored
     if failure is not None:  # warned outside the block that records the fit's warnings
         return _failed(failure, fit_time, error_score)
     mlp = find_mlp(estimator)
@@ -119,44 +120,51 @@ def fit_one(estimator, X, y, split, scorer, error_score):
     return FitRecord.from_mlp(mlp, status, fit_time, score, time.perf_counter() - start)
 
 
-class _SerialInterrupts:
+class SerialInterrupts:
     """Ctrl-C stops a serial study, although each fit catches KeyboardInterrupt.
 
     scikit-learn's MLPs end a fit cut short by Ctrl-C as if it had converged. While
     this guard is active (main thread only), SIGINT also records the request, and
-    :meth:`check`, called after every fit, raises KeyboardInterrupt again. Worker
-    processes never see the signal: the parent's joblib loop raises it.
+    :meth:`check`, called after every fit, raises KeyboardInterrupt again. The record is
+    class state because signal handlers are process-wide; worker processes never see
+    the signal (the parent's joblib loop raises it there).
     """
 
+    requested = False
+
     def __enter__(self):
-        self.requested = False
+        type(self).requested = False
         try:
             self._previous = signal.signal(signal.SIGINT, self._handle)
         except ValueError:  # not the main thread: signals are not delivered here
             self._previous = None
         return self
 
-    def _handle(self, signum, frame):
-        self.requested = True
+    @classmethod
+    def _handle(cls, signum, frame):
+        cls.requested = True
         raise KeyboardInterrupt
 
-    def check(self):
-        if self.requested:
+    @classmethod
+    def check(cls):
+        """Raise KeyboardInterrupt if Ctrl-C was pressed during the study."""
+        if cls.requested:
             raise KeyboardInterrupt
 
     def __exit__(self, *exc_info):
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
+        type(self).requested = False
         return False
 
 
-def run_fits(estimator, X, y, grid, n_jobs, verbose):
+def run_fits(estimator, X, y, grid, n_jobs, verbose, interrupts):
     """Fit every (setup, rate, run) of ``grid``; return {(setup, rate index, run): record}.
 
     ``grid`` holds the setups, the rate key and rates, the runs (each a (seed, split)
     pair), the seed key, the scorer and error_score. With ``verbose > 0`` a line goes
-    to stderr after each setup's fits. Raises as cross_validate does when every fit
-    failed.
+    to stderr after each setup's fits. `interrupts` (a :class:`SerialInterrupts`) is
+    checked after every fit. Raises as cross_validate does when every fit failed.
     """
     n_rates, n_runs = len(grid["rates"]), len(grid["runs"])
     tasks = [(name, r, k) for name in grid["setups"] for r in range(n_rates)
@@ -169,17 +177,16 @@ def run_fits(estimator, X, y, grid, n_jobs, verbose):
 
     parallel = Parallel(n_jobs=n_jobs, return_as="generator")
     records, per_setup = {}, n_rates * n_runs
-    with _SerialInterrupts() as interrupts:
-        results = parallel(delayed(fit_one)(make(*task), X, y, grid["runs"][task[2]][1],
-                                            grid["scorer"], grid["error_score"])
-                           for task in tasks)
-        start = time.perf_counter()
-        for i, (task, record) in enumerate(zip(tasks, results), start=1):
-            interrupts.check()
-            records[task] = record
-            if verbose > 0 and i % per_setup == 0:
-                _progress(records, task[0], i // per_setup, grid, time.perf_counter() - start)
-                start = time.perf_counter()
+    results = parallel(delayed(fit_one)(make(*task), X, y, grid["runs"][task[2]][1],
+                                        grid["scorer"], grid["error_score"])
+                       for task in tasks)
+    start = time.perf_counter()
+    for i, (task, record) in enumerate(zip(tasks, results), start=1):
+        interrupts.check()
+        records[task] = record
+        if verbose > 0 and i % per_setup == 0:
+            _progress(records, task[0], i // per_setup, grid, time.perf_counter() - start)
+            start = time.perf_counter()
     _raise_if_all_failed(records.values())
     return records
 

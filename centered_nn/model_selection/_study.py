@@ -28,7 +28,7 @@ from ._figures import (
     reference_rate,
     reference_runs,
 )
-from ._fits import run_fits
+from ._fits import SerialInterrupts, run_fits
 from ._results import cv_results, study_frame
 from ._summary import summarise
 
@@ -197,7 +197,7 @@ class CenteringStudy:
                 f"n_repeats={self.n_repeats}, n_splits={self.n_splits})")
 
 
-def _refuse_setups_that_cannot_run(estimator, X, y, grid):
+def _refuse_setups_that_cannot_run(estimator, X, y, grid, interrupts):
     """Fit every setup for one epoch on the first run's training part, before the study:
     a setup that fails there while another runs cannot run with this estimator and data.
 
@@ -218,6 +218,7 @@ def _refuse_setups_that_cannot_run(estimator, X, y, grid):
             pass  # an outcome the study records
         except Exception as exc:
             errors[name] = exc
+        interrupts.check()
     if errors and len(errors) < len(grid["setups"]):
         name, exc = next(iter(errors.items()))
         raise ValueError(f"setups: {name!r} cannot run with this estimator and data "
@@ -382,8 +383,9 @@ def centering_study(estimator, X, y, *, setups, learning_rates, reference=None, 
     grid = {"setups": checked, "rates": rates, "prefix": prefix,
             "rate_key": prefix + "learning_rate_init", "seed_key": prefix + "random_state",
             "runs": runs, "scorer": scorer, "error_score": error_score}
-    _refuse_setups_that_cannot_run(estimator, X, y, grid)
-    records = run_fits(estimator, X, y, grid, n_jobs, verbose)
+    with SerialInterrupts() as interrupts:
+        _refuse_setups_that_cannot_run(estimator, X, y, grid, interrupts)
+        records = run_fits(estimator, X, y, grid, n_jobs, verbose, interrupts)
     best = reference_rate(records, reference, rates.size, len(runs))
     if best is None:
         raise ValueError(
