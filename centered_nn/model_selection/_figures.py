@@ -47,6 +47,15 @@ class StudyFigure:
         Whether the command line's default table shows it (the JSON holds all).
     description : str
         One line for documentation and column help.
+
+    Examples
+    --------
+    >>> from centered_nn.model_selection import STUDY_FIGURES
+    >>> figure = STUDY_FIGURES["epochs_to_target"]
+    >>> figure.dtype, figure.summary, figure.table
+    (<class 'float'>, ('mean', 'std'), True)
+    >>> [name for name, f in STUDY_FIGURES.items() if f.table]
+    ['test_score', 'epochs_to_target', 'seconds_to_target', 'sample_same_sign_fraction']
     """
 
     name: str
