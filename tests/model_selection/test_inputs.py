@@ -172,3 +172,29 @@ def test_a_setup_that_cannot_run_is_refused_before_the_study(iris, monkeypatch):
     # only the one-epoch trial fits ran: raw's (75 samples, one at a time, plus the
     # activation check) and none of batch's minibatches
     assert _CtrlC.calls < 2 * 75
+
+
+def test_divergence_is_known_by_its_type():
+    """The loops raise DivergenceError for a step-caused non-finite loss only, and it
+    survives pickling (the way it leaves a joblib worker)."""
+    import pickle
+
+    from centered_nn._training.failures import nonfinite_loss
+    from centered_nn.exceptions import DivergenceError
+
+    step = pickle.loads(pickle.dumps(nonfinite_loss("step", "a cause", "in epoch 2")))
+    assert isinstance(step, DivergenceError) and step.where == "in epoch 2"
+    for kind in ("activation", "target"):
+        error = nonfinite_loss(kind, "a cause", "in epoch 2")
+        assert isinstance(error, ValueError) and not isinstance(error, DivergenceError)
+
+
+def test_non_finite_weights_after_training_raise_divergence_error(iris):
+    """The final parameter check raises DivergenceError with scikit-learn's message."""
+    from centered_nn.exceptions import DivergenceError
+
+    X, y = iris
+    mlp = MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0).fit(X, y)
+    mlp.coefs_[0][0, 0] = np.nan  # as a step that overflowed would leave it
+    with pytest.raises(DivergenceError, match="Solver produced non-finite parameter weights"):
+        mlp._check_finite_parameters()
