@@ -41,8 +41,9 @@ class StudyFigure:
     dtype : type
         ``float`` (NaN where undefined) or ``bool``.
     summary : tuple of str
-        The statistics ``summary[setup]`` carries at the fastest rate, from
-        ``('mean', 'std')``: keys ``<name>_mean`` and ``<name>_std``.
+        The statistics over the runs that ``summary[setup]`` carries at the
+        fastest rate, from ``('mean', 'std')``: keys ``<name>_mean`` and
+        ``<name>_std``.
     table : bool
         Whether the command line's default table shows it (the JSON holds all).
     description : str

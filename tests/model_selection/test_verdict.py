@@ -115,11 +115,26 @@ def test_a_loss_that_rises_never_trains(iris):
     assert study.summary["raw"]["stalled_rates"] == [3.0]
 
 
-def test_a_given_target_the_reference_never_reaches_is_refused(iris):
+def test_a_reference_missing_a_given_target_counts_as_more_than_max_iter():
+    """Reference not reached in 2 of 3 runs (budget 20): its epochs there are > 20."""
+    nan = np.nan
+    speedup, (low, high) = paired_speedup([nan, 18, nan], [5, 6, 4], max_iter=20)
+    assert np.isnan(speedup) and high == np.inf
+    logs = np.log(np.array([20, 17, 20]) / np.array([5, 6, 4]))
+    expected = stats.ttest_1samp(logs, 0).confidence_interval(0.95).low
+    assert low == pytest.approx(np.exp(expected), rel=1e-12)
+    assert verdict((low, high)) == "faster"
+
+
+def test_a_given_target_the_reference_misses_is_a_bound_not_an_error(iris):
     X, y = iris
-    with pytest.raises(ValueError, match="'raw' reaches target_loss in every run at none"):
-        centering_study(make_pipe(), X, y, setups={"raw": {}}, learning_rates=[0.3], cv=2,
-                        target_loss=1e-9)
+    study = centering_study(make_pipe(), X, y, learning_rates=[0.3], cv=2, target_loss=0.5,
+                            setups={"slow": {"mlp__alpha": 1.0}, "raw": {}})
+    assert not study.figures["reached"][0].any() and study.figures["reached"][1].all()
+    row = study.summary["raw"]
+    epochs = study.figures["epochs_to_target"][1, 0]
+    assert np.isnan(row["speedup"]) and row["speedup_interval"] == paired_speedup(
+        [np.nan, np.nan], epochs, max_iter=8)[1]
 
 
 def test_setup_that_never_reaches_the_target_is_not_reached(iris):
