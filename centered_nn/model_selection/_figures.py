@@ -172,7 +172,16 @@ def reference_rate(records, reference, n_rates, n_runs):
     return best
 
 
-def reference_runs(records, reference, rate, n_runs):
-    """Per run, the reference's (first-epoch loss, final loss) at rate index `rate`."""
-    curves = [records[(reference, rate, k)].loss_curve for k in range(n_runs)]
-    return (np.array([c[0] for c in curves]), np.array([c[-1] for c in curves]))
+def reference_starts(records, reference, n_rates, n_runs):
+    """Per run, the reference's first-epoch loss at its lowest rate where every run has a
+    loss curve (NaN if none has): the divisor of the speed figure."""
+    for r in range(n_rates):
+        curves = [records[(reference, r, k)].loss_curve for k in range(n_runs)]
+        if all(c.size for c in curves):
+            return np.array([c[0] for c in curves])
+    return np.full(n_runs, np.nan)
+
+
+def reference_finals(records, reference, rate, n_runs):
+    """Per run, the reference's final loss at rate index `rate`: the default target."""
+    return np.array([records[(reference, rate, k)].loss_curve[-1] for k in range(n_runs)])

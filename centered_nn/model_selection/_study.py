@@ -25,8 +25,9 @@ from ._figures import (
     STUDY_FIGURES,
     RunTarget,
     fit_figures,
+    reference_finals,
     reference_rate,
-    reference_runs,
+    reference_starts,
 )
 from ._fits import SerialInterrupts, run_fits
 from ._results import cv_results, study_frame
@@ -81,8 +82,8 @@ class CenteringStudy:
         How `target_loss` was chosen (:data:`DEFAULT_TARGET_RULE`, or "given").
 
     reference_loss : ndarray of shape (n_runs,)
-        Per run, the reference's first-epoch loss at its rate with the lowest
-        final loss (the rate that sets the default target): the divisor of
+        Per run, the reference's first-epoch loss at its lowest rate where
+        every run has a loss curve (NaN if none has): the divisor of
         ``mean_relative_loss``. It depends on the reference setup only.
 
     figures : dict of ndarray
@@ -324,8 +325,9 @@ def centering_study(estimator, X, y, *, setups, learning_rates, reference=None, 
     ------
     ValueError
         Before any fit, for a bad argument (named); after the fits, when every
-        fit failed or when the reference never trained (at every rate some run
-        diverged, failed or ended no lower than its first epoch's loss).
+        fit failed, or when the default target is asked for and the reference
+        never trained (at every rate some run diverged, failed or ended no
+        lower than its first epoch's loss).
 
     See Also
     --------
@@ -384,17 +386,19 @@ def centering_study(estimator, X, y, *, setups, learning_rates, reference=None, 
     with SerialInterrupts() as interrupts:
         _refuse_setups_that_cannot_run(estimator, X, y, grid, interrupts)
         records = run_fits(estimator, X, y, grid, n_jobs, verbose, interrupts)
-    best = reference_rate(records, reference, rates.size, len(runs))
-    if best is None:
-        raise ValueError(
-            f"The reference setup {reference!r} never trained: at every learning rate some "
-            "run diverged, failed, or ended at a training loss no lower than its first "
-            "epoch's. Try lower learning_rates, a larger max_iter, or another reference.")
-    start, finals = reference_runs(records, reference, best, len(runs))
+    n_runs = len(runs)
+    if target_loss is None:
+        best = reference_rate(records, reference, rates.size, n_runs)
+        if best is None:
+            raise ValueError(
+                f"The reference setup {reference!r} never trained: at every learning rate "
+                "some run diverged, failed, or ended at a training loss no lower than its "
+                "first epoch's, so it sets no target. Try lower learning_rates, a larger "
+                "max_iter, another reference, or give target_loss.")
     targets = {"rate_param": grid["rate_key"], "n_repeats": n_repeats, "n_splits": n_splits,
                "seeds": seeds, "max_iter": int(estimator.get_params()[prefix + "max_iter"]),
-               "target_loss": finals if target_loss is None else np.full(len(runs),
-                                                                         target_loss),
+               "target_loss": (reference_finals(records, reference, best, n_runs)
+                               if target_loss is None else np.full(n_runs, target_loss)),
                "target_rule": DEFAULT_TARGET_RULE if target_loss is None else "given",
-               "reference_loss": start}
+               "reference_loss": reference_starts(records, reference, rates.size, n_runs)}
     return CenteringStudy(checked, reference, rates, records, targets)

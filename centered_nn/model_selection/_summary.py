@@ -120,7 +120,9 @@ def summarise(figures, setups, reference, rates, max_iter):
     names = list(setups)
     choices = [choose_rates(figures, s) for s in range(len(names))]
     ref = names.index(reference)
-    ref_epochs = figures["epochs_to_target"][ref, choices[ref][0]]
+    ref_fastest = choices[ref][0]
+    ref_epochs = (figures["epochs_to_target"][ref, ref_fastest] if ref_fastest is not None
+                  else np.full(figures["reached"].shape[2], np.nan))  # every rate raised
     summary = {}
     for s, name in enumerate(names):
         fastest, highest = choices[s]

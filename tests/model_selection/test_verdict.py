@@ -108,6 +108,10 @@ def test_a_loss_that_rises_never_trains(iris):
         assert curve[-1] > curve[0] and max(curve) < 10 * curve[0]
     with pytest.raises(ValueError, match="The reference setup 'raw' never trained"):
         centering_study(pipe, X, y, setups={"raw": {}}, learning_rates=[3.0], cv=2)
+    # with a given target the study goes on: raw reaches it nowhere
+    study = centering_study(pipe, X, y, setups={"raw": {}}, learning_rates=[3.0], cv=2,
+                            target_loss=1.5)
+    assert not study.figures["reached"].any() and study.summary["raw"]["stalled_rates"] == [3.0]
     # with a rate that trains, rate 3 reaches no target and does not count as trainable
     study = centering_study(pipe, X, y, setups={"raw": {}}, learning_rates=[0.3, 3.0], cv=2)
     assert not study.figures["reached"][0, 1].any() and not study.figures["trained"][0, 1].any()
