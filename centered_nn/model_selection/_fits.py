@@ -158,6 +158,35 @@ class SerialInterrupts:
         return False
 
 
+def refuse_setups_that_cannot_run(estimator, X, y, grid, interrupts):
+    """Fit every setup for one epoch on the first run's training part, before the study:
+    a setup that fails there while another runs cannot run with this estimator and data.
+
+    When every setup fails, the study itself reports it (as cross_validate does).
+    """
+    train = grid["runs"][0][1][0]
+    X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
+    errors = {}
+    for name, params in grid["setups"].items():
+        model = clone(estimator).set_params(**params, **{
+            grid["rate_key"]: float(grid["rates"][0]), grid["seed_key"]: grid["runs"][0][0],
+            grid["prefix"] + "max_iter": 1})
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model.fit(X_train, y_train)
+        except DivergenceError:
+            pass  # an outcome the study records
+        except Exception as exc:
+            errors[name] = exc
+        interrupts.check()
+    if errors and len(errors) < len(grid["setups"]):
+        name, exc = next(iter(errors.items()))
+        raise ValueError(f"setups: {name!r} cannot run with this estimator and data "
+                         f"({', '.join(map(repr, errors))} failed, others ran): "
+                         f"{type(exc).__name__}: {exc}") from exc
+
+
 def run_fits(estimator, X, y, grid, n_jobs, verbose, interrupts):
     """Fit every (setup, rate, run) of ``grid``; return {(setup, rate index, run): record}.
 

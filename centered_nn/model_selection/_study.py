@@ -1,12 +1,8 @@
 """The centring study: named setups × a learning-rate grid × runs (repeats × CV folds)."""
 
-import warnings
-
 import numpy as np
-from sklearn.base import clone
-from sklearn.utils import _safe_indexing, indexable
+from sklearn.utils import indexable
 
-from ..exceptions import DivergenceError
 from ._checks import (
     check_error_score,
     check_learning_rates,
@@ -29,7 +25,7 @@ from ._figures import (
     reference_rate,
     reference_starts,
 )
-from ._fits import SerialInterrupts, run_fits
+from ._fits import SerialInterrupts, refuse_setups_that_cannot_run, run_fits
 from ._results import cv_results, study_frame
 from ._summary import summarise
 
@@ -191,35 +187,6 @@ class CenteringStudy:
         return (f"CenteringStudy(setups={list(self.setups)!r}, reference={self.reference!r}, "
                 f"learning_rates={[float(r) for r in self.learning_rates]!r}, "
                 f"n_repeats={self.n_repeats}, n_splits={self.n_splits})")
-
-
-def _refuse_setups_that_cannot_run(estimator, X, y, grid, interrupts):
-    """Fit every setup for one epoch on the first run's training part, before the study:
-    a setup that fails there while another runs cannot run with this estimator and data.
-
-    When every setup fails, the study itself reports it (as cross_validate does).
-    """
-    train = grid["runs"][0][1][0]
-    X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
-    errors = {}
-    for name, params in grid["setups"].items():
-        model = clone(estimator).set_params(**params, **{
-            grid["rate_key"]: float(grid["rates"][0]), grid["seed_key"]: grid["runs"][0][0],
-            grid["prefix"] + "max_iter": 1})
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                model.fit(X_train, y_train)
-        except DivergenceError:
-            pass  # an outcome the study records
-        except Exception as exc:
-            errors[name] = exc
-        interrupts.check()
-    if errors and len(errors) < len(grid["setups"]):
-        name, exc = next(iter(errors.items()))
-        raise ValueError(f"setups: {name!r} cannot run with this estimator and data "
-                         f"({', '.join(map(repr, errors))} failed, others ran): "
-                         f"{type(exc).__name__}: {exc}") from exc
 
 
 def centering_study(estimator, X, y, *, setups, learning_rates, reference=None, n_repeats=1,
@@ -384,7 +351,7 @@ def centering_study(estimator, X, y, *, setups, learning_rates, reference=None, 
             "rate_key": prefix + "learning_rate_init", "seed_key": prefix + "random_state",
             "runs": runs, "scorer": scorer, "error_score": error_score}
     with SerialInterrupts() as interrupts:
-        _refuse_setups_that_cannot_run(estimator, X, y, grid, interrupts)
+        refuse_setups_that_cannot_run(estimator, X, y, grid, interrupts)
         records = run_fits(estimator, X, y, grid, n_jobs, verbose, interrupts)
     n_runs = len(runs)
     if target_loss is None:
