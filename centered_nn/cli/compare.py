@@ -145,13 +145,13 @@ def _row(study, setup, activation, task):
         f"{score}_mean": summary["test_score_mean"], f"{score}_std": summary["test_score_std"],
         "epochs_to_target_mean": summary["epochs_to_target_mean"],
         "epochs_to_target_std": summary["epochs_to_target_std"],
-        "vs_raw": summary["vs_reference"] if setup != study.setups[0] else "-",
-        "mean_relative_loss": summary["mean_relative_loss"],
+        "vs_raw": summary["vs_reference"] if setup != study.reference else "-",
+        "mean_relative_loss": summary["mean_relative_loss_mean"],
         "highest_trainable_rate": summary["highest_trainable_rate"],
         "diverged_rates": summary["diverged_rates"],
-        "same_sign_fraction": summary["same_sign_fraction"],
-        "sample_same_sign_fraction": summary["sample_same_sign_fraction"],
-        "fit_time": summary["fit_time"],
+        "same_sign_fraction": summary["same_sign_fraction_mean"],
+        "sample_same_sign_fraction": summary["sample_same_sign_fraction_mean"],
+        "fit_time": summary["fit_time_mean"],
     }
     return {"setup": setup, "activation": activation,
             **{k: None if isinstance(v, float) and not math.isfinite(v) else v
