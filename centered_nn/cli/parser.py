@@ -22,10 +22,12 @@ PROG = "centered-nn"
 
 @dataclass(frozen=True)
 class Setup:
-    """A centring setup: parameters set on the base pipeline, and a one-line description."""
+    """A centring setup: parameters set on the base pipeline, a one-line description, and
+    the smallest --batch-size it can train with (checked before any fit)."""
 
     params: dict
     description: str
+    min_batch_size: int = 1
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,7 @@ SETUPS = {
                   "input_bias='mean': offsets b track -mean of every layer's input"),
     "batch": Setup({"mlp__input_bias": "batch"},
                    "input_bias='batch': b = -(minibatch mean), differentiated through, "
-                   "every layer"),
+                   "every layer", min_batch_size=2),
     "gc": Setup({"mlp__gradient_centralization": True},
                 "gradient_centralization=True: each unit's weight gradient made zero-mean"),
 }
@@ -143,6 +145,9 @@ TASKS = {
 DEFAULT_ACTIVATIONS = ("relu", "tanh")
 DEFAULT_LEARNING_RATES = (0.03, 0.1, 0.3, 1.0, 3.0)
 QUICK_LEARNING_RATES = (0.1, 1.0)
+#: repeats (seeds) of the CV folds: 2 x 3 folds = 6 paired runs, intervals that mean
+#: something within a minute of two cores for the default digits run
+DEFAULT_REPEATS = 2
 HIDDEN_LAYER_SIZES = (32,)
 PLOT_FORMATS = ("png", "pdf", "svg")
 MAX_SEED = 2**32 - 1
@@ -300,6 +305,14 @@ def _build_parser():
                      help=f"seed for weights and minibatch order, 0 to {MAX_SEED} (default: 0)")
     cmp.add_argument("--n-jobs", type=_n_jobs, default=1, metavar="N",
                      help="parallel CV fits, -1 for all cores (default: 1)")
+    cmp.add_argument("--repeats", type=_positive_int, metavar="N",
+                     help="repeat the CV folds with N seeds, each shared by every setup: "
+                     f"N x K paired runs (default: {DEFAULT_REPEATS}; 1 with --quick)")
+    cmp.add_argument("--reference", metavar="SETUP",
+                     help="the setup the others are compared with; its loss sets the "
+                     "target (default: the first of --setups)")
+    cmp.add_argument("--wide", action="store_true",
+                     help="print every column (wider than 120 characters)")
     cmp.add_argument("--quick", action="store_true",
                      help="tiny settings for smoke tests (explicit options still win)")
     cmp.add_argument("--json", metavar="PATH",

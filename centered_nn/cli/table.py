@@ -1,0 +1,202 @@
+"""What ``centered-nn compare`` prints: the table per activation and one sentence each.
+
+Pure formatting of the rows that :mod:`.compare` builds from each study's
+summary (JSON-ready values: None where a figure is NaN). Every printed line
+fits :data:`WIDTH` columns: long cells wrap inside their column, sentences
+wrap as text.
+"""
+
+import math
+import textwrap
+from dataclasses import dataclass
+from typing import Callable
+
+#: the terminal width every printed line fits
+WIDTH = 120
+#: columns are separated by this many spaces
+GAP = 2
+
+
+@dataclass(frozen=True)
+class Column:
+    """One table column: its header ("\\n" splits it over lines), its cell, its alignment.
+
+    ``wrap`` marks a column whose cells may wrap over lines when the table is
+    wider than :data:`WIDTH`.
+    """
+
+    header: str
+    cell: Callable[[dict], str]
+    left: bool = False
+    wrap: bool = False
+
+
+def rate(value):
+    """A learning rate as the grid writes it; '-' for none."""
+    return "-" if value is None else format(value, "g")
+
+
+def rates(values):
+    """Rates as 'a, b, c'."""
+    return ", ".join(rate(v) for v in values)
+
+
+def ratio(value):
+    """A speedup: two decimals below 10, one below 100, none above."""
+    if value is None or not math.isfinite(value):
+        return "-"
+    return format(value, ".2f" if value < 10 else ".1f" if value < 100 else ".0f")
+
+
+def interval(low, high):
+    """'low–high', or '' when the interval is unknown (one run)."""
+    if low is None or high is None:
+        return ""
+    return f"{ratio(low)}–{ratio(high)}"
+
+
+def _number(key, fmt, std=False):
+    def cell(row):
+        value = row[key]
+        if value is None:
+            return "-"
+        text = format(value, fmt)
+        spread = row.get(key[: -len("_mean")] + "_std") if std else None
+        return text if spread is None else f"{text} ± {spread:{fmt}}"
+
+    return cell
+
+
+def _speedup(row):
+    if row["vs_reference"] == "reference":
+        return "-"
+    low, high = row["speedup_interval"] or (None, None)
+    span = interval(low, high)
+    return ratio(row["speedup"]) + (f" [{span}]" if span else "")
+
+
+def _outcomes(row):
+    """The rates that diverged and those that stalled (neither trained nor diverged)."""
+    parts = [f"{what} at {rates(row[key])}" for what, key in (
+        ("diverged", "diverged_rates"), ("stalled", "stalled_rates")) if row[key]]
+    return "; ".join(parts) or "-"
+
+
+def _header(name):
+    """A figure's name as a two-line header: 'epochs to target' -> 'epochs to\\ntarget'."""
+    words = name.replace("_", " ").split()
+    half = (len(words) + 1) // 2
+    return " ".join(words[:half]) + ("\n" + " ".join(words[half:]) if words[half:] else "")
+
+
+def columns(task, figures, wide=False):
+    """The table's columns: the default set fits 120 columns; ``wide`` adds every figure
+    of the study's registry `figures` (name -> StudyFigure) that the summary carries."""
+    score = task.score_label.replace(" ", "\n", 1)
+    verdict = (Column("speedup\n[95% interval]", _speedup),
+               Column("vs\nreference", lambda row: row["vs_reference"], left=True),
+               Column("trainable\nup to", lambda row: rate(row["highest_trainable_rate"])))
+    start = (Column("setup", lambda row: row["setup"], left=True),
+             Column("fastest\nrate", lambda row: rate(row["fastest_rate"])))
+    if not wide:
+        return (*start,
+                Column("epochs to\ntarget", _number("epochs_to_target_mean", ".1f", std=True)),
+                *verdict,
+                Column("diverged or\nstalled", _outcomes, left=True, wrap=True),
+                Column(score, _number("test_score_mean", ".3f")),
+                Column("L0 sample\nsame-sign", _number("sample_same_sign_fraction_mean", ".3f")))
+    return (*start, *verdict,
+            Column("diverged\nat", lambda row: rates(row["diverged_rates"]) or "-"),
+            Column("stalled\nat", lambda row: rates(row["stalled_rates"]) or "-"),
+            *(Column(score if name == "test_score" else _header(name),
+                     _number(f"{name}_mean", ".4g", std="std" in figure.summary))
+              for name, figure in figures.items() if "mean" in figure.summary))
+
+
+def _fit_widths(cells, columns, width):
+    """Column widths; wrappable columns narrowed (not below their header) to fit `width`."""
+    natural = [max(len(line) for row in cells for line in row[c]) for c in range(len(columns))]
+    excess = sum(natural) + GAP * (len(columns) - 1) - width
+    for c, column in enumerate(columns):
+        if excess > 0 and column.wrap:
+            floor = max(len(line) for line in cells[0][c])
+            cut = min(excess, natural[c] - floor)
+            natural[c] -= cut
+            excess -= cut
+    return natural
+
+
+def _wrapped(text, width):
+    """`text` over lines of at most `width`, each '; '-separated part on lines of its own."""
+    parts = text.split("; ")
+    return [line for i, part in enumerate(parts) for line in textwrap.wrap(
+        part + (";" if i < len(parts) - 1 else ""), width, break_on_hyphens=False)]
+
+
+def format_table(rows, columns, width=WIDTH):
+    """Plain-text table: a two-line header, text left-aligned, numbers right-aligned.
+
+    A wrappable column's long cells continue on the next lines of their row.
+    """
+    cells = [[column.header.split("\n") for column in columns]]
+    cells += [[[column.cell(row)] for column in columns] for row in rows]
+    height = max(len(cell) for cell in cells[0])
+    cells[0] = [[""] * (height - len(cell)) + cell for cell in cells[0]]
+    widths = _fit_widths(cells, columns, width)
+    for row in cells[1:]:
+        for c, column in enumerate(columns):
+            if column.wrap and len(row[c][0]) > widths[c]:
+                row[c] = _wrapped(row[c][0], widths[c])
+    lines = []
+    for r, row in enumerate(cells):
+        for i in range(max(len(cell) for cell in row)):
+            parts = [(cell[i] if i < len(cell) else "") for cell in row]
+            lines.append("  ".join(text.ljust(w) if column.left else text.rjust(w) for text, w,
+                                   column in zip(parts, widths, columns)).rstrip())
+        if r == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _clause(row, reference, first):
+    """What one setup's row says against the reference, no further than its interval."""
+    name, verdict, speedup = row["setup"], row["vs_reference"], row["speedup"]
+    low, high = row["speedup_interval"] or (None, None)
+    span = interval(low, high)
+    if verdict == "not reached":
+        return f"{name} does not reach {reference}'s loss at any rate (not reached)"
+    loss = f"{reference}'s loss" if first else "it"
+    if verdict == "faster":
+        text = f"{name} reaches {loss} {ratio(speedup)}x faster (95% interval {span})"
+    elif verdict == "slower":
+        text = f"{name} is slower: it reaches {loss} {ratio(speedup)}x as fast (95% interval {span})"
+    elif span:
+        text = (f"{name}: no clear difference ({ratio(speedup)}x, 95% interval {span} "
+                "includes 1)")
+    else:
+        text = f"{name}: no clear difference ({ratio(speedup)}x on one run, no interval)"
+    top = row["highest_trainable_rate"]
+    return text if top is None else f"{text}, trains at rates up to {rate(top)}"
+
+
+def sentence(activation, rows):
+    """One sentence: how each setup of `rows` (one activation) compares with the reference.
+
+    Faster or slower only where the 95% interval of the speedup excludes 1;
+    'no clear difference' and 'not reached' are said as such.
+    """
+    reference = next(row for row in rows if row["vs_reference"] == "reference")
+    name, top = reference["setup"], reference["highest_trainable_rate"]
+    if top is None:
+        return f"{activation}: {name} trains at no rate: nothing to compare with."
+    clauses = [_clause(row, name, i == 0)
+               for i, row in enumerate(r for r in rows if r is not reference)]
+    if not clauses:
+        return f"{activation}: {name} trains at rates up to {rate(top)}."
+    return f"{activation}: {'; '.join(clauses)} ({name}: up to {rate(top)})."
+
+
+def wrap(text, width=WIDTH):
+    """`text` wrapped to `width` columns, paragraphs kept."""
+    return "\n".join(textwrap.fill(paragraph, width, break_on_hyphens=False,
+                                   break_long_words=False) for paragraph in text.split("\n"))
