@@ -42,7 +42,7 @@ def study():
 
 
 def _at_fastest(study, s, curve):
-    r = list(study.learning_rates).index(study.summary[study.setups[s]]["fastest_rate"])
+    r = list(study.learning_rates).index(study.summary[list(study.setups)[s]]["fastest_rate"])
     return np.array(study.curves[curve][s][r])  # (runs, epochs): every fit ran max_iter
 
 

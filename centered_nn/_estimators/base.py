@@ -28,7 +28,7 @@ from .._training.settings import FitSettings
 from .._training.state import TrainingState, arrays_with_offsets
 from ..activations import ACTIVATIONS, get_activation
 from ..diagnostics import GradientSignRecorder, check_metrics
-from ..exceptions import DivergenceWarning, diverged
+from ..exceptions import DivergenceError, DivergenceWarning, diverged
 from . import callbacks
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
@@ -268,7 +268,7 @@ class BaseMLP(callbacks.CallbackSupport, BaseEstimator, metaclass=ABCMeta):
 
     def _check_finite_parameters(self):
         if not all(np.isfinite(p).all() for p in arrays_with_offsets(self._network())):
-            raise ValueError(
+            raise DivergenceError(
                 "Solver produced non-finite parameter weights. The input data may"
                 " contain large values and need to be preprocessed."
             )

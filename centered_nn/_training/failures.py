@@ -2,9 +2,10 @@
 
 import numpy as np
 
+from ..exceptions import DivergenceError
 from .state import arrays_with_offsets
 
-__all__ = ["NonFiniteLoss", "nonfinite_cause"]
+__all__ = ["DivergedLoss", "NonFiniteLoss", "nonfinite_cause", "nonfinite_loss"]
 
 #: How each kind of cause opens the message (the "step" one is scikit-learn's).
 _OPENINGS = {
@@ -46,6 +47,19 @@ class NonFiniteLoss(ValueError):
         # the default rebuilds from self.args (the message alone), which __init__ cannot
         # take: a fit failing in a joblib worker would then fail again in the parent
         return type(self), (self.kind, self.cause, self.where)
+
+
+class DivergedLoss(NonFiniteLoss, DivergenceError):
+    """A non-finite loss caused by the steps (kind 'step'): the fit diverged.
+
+    The public type to catch is :class:`centered_nn.exceptions.DivergenceError`.
+    """
+
+
+def nonfinite_loss(kind, cause, where):
+    """The error for a non-finite loss: :class:`DivergedLoss` when the steps caused it
+    (kind 'step'), else a plain :class:`NonFiniteLoss` (not a divergence)."""
+    return (DivergedLoss if kind == "step" else NonFiniteLoss)(kind, cause, where)
 
 
 def nonfinite_cause(net, X, Y, settings):

@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from .failures import NonFiniteLoss, nonfinite_cause
+from .failures import nonfinite_cause, nonfinite_loss
 from .layout import FlatParameters, ParameterLayout
 from .solvers import SGD, Adam, blas_threads, minibatch_blas_threads, minimize_lbfgs
 from .._network.network import BackwardOptions, l2_penalty
@@ -64,9 +64,9 @@ class BatchGradients:
         return loss, coef_g + inter_g + [g for g in off_g if g is not None]
 
     def check_finite(self, loss, X, Y, where):
-        """Raise :class:`NonFiniteLoss` for a non-finite batch loss, before a step uses it."""
+        """Raise :func:`nonfinite_loss` for a non-finite batch loss, before a step uses it."""
         if not np.isfinite(loss):
-            raise NonFiniteLoss(*nonfinite_cause(self.net, X, Y, self.settings), where)
+            raise nonfinite_loss(*nonfinite_cause(self.net, X, Y, self.settings), where)
 
 
 class Minibatches:
@@ -325,7 +325,7 @@ def fit_lbfgs(net, state, settings, train):
     state.loss = result.fun
     if not np.isfinite(result.fun) or not np.isfinite(result.x).all():
         kind, cause = causes[0] if causes else ("step", "the input data may need preprocessing")
-        raise NonFiniteLoss(kind, cause, f"in {state.n_iter} L-BFGS iteration(s)")
+        raise nonfinite_loss(kind, cause, f"in {state.n_iter} L-BFGS iteration(s)")
     if result.status != 0:
         msg = (f"lbfgs failed to converge after {state.n_iter} iteration(s) "
                f"(status={result.status}):\n{result.message}\n")

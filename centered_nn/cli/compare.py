@@ -132,11 +132,10 @@ def _base_pipeline(task, args, activation="relu"):
 
 #: how the speedup and its interval are computed (printed, and in the JSON)
 SPEEDUP_RULE = (
-    "per run, the reference's epochs to the target at its fastest rate over the setup's at "
-    "its fastest rate; the speedup is their geometric mean over runs, with a 95% t interval "
-    "of the mean log ratio widened by one epoch's resolution (the low end from "
-    "(reference - 1) / setup, the high end from reference / (setup - 1)): a one-epoch gap "
-    "never counts as faster")
+    "per run, the reference's epochs to the target over the setup's, each at its fastest "
+    "rate; their geometric mean over runs, with a 95% t interval of the log ratios widened "
+    "by one epoch's resolution (low end from (reference - 1) / setup, high end from "
+    "reference / (setup - 1)), so that a one-epoch gap never counts")
 
 
 def _study(X, y, args, task, activation):
@@ -183,8 +182,8 @@ def _run_studies(X, y, args, task):
     n_fits = len(args.setups) * len(args.learning_rates) * args.repeats * args.cv
     for i, activation in enumerate(args.activations, start=1):
         print(f"activation={activation} ({i}/{len(args.activations)}): {len(args.setups)} "
-              f"setups x {len(args.learning_rates)} rates x {args.repeats} repeats x "
-              f"{args.cv} folds = {n_fits} fits", file=sys.stderr, flush=True)
+              f"setups x {len(args.learning_rates)} rates x {_count(args.repeats, 'repeat')} "
+              f"x {args.cv} folds = {n_fits} fits", file=sys.stderr, flush=True)
         studies[activation] = _study(X, y, args, task, activation)
         InterruptGuard.check()
         rows += [_row(studies[activation], setup, activation) for setup in args.setups]
@@ -196,15 +195,17 @@ def _run_studies(X, y, args, task):
     return studies, rows
 
 
+def _count(n, noun):
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _report(args, task, studies, rows):
-    """The printed report: a table per activation, a sentence each, then the targets and
-    the rules, every line at most 120 columns."""
-    n_runs = args.repeats * args.cv
-    blocks = [f"{activation}: {len(args.setups)} setups against {args.reference}, "
-              f"{args.repeats} repeats x {args.cv} folds = {n_runs} runs\n"
-              + format_table([r for r in rows if r["activation"] == activation],
-                             columns(task, STUDY_FIGURES, wide=args.wide))
-              for activation in studies]
+    """The printed report: the table, a sentence per activation, then the targets and the
+    rules, every line at most 120 columns."""
+    title = (f"{len(args.setups)} setups against {args.reference}, each at "
+             f"{_count(len(args.learning_rates), 'rate')} x {_count(args.repeats, 'repeat')} "
+             f"x {args.cv} folds = {args.repeats * args.cv} paired runs per rate")
+    table = format_table(rows, columns(task, STUDY_FIGURES, wide=args.wide), group="activation")
     sentences = [wrap(sentence(activation, [r for r in rows if r["activation"] == activation]))
                  for activation in studies]
     targets = [wrap(f"target training loss per run, {activation}: "
@@ -213,13 +214,13 @@ def _report(args, task, studies, rows):
     study = next(iter(studies.values()))
     rules = wrap(
         f"target: {'--target-loss' if study.target_rule == 'given' else study.target_rule}. "
-        "'epochs to target': the first epoch at or below it, at the setup's fastest rate, "
-        f"mean ± std over runs. 'speedup': {SPEEDUP_RULE}. 'vs reference' says 'faster' or "
-        "'slower' only when the interval excludes 1. 'trainable up to': the highest rate "
-        "at which every run reached the target; 'stalled at': rates where some run did not "
-        "and none diverged. 'L0 sample same-sign': the fraction of first-layer units whose "
+        "'epochs to target': the first epoch at or below it, at the setup's fastest rate "
+        f"(mean ± std over runs). 'speedup': {SPEEDUP_RULE}. 'vs reference' says 'faster' or "
+        "'slower' only when the interval excludes 1. 'trainable up to': the highest rate at "
+        "which every run reached the target; 'stalled at': rates where some run did not and "
+        "none diverged. 'L0 sample same-sign': the fraction of first-layer units whose "
         "per-sample weight gradients share one sign, mean over epochs.")
-    return "\n\n".join(["\n\n".join(blocks), "\n".join(sentences),
+    return "\n\n".join([f"{wrap(title)}\n{table}", "\n".join(sentences),
                          "\n".join(targets) + "\n" + rules])
 
 

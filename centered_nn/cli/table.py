@@ -133,22 +133,25 @@ def _wrapped(text, width):
         part + (";" if i < len(parts) - 1 else ""), width, break_on_hyphens=False)]
 
 
-def format_table(rows, columns, width=WIDTH):
+def format_table(rows, columns, group=None, width=WIDTH):
     """Plain-text table: a two-line header, text left-aligned, numbers right-aligned.
 
-    A wrappable column's long cells continue on the next lines of their row.
+    A wrappable column's long cells continue on the next lines of their row. With a
+    `group` key, a line ``<key>=<value>`` starts the rows of each value of it.
     """
     cells = [[column.header.split("\n") for column in columns]]
     cells += [[[column.cell(row)] for column in columns] for row in rows]
     height = max(len(cell) for cell in cells[0])
     cells[0] = [[""] * (height - len(cell)) + cell for cell in cells[0]]
     widths = _fit_widths(cells, columns, width)
-    for row in cells[1:]:
-        for c, column in enumerate(columns):
-            if column.wrap and len(row[c][0]) > widths[c]:
-                row[c] = _wrapped(row[c][0], widths[c])
-    lines = []
+    lines, current = [], None
     for r, row in enumerate(cells):
+        if r and group is not None and rows[r - 1][group] != current:
+            current = rows[r - 1][group]
+            lines.append(f"{group}={current}")
+        for c, column in enumerate(columns):
+            if r and column.wrap and len(row[c][0]) > widths[c]:
+                row[c] = _wrapped(row[c][0], widths[c])
         for i in range(max(len(cell) for cell in row)):
             parts = [(cell[i] if i < len(cell) else "") for cell in row]
             lines.append("  ".join(text.ljust(w) if column.left else text.rjust(w) for text, w,
@@ -164,12 +167,13 @@ def _clause(row, reference, first):
     low, high = row["speedup_interval"] or (None, None)
     span = interval(low, high)
     if verdict == "not reached":
-        return f"{name} does not reach {reference}'s loss at any rate (not reached)"
+        return f"{name} does not reach {reference}'s loss at any rate ('not reached')"
     loss = f"{reference}'s loss" if first else "it"
     if verdict == "faster":
         text = f"{name} reaches {loss} {ratio(speedup)}x faster (95% interval {span})"
     elif verdict == "slower":
-        text = f"{name} is slower: it reaches {loss} {ratio(speedup)}x as fast (95% interval {span})"
+        to = f" to {reference}'s loss" if first else ""
+        text = f"{name} is slower: {ratio(speedup)}x as fast{to} (95% interval {span})"
     elif span:
         text = (f"{name}: no clear difference ({ratio(speedup)}x, 95% interval {span} "
                 "includes 1)")
@@ -191,9 +195,8 @@ def sentence(activation, rows):
         return f"{activation}: {name} trains at no rate: nothing to compare with."
     clauses = [_clause(row, name, i == 0)
                for i, row in enumerate(r for r in rows if r is not reference)]
-    if not clauses:
-        return f"{activation}: {name} trains at rates up to {rate(top)}."
-    return f"{activation}: {'; '.join(clauses)} ({name}: up to {rate(top)})."
+    lead = f"{activation} ({name} trains at rates up to {rate(top)})"
+    return f"{lead}: {'; '.join(clauses)}." if clauses else f"{lead}."
 
 
 def wrap(text, width=WIDTH):

@@ -218,14 +218,14 @@ default='sample_same_sign_fraction'
 
     def _label(self, s):
         study = self.study
-        name, rate = study.setups[s], study.summary[study.setups[s]]["fastest_rate"]
-        reference = getattr(study, "reference", study.setups[0])
-        return f"{name}{', reference' if name == reference else ''} ({rate:g})" if rate \
-            else f"{name} (-)"
+        name = list(study.setups)[s]
+        rate = study.summary[name]["fastest_rate"]
+        text = f"{name}, reference" if name == study.reference else name
+        return f"{text} ({'-' if rate is None else format(rate, 'g')})"
 
     def _plot_setup(self, on, s, styles):
         study = self.study
-        name = study.setups[s]
+        name = list(study.setups)[s]
         n_setups, n_rates = len(study.setups), study.learning_rates.size
         rate = study.summary[name]["fastest_rate"]
         if rate is not None:

@@ -1,5 +1,12 @@
-"""The study's figures from the fit records: the target loss, epochs to it, the speed
-figure, and the per-setup choice of rate. Plain numpy on plain records."""
+"""The study's per-fit figures: one registry, the target rule, and the computation.
+
+A new figure is one :class:`StudyFigure` entry in :data:`STUDY_FIGURES`: the arrays of
+:attr:`CenteringStudy.figures`, the summary's ``<name>_mean``/``_std``, ``cv_results_``,
+the tidy frame and the command line's JSON and table columns are all built from it.
+"""
+
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -7,104 +14,155 @@ from ..metrics import epochs_to_loss
 
 #: how the default target loss is chosen, as stated in every output
 DEFAULT_TARGET_RULE = (
-    "per fold, halfway on a log scale between the first-epoch loss at the lowest rate "
-    "(median over setups) and the lowest loss any setup reached at any rate: "
-    "sqrt(start * best)")
+    "per run, the final training loss of the reference setup at its rate with the lowest "
+    "final loss (geometric mean over the runs, among rates where every run trained: no "
+    "divergence, final loss below the first epoch's), after the same epoch budget")
 
 
-def reference_losses(records, setups, n_rates, n_splits):
-    """Per fold: the first-epoch loss at the lowest rate that trained (median over setups)."""
-    start = np.full(n_splits, np.nan)
-    for k in range(n_splits):
-        for r in range(n_rates):
-            firsts = [records[(s, r, k)]["loss_curve"][0] for s in setups
-                      if records[(s, r, k)]["status"] == "ok"
-                      and records[(s, r, k)]["loss_curve"].size]
-            if firsts:
-                start[k] = np.median(firsts)
-                break
-    return start
+@dataclass(frozen=True)
+class RunTarget:
+    """What a fit's figures are measured against in its run."""
+
+    target: float  #: the training loss counted to
+    start: float  #: the divisor of the speed figure (the reference's first-epoch loss)
+    max_iter: int  #: the epoch budget
 
 
-def default_targets(records, setups, n_rates, start):
-    """The default target per fold: sqrt(start * lowest loss of any fit that did not diverge)."""
-    targets = np.full(start.shape, np.nan)
-    for k in range(start.size):
-        lows = [np.nanmin(records[(s, r, k)]["loss_curve"]) for s in setups
-                for r in range(n_rates) if records[(s, r, k)]["status"] == "ok"
-                and records[(s, r, k)]["loss_curve"].size]
-        if lows:
-            targets[k] = np.sqrt(start[k] * max(min(lows), 0.0))
-    return targets
+@dataclass(frozen=True)
+class StudyFigure:
+    """One per-fit figure of a centring study.
 
-
-def mean_relative_loss(loss_curve, max_iter, start):
-    """The loss curve's mean over `max_iter` epochs, over `start`; a curve that stopped
-    early holds its last value. Lower is faster; no threshold involved."""
-    if loss_curve.size == 0:
-        return np.nan
-    padded = np.full(max_iter, loss_curve[-1])
-    padded[:min(loss_curve.size, max_iter)] = loss_curve[:max_iter]
-    return float(padded.mean() / start)
-
-
-def fit_figures(record, target, max_iter, start):
-    """Per-fit numbers: final loss, epochs to target (NaN not reached or diverged), speed."""
-    ok = record["status"] == "ok"
-    curve = record["loss_curve"]
-    epochs = epochs_to_loss(curve, target) if ok and np.isfinite(target) else None
-    return {
-        "test_score": record["test_score"],
-        "final_loss": float(curve[-1]) if ok else np.nan,
-        "epochs_to_target": np.nan if epochs is None else float(epochs),
-        "reached": epochs is not None,
-        "diverged": record["status"] == "diverged",
-        "failed": record["status"] == "failed",
-        "n_iter": record["n_iter"],
-        "fit_time": record["fit_time"],
-        "mean_relative_loss": mean_relative_loss(curve, max_iter, start) if ok else np.nan,
-        **{m: float(np.nanmean(record[m])) if ok and np.isfinite(record[m]).any() else np.nan
-           for m in ("same_sign_fraction", "sample_same_sign_fraction")},
-    }
-
-
-def _nanmean(values):
-    finite = values[np.isfinite(values)]
-    return float(finite.mean()) if finite.size else np.nan
-
-
-def choose_rates(figures, rates):
-    """Per setup (first axis): (index of the fastest rate or None, of the highest that trains).
-
-    A rate trains when every fold reached the target. The fastest is the one with the
-    fewest mean epochs to the target, ties broken by the mean relative loss; when no rate
-    trains, the rate with the lowest mean relative loss among rates where no fold diverged
-    or failed (None if every rate did). Never the CV score.
+    Attributes
+    ----------
+    name : str
+        The key in ``study.figures`` and the frame's column.
+    compute : callable
+        ``compute(record, run) -> value`` from a FitRecord and a RunTarget.
+    dtype : type
+        ``float`` (NaN where undefined) or ``bool``.
+    summary : tuple of str
+        The statistics ``summary[setup]`` carries at the fastest rate, from
+        ``('mean', 'std')``: keys ``<name>_mean`` and ``<name>_std``.
+    table : bool
+        Whether the command line's default table shows it (the JSON holds all).
+    description : str
+        One line for documentation and column help.
     """
-    choices = []
-    for s in range(figures["reached"].shape[0]):
-        trains = figures["reached"][s].all(axis=1)
-        speed = np.array([_nanmean(v) for v in figures["mean_relative_loss"][s]])
-        if trains.any():
-            epochs = figures["epochs_to_target"][s].mean(axis=1)
-            order = sorted(np.flatnonzero(trains), key=lambda r: (epochs[r], speed[r]))
-            choices.append((int(order[0]), int(np.flatnonzero(trains).max())))
+
+    name: str
+    compute: Callable
+    dtype: type = float
+    summary: tuple = ()
+    table: bool = False
+    description: str = ""
+
+
+def trained(curve):
+    """Whether a loss curve ended below its first epoch's loss."""
+    return curve.size >= 2 and curve[-1] < curve[0]
+
+
+def _epochs(record, run):
+    """Epochs to the target (1-based), or None: only an 'ok' fit that trained reaches it."""
+    curve = record.loss_curve
+    if record.status != "ok" or not np.isfinite(run.target) or not trained(curve):
+        return None
+    return epochs_to_loss(curve, run.target)
+
+
+def _ok(compute):
+    """`compute` for an 'ok' fit, NaN otherwise."""
+    return lambda record, run: compute(record, run) if record.status == "ok" else np.nan
+
+
+def _epochs_to_target(record, run):
+    epochs = _epochs(record, run)
+    return np.nan if epochs is None else float(epochs)
+
+
+def _seconds_to_target(record, run):
+    epochs = _epochs(record, run)
+    if epochs is None:
+        return np.nan
+    return record.fit_time * epochs / record.loss_curve.size
+
+
+def mean_relative_loss(curve, max_iter, start):
+    """The loss curve's mean over `max_iter` epochs, over `start`; a curve that stopped
+    early holds its last value (counted, not padded). Lower is faster."""
+    if curve.size == 0:
+        return np.nan
+    kept = curve[:max_iter]
+    total = kept.sum() + (max_iter - kept.size) * curve[-1]
+    return float(total / max_iter / start)
+
+
+def _sign_mean(metric):
+    def compute(record, run):
+        values = getattr(record, metric)
+        finite = values[np.isfinite(values)]
+        return float(finite.mean()) if finite.size else np.nan
+    return _ok(compute)
+
+
+#: every per-fit figure, in the order of ``study.figures``
+STUDY_FIGURES = {f.name: f for f in (
+    StudyFigure("test_score", lambda record, run: record.test_score, summary=("mean", "std"),
+                table=True, description="CV score on the held-out fold"),
+    StudyFigure("final_loss", _ok(lambda record, run: float(record.loss_curve[-1])),
+                summary=("mean",), description="training loss at the last epoch"),
+    StudyFigure("epochs_to_target", _epochs_to_target, summary=("mean", "std"), table=True,
+                description="first epoch at or below the target (NaN: not reached)"),
+    StudyFigure("seconds_to_target", _seconds_to_target, summary=("mean",), table=True,
+                description="fit time x epochs to the target / epochs run"),
+    StudyFigure("reached", lambda record, run: _epochs(record, run) is not None, dtype=bool,
+                description="reached the target, having trained"),
+    StudyFigure("trained", lambda record, run: record.status == "ok"
+                and trained(record.loss_curve), dtype=bool,
+                description="final loss below the first epoch's, no divergence"),
+    StudyFigure("diverged", lambda record, run: record.status == "diverged", dtype=bool,
+                description="non-finite, or a loss ending above 10x its start"),
+    StudyFigure("failed", lambda record, run: record.status == "failed", dtype=bool,
+                description="another error, scored error_score"),
+    StudyFigure("n_iter", lambda record, run: record.n_iter,
+                description="epochs run (the MLP's n_iter_)"),
+    StudyFigure("fit_time", lambda record, run: record.fit_time, summary=("mean",),
+                description="seconds to fit"),
+    StudyFigure("score_time", lambda record, run: record.score_time, summary=("mean",),
+                description="seconds to score"),
+    StudyFigure("mean_relative_loss",
+                _ok(lambda record, run: mean_relative_loss(record.loss_curve, run.max_iter,
+                                                           run.start)),
+                summary=("mean",), description="mean loss over max_iter epochs / start"),
+    StudyFigure("same_sign_fraction", _sign_mean("same_sign_fraction"), summary=("mean",),
+                description="first weight matrix, mean over epochs"),
+    StudyFigure("sample_same_sign_fraction", _sign_mean("sample_same_sign_fraction"),
+                summary=("mean",), table=True,
+                description="first weight matrix, mean over epochs"),
+)}
+
+
+def fit_figures(record, run):
+    """Every figure of :data:`STUDY_FIGURES` for one fit, as {name: value}."""
+    return {name: figure.compute(record, run) for name, figure in STUDY_FIGURES.items()}
+
+
+def reference_rate(records, reference, n_rates, n_runs):
+    """The index of the reference's rate with the lowest final loss (geometric mean over
+    runs), among rates where every run trained; None if there is none."""
+    best, best_loss = None, np.inf
+    for r in range(n_rates):
+        fits = [records[(reference, r, k)] for k in range(n_runs)]
+        if not all(f.status == "ok" and trained(f.loss_curve) for f in fits):
             continue
-        clean = ~(figures["diverged"][s] | figures["failed"][s]).any(axis=1)
-        clean &= np.isfinite(speed)
-        fastest = int(np.flatnonzero(clean)[np.argmin(speed[clean])]) if clean.any() else None
-        choices.append((fastest, None))
-    return choices
+        with np.errstate(divide="ignore"):  # a loss of 0 gives a geometric mean of 0
+            loss = np.exp(np.mean(np.log([f.loss_curve[-1] for f in fits])))
+        if loss < best_loss:
+            best, best_loss = r, loss
+    return best
 
 
-def compare_epochs(epochs, reference):
-    """'faster', 'slower' or 'within spread': per-fold epochs against the reference's."""
-    reached, ref_reached = np.isfinite(epochs).all(), np.isfinite(reference).all()
-    if not (reached or ref_reached):
-        return "neither reached"
-    if reached != ref_reached:
-        return "faster" if reached else "slower"
-    difference = epochs.mean() - reference.mean()
-    if difference == 0 or abs(difference) <= epochs.std() + reference.std():
-        return "within spread"
-    return "faster" if difference < 0 else "slower"
+def reference_runs(records, reference, rate, n_runs):
+    """Per run, the reference's (first-epoch loss, final loss) at rate index `rate`."""
+    curves = [records[(reference, rate, k)].loss_curve for k in range(n_runs)]
+    return (np.array([c[0] for c in curves]), np.array([c[-1] for c in curves]))

@@ -1,110 +1,87 @@
-"""Running the fits of a centring study: the grid of estimators, one fit, the parallel loop.
+"""Running the fits of a centring study: one fit, the grid of estimators, the parallel loop.
 
-Every fit returns a plain record (status, score, curves), so that workers send back
-numbers, not estimators, and a failed or diverged fit is an outcome like any other.
+Every fit returns a :class:`FitRecord` (status, scores, times, curves), so that workers
+send back numbers, not estimators, and a failed or diverged fit is an outcome like any
+other.
 """
 
-import copy
+import signal
 import sys
 import time
+import traceback
 import warnings
-from numbers import Integral, Real
+from collections import Counter
+from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
-from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils import _safe_indexing
 from sklearn.utils.parallel import Parallel, delayed
 
 from ..diagnostics import find_mlp
-from ..exceptions import diverged
+from ..exceptions import DivergenceError, diverged
 
-#: the part of a ValueError that says the weights became non-finite (the estimators' message)
-NON_FINITE = "non-finite"
 SIGN_METRICS = ("same_sign_fraction", "sample_same_sign_fraction")
 
 
-def mlp_prefix(estimator):
-    """The parameter prefix of the MLP inside ``estimator`` ('' or e.g. 'mlp__')."""
-    keys = [k for k in estimator.get_params(deep=True)
-            if k == "learning_rate_init" or k.endswith("__learning_rate_init")]
-    if len(keys) != 1:
-        found = "none" if not keys else ", ".join(keys)
-        raise ValueError("estimator must be an MLP or a Pipeline holding exactly one step "
-                         f"with a learning_rate_init parameter; found {found}.")
-    return keys[0][: -len("learning_rate_init")]
+@dataclass(frozen=True)
+class FitRecord:
+    """What one fit of a study leaves: its outcome, scores, times and per-epoch curves.
 
-
-def study_seed(estimator, prefix, random_state):
-    """One integer seed for every fit: `random_state`, else the MLP's own one.
-
-    A RandomState instance is copied before drawing, so the caller's is not advanced.
+    ``status`` is 'ok', 'diverged' (a :class:`~centered_nn.exceptions.DivergenceError`,
+    or a loss curve ending above 10 times its start: the curves are kept) or 'failed'
+    (another error, scored `error_score`; ``error`` holds its traceback).
     """
-    seed = random_state if random_state is not None else (
-        estimator.get_params()[prefix + "random_state"])
-    if isinstance(seed, Integral) and not isinstance(seed, bool):
-        return int(seed)
-    return int(check_random_state(copy.deepcopy(seed)).randint(np.iinfo(np.int32).max))
+
+    status: str
+    test_score: float
+    fit_time: float
+    score_time: float = np.nan
+    n_iter: float = np.nan
+    loss_curve: np.ndarray = field(default_factory=lambda: np.empty(0))
+    validation_loss_curve: np.ndarray = None
+    gradient_sign_history: dict = None
+    same_sign_fraction: np.ndarray = field(default_factory=lambda: np.empty(0))
+    sample_same_sign_fraction: np.ndarray = field(default_factory=lambda: np.empty(0))
+    error: str = None
+
+    @classmethod
+    def from_mlp(cls, mlp, status, fit_time, score, score_time):
+        """The record of a fit that returned: the MLP's curves and histories."""
+        history = getattr(mlp, "gradient_sign_history_", None) or {}
+        validation = getattr(mlp, "validation_loss_curve_", None)
+        return cls(
+            status=status, test_score=score, fit_time=fit_time, score_time=score_time,
+            n_iter=float(mlp.n_iter_), loss_curve=np.asarray(mlp.loss_curve_, float),
+            validation_loss_curve=None if validation is None else np.asarray(validation,
+                                                                             float),
+            gradient_sign_history={k: np.array(v) for k, v in history.items()} or None,
+            **{m: np.asarray(history[m], float)[:, 0] for m in SIGN_METRICS if m in history})
 
 
-def check_setups(estimator, setups, prefix):
-    """Validate ``setups`` (name -> parameters) and return {name: dict(parameters)}."""
-    if not isinstance(setups, dict) or not setups:
-        raise ValueError("setups must be a non-empty dict mapping a setup name to a dict of "
-                         f"parameters, e.g. {{'raw': {{}}}}; got {setups!r}.")
-    # the study sets the rate and the seed; the epoch budget is shared so that the speed
-    # figure (the loss curve's mean over max_iter epochs) compares setups over the same span
-    reserved = {prefix + "learning_rate_init", prefix + "random_state", prefix + "max_iter"}
-    checked = {}
-    for name, params in setups.items():
-        if not isinstance(name, str) or not isinstance(params, dict):
-            raise ValueError(f"setups must map str names to dicts of parameters; got "
-                             f"{name!r}: {params!r}.")
-        taken = reserved.intersection(params)
-        if taken:
-            raise ValueError(f"setup {name!r} sets {min(taken)!r}, which the study sets "
-                             "itself (learning_rates, random_state) or shares between the "
-                             "setups (max_iter: set it on the estimator).")
-        clone(estimator).set_params(**params)  # unknown parameters raise here, before any fit
-        checked[name] = dict(params)
-    return checked
+def _raises(error_score):
+    return isinstance(error_score, str) and error_score == "raise"
 
 
-def check_learning_rates(learning_rates):
-    """Return the rates as a sorted float array of distinct positive finite values."""
-    rates = np.asarray(learning_rates, dtype=np.float64).ravel()
-    if rates.size == 0 or not (np.isfinite(rates) & (rates > 0)).all():
-        raise ValueError("learning_rates must be a non-empty list of positive finite numbers; "
-                         f"got {learning_rates!r}.")
-    return np.unique(rates)
-
-
-def _failure(status, fit_time, score):
-    return {"status": status, "test_score": score, "fit_time": fit_time, "n_iter": np.nan,
-            "loss_curve": np.empty(0), "validation_loss_curve": None,
-            "gradient_sign_history": None, **{m: np.empty(0) for m in SIGN_METRICS}}
-
-
-def _record(mlp, status, fit_time, score):
-    history = getattr(mlp, "gradient_sign_history_", None) or {}
-    validation = getattr(mlp, "validation_loss_curve_", None)
-    return {"status": status, "test_score": score, "fit_time": fit_time,
-            "n_iter": float(mlp.n_iter_), "loss_curve": np.asarray(mlp.loss_curve_, float),
-            "validation_loss_curve": None if validation is None else np.asarray(validation,
-                                                                                 float),
-            "gradient_sign_history": {k: np.array(v) for k, v in history.items()} or None,
-            **{m: (np.asarray(history[m], float)[:, 0] if m in history else np.empty(0))
-               for m in SIGN_METRICS}}
+def _failed(exc, fit_time, error_score, score_time=np.nan):
+    """The record of a fit or a scoring that raised, with a FitFailedWarning."""
+    warnings.warn(f"A fit failed; its score is set to {error_score}: {exc!r}",
+                  FitFailedWarning)
+    return FitRecord(status="failed", test_score=float(error_score), fit_time=fit_time,
+                     score_time=score_time, error="".join(traceback.format_exception_only(
+                         type(exc), exc)).strip())
 
 
 def fit_one(estimator, X, y, split, scorer, error_score):
-    """Fit on the training part of `split`, score on its test part; return the record.
+    """Fit on the training part of `split`, score on its test part; return a FitRecord.
 
-    A ValueError about non-finite weights, or a loss curve that ends diverged (the rule
-    of :func:`centered_nn.exceptions.diverged`), gives status 'diverged' whatever
-    `error_score` is. Other exceptions raise when ``error_score='raise'``; otherwise they
-    give status 'failed', the score `error_score` and a FitFailedWarning, as in
-    GridSearchCV. Convergence warnings are not re-emitted: the record holds the outcome.
+    A :class:`~centered_nn.exceptions.DivergenceError` raised by the fit, or a loss
+    curve that ends diverged (the rule of :func:`centered_nn.exceptions.diverged`),
+    gives status 'diverged' whatever `error_score` is. Any other exception, in the fit
+    or in the scorer, raises when ``error_score='raise'``; otherwise it gives status
+    'failed', the score `error_score` and a FitFailedWarning, as in cross_validate.
+    Convergence warnings are not re-emitted: the record holds the outcome.
     """
     train, test = split
     start = time.perf_counter()
@@ -113,68 +90,117 @@ def fit_one(estimator, X, y, split, scorer, error_score):
         warnings.simplefilter("always")
         try:
             estimator.fit(_safe_indexing(X, train), _safe_indexing(y, train))
+        except DivergenceError:
+            return FitRecord(status="diverged", test_score=np.nan,
+                             fit_time=time.perf_counter() - start)
         except Exception as exc:
-            if not (isinstance(exc, ValueError) and NON_FINITE in str(exc)) and (
-                    isinstance(error_score, str) and error_score == "raise"):
+            if _raises(error_score):
                 raise
             failure = exc
     fit_time = time.perf_counter() - start
-    if failure is not None:
-        if isinstance(failure, ValueError) and NON_FINITE in str(failure):
-            return _failure("diverged", fit_time, np.nan)
-        warnings.warn(f"A fit failed; its score is set to {error_score}: {failure!r}",
-                      FitFailedWarning)
-        return _failure("failed", fit_time, float(error_score))
+    if failure is not None:  # warned outside the block that records the fit's warnings
+        return _failed(failure, fit_time, error_score)
     mlp = find_mlp(estimator)
     status = "diverged" if diverged(mlp.loss_curve_) else "ok"
     if status == "ok":
         for w in caught:
             if not issubclass(w.category, (ConvergenceWarning, RuntimeWarning)):
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    start = time.perf_counter()
     with warnings.catch_warnings():
         if status == "diverged":  # huge but finite weights overflow in predict
             warnings.simplefilter("ignore", RuntimeWarning)
-        score = scorer(estimator, _safe_indexing(X, test), _safe_indexing(y, test))
-    return _record(mlp, status, fit_time, float(score))
+        try:
+            score = float(scorer(estimator, _safe_indexing(X, test), _safe_indexing(y, test)))
+        except Exception as exc:
+            if _raises(error_score):
+                raise
+            return _failed(exc, fit_time, error_score, time.perf_counter() - start)
+    return FitRecord.from_mlp(mlp, status, fit_time, score, time.perf_counter() - start)
+
+
+class _SerialInterrupts:
+    """Ctrl-C stops a serial study, although each fit catches KeyboardInterrupt.
+
+    scikit-learn's MLPs end a fit cut short by Ctrl-C as if it had converged. While
+    this guard is active (main thread only), SIGINT also records the request, and
+    :meth:`check`, called after every fit, raises KeyboardInterrupt again. Worker
+    processes never see the signal: the parent's joblib loop raises it.
+    """
+
+    def __enter__(self):
+        self.requested = False
+        try:
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        except ValueError:  # not the main thread: signals are not delivered here
+            self._previous = None
+        return self
+
+    def _handle(self, signum, frame):
+        self.requested = True
+        raise KeyboardInterrupt
+
+    def check(self):
+        if self.requested:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc_info):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
 
 
 def run_fits(estimator, X, y, grid, n_jobs, verbose):
-    """Fit every (setup, rate, split) of ``grid``; return {(setup, rate index, split): record}.
+    """Fit every (setup, rate, run) of ``grid``; return {(setup, rate index, run): record}.
 
-    ``grid`` holds the setups, the rate key and rates, the splits, the seed key and seed,
-    the scorer and error_score. With ``verbose > 0`` a line goes to stderr after each
-    setup's fits.
+    ``grid`` holds the setups, the rate key and rates, the runs (each a (seed, split)
+    pair), the seed key, the scorer and error_score. With ``verbose > 0`` a line goes
+    to stderr after each setup's fits. Raises as cross_validate does when every fit
+    failed.
     """
-    tasks = [(name, r, k) for name in grid["setups"] for r in range(len(grid["rates"]))
-             for k in range(len(grid["splits"]))]
+    n_rates, n_runs = len(grid["rates"]), len(grid["runs"])
+    tasks = [(name, r, k) for name in grid["setups"] for r in range(n_rates)
+             for k in range(n_runs)]
 
-    def make(name, r):
+    def make(name, r, k):
         params = {**grid["setups"][name], grid["rate_key"]: float(grid["rates"][r]),
-                  grid["seed_key"]: grid["seed"]}
+                  grid["seed_key"]: grid["runs"][k][0]}
         return clone(estimator).set_params(**params)
 
     parallel = Parallel(n_jobs=n_jobs, return_as="generator")
-    results = parallel(delayed(fit_one)(make(name, r), X, y, grid["splits"][k],
-                                        grid["scorer"], grid["error_score"])
-                       for name, r, k in tasks)
-    records, per_setup = {}, len(grid["rates"]) * len(grid["splits"])
-    start = time.perf_counter()
-    for i, (task, record) in enumerate(zip(tasks, results), start=1):
-        records[task] = record
-        if verbose > 0 and i % per_setup == 0:
-            name = task[0]
-            n_div = sum(records[(name, r, k)]["status"] == "diverged"
-                        for r in range(len(grid["rates"])) for k in range(len(grid["splits"])))
-            print(f"[{i // per_setup}/{len(grid['setups'])}] setup={name}: {per_setup} fits "
-                  f"({n_div} diverged) in {time.perf_counter() - start:.2f} s",
-                  file=sys.stderr, flush=True)
-            start = time.perf_counter()
+    records, per_setup = {}, n_rates * n_runs
+    with _SerialInterrupts() as interrupts:
+        results = parallel(delayed(fit_one)(make(*task), X, y, grid["runs"][task[2]][1],
+                                            grid["scorer"], grid["error_score"])
+                           for task in tasks)
+        start = time.perf_counter()
+        for i, (task, record) in enumerate(zip(tasks, results), start=1):
+            interrupts.check()
+            records[task] = record
+            if verbose > 0 and i % per_setup == 0:
+                _progress(records, task[0], i // per_setup, grid, time.perf_counter() - start)
+                start = time.perf_counter()
+    _raise_if_all_failed(records.values())
     return records
 
 
-def check_error_score(error_score):
-    if isinstance(error_score, str) and error_score == "raise":
-        return error_score
-    if isinstance(error_score, Real) and not isinstance(error_score, bool):
-        return error_score
-    raise ValueError(f"error_score must be 'raise' or a number; got {error_score!r}.")
+def _progress(records, name, done, grid, seconds):
+    n_div = sum(record.status == "diverged" for (setup, _, _), record in records.items()
+                if setup == name)
+    per_setup = len(grid["rates"]) * len(grid["runs"])
+    print(f"[{done}/{len(grid['setups'])}] setup={name}: {per_setup} fits ({n_div} diverged) "
+          f"in {seconds:.2f} s", file=sys.stderr, flush=True)
+
+
+def _raise_if_all_failed(records):
+    """Raise a ValueError as cross_validate does when no fit succeeded."""
+    records = list(records)
+    errors = Counter(record.error for record in records if record.status == "failed")
+    if sum(errors.values()) < len(records):
+        return
+    details = "\n".join(f"{'-' * 80}\n{n} fits failed with the following error:\n{error}"
+                        for error, n in errors.items())
+    raise ValueError(f"\nAll the {len(records)} fits failed.\nIt is very likely that your "
+                     "model is misconfigured.\nYou can try to debug the error by setting "
+                     f"error_score='raise'.\n\nBelow are more details about the failures:\n"
+                     f"{details}")

@@ -1,246 +1,256 @@
-"""The centring study: named setups × a learning-rate grid × CV folds, from one start."""
+"""The centring study: named setups × a learning-rate grid × runs (repeats × CV folds)."""
 
-from numbers import Real
+import warnings
 
 import numpy as np
-from sklearn.base import is_classifier
-from sklearn.metrics import check_scoring
-from sklearn.model_selection import check_cv
-from sklearn.utils import indexable
+from sklearn.base import clone
+from sklearn.utils import _safe_indexing, indexable
 
-from ._figures import (
-    DEFAULT_TARGET_RULE,
-    choose_rates,
-    compare_epochs,
-    default_targets,
-    fit_figures,
-    reference_losses,
-)
-from ._fits import (
+from ..exceptions import DivergenceError
+from ._checks import (
     check_error_score,
     check_learning_rates,
+    check_n_repeats,
+    check_reference,
+    check_scoring_argument,
     check_setups,
+    check_solver,
+    check_target_loss,
     mlp_prefix,
-    run_fits,
-    study_seed,
+    repeat_seeds,
+    study_runs,
 )
+from ._figures import (
+    DEFAULT_TARGET_RULE,
+    STUDY_FIGURES,
+    RunTarget,
+    fit_figures,
+    reference_rate,
+    reference_runs,
+)
+from ._fits import run_fits
+from ._results import cv_results, study_frame
+from ._summary import summarise
 
-#: per-fit figures, each an array of shape (n_setups, n_rates, n_splits)
-FIGURES = ("test_score", "final_loss", "epochs_to_target", "reached", "diverged", "failed",
-           "n_iter", "fit_time", "mean_relative_loss", "same_sign_fraction",
-           "sample_same_sign_fraction")
 #: per-epoch curves kept for plotting
 CURVES = ("loss_curve", "validation_loss_curve", "same_sign_fraction",
           "sample_same_sign_fraction", "gradient_sign_history")
 
 
 class CenteringStudy:
-    """The results of :func:`centering_study`: arrays per (setup, rate, fold), and a summary.
+    """The results of :func:`centering_study`: arrays per (setup, rate, run), and a summary.
 
-    Not built directly: :func:`centering_study` returns it.
+    Not built directly: :func:`centering_study` returns it. A run is one
+    (repeat, fold) pair; runs are ordered repeat-major, so run ``i`` is fold
+    ``i % n_splits`` of repeat ``i // n_splits``.
 
     Attributes
     ----------
-    setups : list of str
-        The setup names, in the given order; the first is the reference of
-        ``summary[name]['vs_reference']``.
+    setups : dict of str to dict
+        The setups' parameters by name, in the given order.
+
+    reference : str
+        The setup the default target and the speedups are measured against.
 
     learning_rates : ndarray of shape (n_rates,)
         The rates, ascending.
 
+    rate_param : str
+        The estimator's parameter the rates set, e.g.
+        ``'mlpclassifier__learning_rate_init'``.
+
+    n_repeats : int
+        The number of repeats (each with its own seed).
+
     n_splits : int
-        The number of CV folds.
+        The number of CV folds per repeat.
+
+    n_runs : int
+        ``n_repeats * n_splits``: the length of the figures' last axis.
+
+    seeds : list of int
+        The MLP's ``random_state`` in each repeat (see :func:`centering_study`).
 
     max_iter : int
         The epoch budget of every fit (the MLP's ``max_iter``).
 
-    target_loss : ndarray of shape (n_splits,)
-        The training loss counted to, per fold.
+    target_loss : ndarray of shape (n_runs,)
+        The training loss counted to, per run.
 
     target_rule : str
-        How `target_loss` was chosen (the default rule, or "given").
+        How `target_loss` was chosen (:data:`DEFAULT_TARGET_RULE`, or "given").
 
-    reference_loss : ndarray of shape (n_splits,)
-        Per fold, the first-epoch loss at the lowest rate that trained (median
-        over setups): the start of the default rule and the divisor of
-        ``mean_relative_loss``.
+    reference_loss : ndarray of shape (n_runs,)
+        Per run, the reference's first-epoch loss at its rate with the lowest
+        final loss (the rate that sets the default target): the divisor of
+        ``mean_relative_loss``. It depends on the reference setup only.
 
     figures : dict of ndarray
-        Per-fit figures, each of shape (n_setups, n_rates, n_splits):
-        ``test_score``; ``final_loss``; ``epochs_to_target`` (1-based, NaN when
-        not reached or diverged); booleans ``reached``, ``diverged`` (non-finite
-        weights, or a loss curve ending above 10 times its start) and
-        ``failed`` (another error, scored `error_score`); ``n_iter``;
-        ``fit_time``; ``mean_relative_loss`` (the speed figure: the loss curve's
-        mean over the `max_iter` epochs, a stopped curve holding its last value,
-        divided by `reference_loss`; lower is faster); ``same_sign_fraction``
-        and ``sample_same_sign_fraction`` (first weight matrix, mean over
-        epochs). Diverged fits have NaN everywhere but ``test_score`` (kept
-        when the fit returned) and ``fit_time``.
+        Per-fit figures, each of shape (n_setups, n_rates, n_runs), one per
+        entry of :data:`STUDY_FIGURES`: ``test_score``; ``final_loss``;
+        ``epochs_to_target`` (1-based, NaN when not reached);
+        ``seconds_to_target`` (fit time × epochs to the target / epochs run);
+        booleans ``reached`` (the loss reached the target, and the fit
+        trained: its final loss is below its first epoch's), ``trained``,
+        ``diverged`` (a :class:`~centered_nn.exceptions.DivergenceError`, or a
+        loss curve ending above 10 times its start) and ``failed`` (another
+        error, scored `error_score`); ``n_iter``; ``fit_time``;
+        ``score_time``; ``mean_relative_loss`` (the loss curve's mean over the
+        `max_iter` epochs, a stopped curve holding its last value, divided by
+        `reference_loss`; lower is faster); ``same_sign_fraction`` and
+        ``sample_same_sign_fraction`` (first weight matrix, mean over
+        epochs). A fit stopped by a non-finite loss has NaN everywhere but
+        ``fit_time``; a fit flagged by the 10× rule keeps its figures and
+        curves but never reaches the target.
 
     curves : dict of nested lists
         ``curves[name][s][r][k]``: the per-epoch ``loss_curve``,
         ``validation_loss_curve`` (None unless the MLP has that attribute),
         ``same_sign_fraction`` and ``sample_same_sign_fraction`` (first weight
-        matrix) of setup `s`, rate `r`, fold `k`, empty for diverged fits; and
-        the whole ``gradient_sign_history`` dict (None for diverged fits, or
-        without ``record_gradient_signs``).
+        matrix) of setup `s`, rate `r`, run `k`, empty when the fit raised;
+        and the whole ``gradient_sign_history`` dict (None when the fit
+        raised, or without ``record_gradient_signs``).
 
     summary : dict
-        Per setup name: ``fastest_rate`` (fewest epochs to the target with
-        every fold reaching it, ties broken by the speed figure; never chosen
-        by CV score), ``highest_trainable_rate`` (highest rate at which every
-        fold reached the target), ``diverged_rates``, and at the fastest rate:
-        ``test_score_mean``/``_std``, ``epochs_to_target_mean``/``_std``,
-        ``mean_relative_loss``, ``final_loss``, the two sign figures,
-        ``fit_time`` and ``vs_reference`` ('faster', 'slower' or 'within
-        spread': whether the epochs differ from the first setup's at its
-        fastest rate by more than the sum of their fold standard deviations).
+        Per setup name: ``fastest_rate`` (fewest mean epochs to the target
+        among the rates where every run reached it, ties broken by the speed
+        figure, never by CV score; when no rate does, the rate with the lowest
+        speed figure), ``highest_trainable_rate`` (highest rate at which every
+        run reached the target; None if none), ``diverged_rates``,
+        ``stalled_rates`` (neither trainable nor diverged); ``speedup`` (the
+        geometric mean over runs of the reference's epochs to the target at
+        its fastest rate over the setup's at its fastest rate),
+        ``speedup_interval`` (95%, see :func:`centering_study`) and
+        ``vs_reference`` ('faster', 'slower', 'no clear difference', 'not
+        reached', or 'reference' for the reference itself, whose speedup is
+        1); and at the fastest rate ``<figure>_mean`` (and ``_std``) for the
+        figures of :data:`STUDY_FIGURES` whose ``summary`` asks for them,
+        e.g. ``epochs_to_target_mean``, ``seconds_to_target_mean``,
+        ``test_score_std``.
     """
 
-    def __init__(self, setups, learning_rates, records, targets):
-        self.setups = list(setups)
+    def __init__(self, setups, reference, learning_rates, records, targets):
+        self.setups = setups
+        self.reference = reference
         self.learning_rates = learning_rates
-        self.n_splits = targets["target_loss"].size
-        self.max_iter = targets["max_iter"]
-        self.target_loss = targets["target_loss"]
-        self.target_rule = targets["rule"]
-        self.reference_loss = targets["reference_loss"]
-        shape = (len(self.setups), learning_rates.size, self.n_splits)
-        self.figures = {name: np.empty(shape, dtype=bool if name in ("reached", "diverged",
-                                                                      "failed") else float)
-                        for name in FIGURES}
+        for key in ("rate_param", "n_repeats", "n_splits", "seeds", "max_iter", "target_loss",
+                    "target_rule", "reference_loss"):
+            setattr(self, key, targets[key])
+        self.n_runs = self.n_repeats * self.n_splits
+        shape = (len(setups), learning_rates.size, self.n_runs)
+        self.figures = {name: np.empty(shape, dtype=figure.dtype)
+                        for name, figure in STUDY_FIGURES.items()}
         self.curves = {name: [[[None] * shape[2] for _ in range(shape[1])]
                               for _ in range(shape[0])] for name in CURVES}
-        for s, name in enumerate(self.setups):
+        for s, name in enumerate(setups):
             for r in range(shape[1]):
                 for k in range(shape[2]):
                     record = records[(name, r, k)]
-                    row = fit_figures(record, self.target_loss[k], self.max_iter,
-                                      self.reference_loss[k])
-                    for key, value in row.items():
+                    run = RunTarget(self.target_loss[k], self.reference_loss[k], self.max_iter)
+                    for key, value in fit_figures(record, run).items():
                         self.figures[key][s, r, k] = value
                     for key in CURVES:
-                        self.curves[key][s][r][k] = record[key]
-        self.summary = self._summarise()
-
-    def _summarise(self):
-        choices = choose_rates(self.figures, self.learning_rates)
-        rates, f = self.learning_rates, self.figures
-        ref = choices[0][0]
-        ref_epochs = (f["epochs_to_target"][0, ref] if ref is not None
-                      else np.full(self.n_splits, np.nan))
-        summary = {}
-        for s, name in enumerate(self.setups):
-            fastest, highest = choices[s]
-            row = {"fastest_rate": None if fastest is None else float(rates[fastest]),
-                   "highest_trainable_rate": None if highest is None else float(rates[highest]),
-                   "diverged_rates": [float(r) for r, d in zip(rates, f["diverged"][s].any(1))
-                                      if d]}
-            at = {key: f[key][s, fastest] if fastest is not None
-                  else np.full(self.n_splits, np.nan) for key in FIGURES}
-            epochs = at["epochs_to_target"]
-            row.update({
-                "test_score_mean": float(np.mean(at["test_score"])),
-                "test_score_std": float(np.std(at["test_score"])),
-                "epochs_to_target_mean": float(np.mean(epochs)),
-                "epochs_to_target_std": float(np.std(epochs)),
-                **{key: float(np.mean(at[key])) for key in (
-                    "mean_relative_loss", "final_loss", "same_sign_fraction",
-                    "sample_same_sign_fraction", "fit_time")},
-                "vs_reference": "reference" if s == 0 else compare_epochs(epochs, ref_epochs),
-            })
-            summary[name] = row
-        return summary
+                        self.curves[key][s][r][k] = getattr(record, key)
+        if not self.figures["reached"][list(setups).index(reference)].all(axis=1).any():
+            raise ValueError(
+                f"The reference setup {reference!r} reaches target_loss in every run at none "
+                f"of the learning rates {[float(r) for r in learning_rates]}: nothing to "
+                "compare against. Give a higher target_loss, a larger max_iter, or another "
+                "reference.")
+        self.summary = summarise(self.figures, setups, reference, learning_rates)
 
     @property
     def cv_results_(self):
-        """dict of ndarray: one entry per (setup, rate), GridSearchCV's ``cv_results_`` style.
+        """dict of ndarray: one entry per (setup, rate), as GridSearchCV's ``cv_results_``.
 
-        ``param_setup``, ``param_learning_rate``; for every figure ``mean_<figure>``,
-        ``std_<figure>`` and ``split<k>_<figure>`` (``n_reached``, ``n_diverged`` and
-        ``n_failed`` count the boolean ones); ``target_loss`` per split as
-        ``split<k>_target_loss``.
+        ``params`` (each candidate's parameters: its setup's and the rate),
+        ``param_<name>`` masked arrays named after the estimator's parameters,
+        ``setup`` (the setup names); for every float figure ``mean_<figure>``,
+        ``std_<figure>`` and ``split<k>_<figure>`` over the runs (so
+        ``mean_test_score``, ``std_test_score``, ``mean_fit_time``,
+        ``std_fit_time``, ``mean_score_time``, ``std_score_time``), with
+        ``rank_test_score``; ``n_<figure>`` counts the boolean figures
+        (``n_reached``, ``n_diverged``, ...); ``split<k>_target_loss``.
+        ``pandas.DataFrame(study.cv_results_)`` holds it as a table.
         """
-        n_setups, n_rates, n_splits = self.figures["test_score"].shape
-        results = {"param_setup": np.repeat(np.array(self.setups, dtype=object), n_rates),
-                   "param_learning_rate": np.tile(self.learning_rates, n_setups)}
-        for name, values in self.figures.items():
-            flat = values.reshape(n_setups * n_rates, n_splits)
-            if values.dtype == bool:
-                results[f"n_{name}"] = flat.sum(axis=1)
-                continue
-            for k in range(n_splits):
-                results[f"split{k}_{name}"] = flat[:, k]
-            results[f"mean_{name}"] = flat.mean(axis=1)
-            results[f"std_{name}"] = flat.std(axis=1)
-        for k in range(n_splits):
-            results[f"split{k}_target_loss"] = np.full(n_setups * n_rates, self.target_loss[k])
-        return results
+        return cv_results(self)
 
     def to_frame(self):
-        """Return the per-fit figures as a tidy DataFrame, one row per (setup, rate, fold).
+        """Return the per-fit figures as a tidy DataFrame, one row per (setup, rate, run).
 
         Returns
         -------
         frame : pandas.DataFrame
-            Columns ``setup``, ``learning_rate``, ``fold``, ``target_loss``, then
-            every entry of :attr:`figures`.
+            Columns ``setup``, ``learning_rate``, ``repeat``, ``fold``, ``run``,
+            ``target_loss`` (the run's), then every entry of :attr:`figures`.
 
         Raises
         ------
         ImportError
             If pandas is not installed (``pip install "centered_nn[pandas]"``).
         """
-        try:
-            import pandas as pd
-        except ImportError as exc:
-            raise ImportError('CenteringStudy.to_frame requires pandas, an optional dependency '
-                              'of centered_nn. Install it with: pip install '
-                              '"centered_nn[pandas]"') from exc
-        n_setups, n_rates, n_splits = self.figures["test_score"].shape
-        index = np.indices((n_setups, n_rates, n_splits)).reshape(3, -1)
-        columns = {"setup": np.array(self.setups, dtype=object)[index[0]],
-                   "learning_rate": self.learning_rates[index[1]], "fold": index[2],
-                   "target_loss": self.target_loss[index[2]]}
-        columns.update({name: values.ravel() for name, values in self.figures.items()})
-        return pd.DataFrame(columns)
+        return study_frame(self)
 
     def __repr__(self):
-        return (f"CenteringStudy(setups={self.setups!r}, learning_rates="
-                f"{[float(r) for r in self.learning_rates]!r}, n_splits={self.n_splits})")
+        return (f"CenteringStudy(setups={list(self.setups)!r}, reference={self.reference!r}, "
+                f"learning_rates={[float(r) for r in self.learning_rates]!r}, "
+                f"n_repeats={self.n_repeats}, n_splits={self.n_splits})")
 
 
-def _check_target_loss(target_loss):
-    if (isinstance(target_loss, (bool, np.bool_)) or not isinstance(target_loss, Real)
-            or not 0 <= target_loss < np.inf):
-        raise ValueError(f"target_loss must be None or a finite number >= 0; got "
-                         f"{target_loss!r}.")
-    return float(target_loss)
+def _refuse_setups_that_cannot_run(estimator, X, y, grid):
+    """Fit every setup for one epoch on the first run's training part, before the study:
+    a setup that fails there while another runs cannot run with this estimator and data.
+
+    When every setup fails, the study itself reports it (as cross_validate does).
+    """
+    train = grid["runs"][0][1][0]
+    X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
+    errors = {}
+    for name, params in grid["setups"].items():
+        model = clone(estimator).set_params(**params, **{
+            grid["rate_key"]: float(grid["rates"][0]), grid["seed_key"]: grid["runs"][0][0],
+            grid["prefix"] + "max_iter": 1})
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model.fit(X_train, y_train)
+        except DivergenceError:
+            pass  # an outcome the study records
+        except Exception as exc:
+            errors[name] = exc
+    if errors and len(errors) < len(grid["setups"]):
+        name, exc = next(iter(errors.items()))
+        raise ValueError(f"setups: {name!r} cannot run with this estimator and data "
+                         f"({', '.join(map(repr, errors))} failed, others ran): "
+                         f"{type(exc).__name__}: {exc}") from exc
 
 
-def centering_study(estimator, X, y, *, setups, learning_rates, cv=3, scoring=None,
-                    target_loss=None, n_jobs=None, random_state=None, error_score=np.nan,
-                    verbose=0):
+def centering_study(estimator, X, y, *, setups, learning_rates, reference=None, n_repeats=1,
+                    cv=3, groups=None, scoring=None, target_loss=None, n_jobs=None,
+                    random_state=None, error_score=np.nan, verbose=0):
     """Measure how fast and how stably each centring setup trains, over learning rates.
 
-    Every named setup is fitted at every learning rate on every CV fold, all
-    from the same initial weights and minibatch order (one seed for every
-    fit); a setup only changes its parameters, a rate only the MLP's
+    Every named setup is fitted at every learning rate in every run (a
+    repeat's CV fold). Within a run all fits start from the same initial
+    weights and minibatch order (the repeat's seed), so each run is one paired
+    comparison; a setup only changes its parameters, a rate only the MLP's
     ``learning_rate_init``. For each fit the study keeps the CV score, the
-    loss curve, the epochs to a target training loss and the first-layer
-    gradient-sign figures; per setup it picks the fastest rate by epochs to
-    the target, never by score (after enough epochs every setup scores
-    alike). A fit whose weights become non-finite, or whose loss ends above
-    10 times its start, is recorded as diverged and the study goes on.
+    loss curve, the epochs and seconds to a target training loss and the
+    first-layer gradient-sign figures; per setup it picks the fastest rate by
+    epochs to the target, never by score (after enough epochs every setup
+    scores alike), and compares it with the reference run by run. A fit that
+    raises :class:`~centered_nn.exceptions.DivergenceError`, or whose loss
+    ends above 10 times its start, is recorded as diverged and the study goes
+    on.
 
     Read more in the :ref:`User Guide <comparing>`.
 
     Parameters
     ----------
     estimator : estimator instance
-        A centered_nn MLPClassifier or MLPRegressor, or a Pipeline holding one
-        (the step with ``learning_rate_init``). Not modified.
+        A centered_nn MLPClassifier or MLPRegressor with ``solver='sgd'`` or
+        ``'adam'``, or a Pipeline holding one (the step with
+        ``learning_rate_init``). Not modified.
 
     X : array-like of shape (n_samples, n_features)
         Training data.
@@ -250,40 +260,60 @@ def centering_study(estimator, X, y, *, setups, learning_rates, cv=3, scoring=No
 
     setups : dict of str to dict
         Named parameter settings, e.g. ``{"raw": {}, "mean":
-        {"mlp__input_bias": "mean"}}``. The first is the reference of the
-        'vs_reference' comparison. They must not set the learning rate or the
-        random state, which the study sets.
+        {"mlp__input_bias": "mean"}}``. They must not set the learning rate,
+        the random state (the study sets them), ``max_iter`` or ``solver``
+        (shared), nor replace the MLP step. A setup that fails a one-epoch
+        fit on the first training fold while others do not is refused before
+        the study.
 
-    learning_rates : array-like of float
+    learning_rates : list or array of float
         The values of ``learning_rate_init``, positive; sorted ascending.
+
+    reference : str, default=None
+        The setup the target and the speedups refer to; None takes the first.
+
+    n_repeats : int, default=1
+        The repeats of the CV folds. Repeat 0 uses the seed (`random_state`,
+        else the MLP's ``random_state``); repeat ``i > 0`` uses word ``i - 1``
+        of ``numpy.random.SeedSequence(seed).generate_state(n_repeats - 1)``,
+        so an integer seed reproduces every repeat. A splitter that shuffles
+        (``shuffle=True``) is reseeded with the repeat's seed; other splitters
+        (an int `cv`, unshuffled folds, GroupKFold, a list of splits) give the
+        same folds in every repeat, which then differ in the initial weights
+        and minibatch order only.
 
     cv : int, cross-validation generator or iterable, default=3
         As in :func:`~sklearn.model_selection.cross_validate` (stratified
         folds for a classifier).
 
+    groups : array-like of shape (n_samples,), default=None
+        Group labels for a group splitter such as GroupKFold.
+
     scoring : str or callable, default=None
-        The CV score, as in cross_validate; None uses the estimator's
-        ``score``.
+        The CV score, as in cross_validate (one metric); None uses the
+        estimator's ``score``.
 
     target_loss : float, default=None
-        The training loss counted to. None applies the default rule, per
-        fold: ``sqrt(start * best)``, halfway on a log scale between the
-        first-epoch loss at the lowest rate (median over setups) and the
-        lowest loss any setup reached at any rate. It adapts to the data
-        and the loss (log-loss or squared error) and needs no tuning.
+        The training loss counted to in every run. None applies the default
+        rule (:data:`DEFAULT_TARGET_RULE`): per run, the reference's final
+        training loss at its rate with the lowest final loss (geometric mean
+        over runs, among rates where every run trained). It depends on the
+        reference, the rates and the epoch budget only: other setups never
+        change it. A fit reaches a target only if its loss ended below its
+        first epoch's.
 
     n_jobs : int, default=None
         Fits run in parallel through joblib (``-1``: all cores); joblib
         backends such as dask apply, as in GridSearchCV.
 
     random_state : int, RandomState instance or None, default=None
-        The seed of every fit's initial weights and minibatch order. None
-        uses the MLP's own ``random_state`` if it is an int, else draws one
-        seed for all fits.
+        The seed of the first repeat (see `n_repeats`). None uses the MLP's
+        own ``random_state`` if it is an int, else draws one.
 
     error_score : 'raise' or float, default=np.nan
-        The score of a fit that fails for another reason than divergence;
-        'raise' raises instead. A diverged fit never raises.
+        The score of a fit, or a scoring, that fails for another reason than
+        divergence; 'raise' raises instead. A diverged fit never raises. When
+        every fit fails, a ValueError says so, as in cross_validate.
 
     verbose : int, default=0
         With a value above 0, a progress line on stderr after each setup.
@@ -291,13 +321,34 @@ def centering_study(estimator, X, y, *, setups, learning_rates, cv=3, scoring=No
     Returns
     -------
     study : CenteringStudy
-        The figures per (setup, rate, fold), the curves, ``summary`` per
-        setup, ``cv_results_`` and ``to_frame()``.
+        The figures per (setup, rate, run), the curves, ``summary`` per setup,
+        ``cv_results_`` and ``to_frame()``.
+
+    Raises
+    ------
+    ValueError
+        Before any fit, for a bad argument (named); after the fits, when every
+        fit failed or when the reference reaches the target at no rate in
+        every run (with the default target: it never trained).
 
     See Also
     --------
     CenteringStudyDisplay : Plot a study.
     centered_nn.metrics.epochs_to_loss : Epochs to a loss for one curve.
+
+    Notes
+    -----
+    ``summary[name]['speedup']`` is the geometric mean over runs of the
+    reference's epochs to the target over the setup's, each at its fastest
+    rate. ``speedup_interval`` is a 95% t interval of the mean log ratio,
+    widened by the epochs' one-epoch resolution (its low end uses
+    ``(reference - 1) / setup`` per run, its high end ``reference / (setup -
+    1)``), so a one-epoch gap in every run is never called a difference;
+    ``(nan, nan)`` with one run. ``vs_reference`` is 'faster' when its low end
+    is above 1, 'slower' when its high end is below 1, 'not reached' when the
+    setup reaches the target in every run at no rate. Each setup's fastest
+    rate is chosen on the same runs it is measured on, which favours every
+    setup a little.
 
     Examples
     --------
@@ -311,31 +362,39 @@ def centering_study(estimator, X, y, *, setups, learning_rates, cv=3, scoring=No
     ...     hidden_layer_sizes=(16,), solver="sgd", max_iter=15, random_state=0))])
     >>> study = centering_study(pipe, X[:600], y[:600], learning_rates=[0.1, 1.0],
     ...                         setups={"raw": {}, "mean": {"mlp__input_bias": "mean"}})
-    >>> study.figures["epochs_to_target"].shape  # setups, rates, folds
+    >>> study.figures["epochs_to_target"].shape  # setups, rates, runs
     (2, 2, 3)
     >>> {name: row["fastest_rate"] for name, row in study.summary.items()}
     {'raw': 0.1, 'mean': 1.0}
     """
-    X, y = indexable(X, y)
+    X, y, groups = indexable(X, y, groups)
     prefix = mlp_prefix(estimator)
+    check_solver(estimator, prefix)
     checked = check_setups(estimator, setups, prefix)
+    reference = check_reference(reference, checked)
     rates = check_learning_rates(learning_rates)
     error_score = check_error_score(error_score)
-    if target_loss is not None:
-        target_loss = _check_target_loss(target_loss)
-    splitter = check_cv(cv, y, classifier=is_classifier(estimator))
-    grid = {"setups": checked, "rates": rates, "rate_key": prefix + "learning_rate_init",
-            "seed_key": prefix + "random_state",
-            "seed": study_seed(estimator, prefix, random_state),
-            "splits": list(splitter.split(X, y)),
-            "scorer": check_scoring(estimator, scoring), "error_score": error_score}
+    target_loss = check_target_loss(target_loss)
+    n_repeats = check_n_repeats(n_repeats)
+    scorer = check_scoring_argument(estimator, scoring)
+    seeds = repeat_seeds(estimator, prefix, random_state, n_repeats)
+    runs, n_splits = study_runs(estimator, X, y, groups, cv, seeds)
+    grid = {"setups": checked, "rates": rates, "prefix": prefix,
+            "rate_key": prefix + "learning_rate_init", "seed_key": prefix + "random_state",
+            "runs": runs, "scorer": scorer, "error_score": error_score}
+    _refuse_setups_that_cannot_run(estimator, X, y, grid)
     records = run_fits(estimator, X, y, grid, n_jobs, verbose)
-    n_splits = len(grid["splits"])
-    start = reference_losses(records, checked, rates.size, n_splits)
-    if target_loss is None:
-        target, rule = default_targets(records, checked, rates.size, start), DEFAULT_TARGET_RULE
-    else:
-        target, rule = np.full(n_splits, target_loss), "given"
-    targets = {"target_loss": target, "rule": rule, "reference_loss": start,
-               "max_iter": int(estimator.get_params()[prefix + "max_iter"])}
-    return CenteringStudy(checked, rates, records, targets)
+    best = reference_rate(records, reference, rates.size, len(runs))
+    if best is None:
+        raise ValueError(
+            f"The reference setup {reference!r} never trained: at every learning rate some "
+            "run diverged, failed, or ended at a training loss no lower than its first "
+            "epoch's. Try lower learning_rates, a larger max_iter, or another reference.")
+    start, finals = reference_runs(records, reference, best, len(runs))
+    targets = {"rate_param": grid["rate_key"], "n_repeats": n_repeats, "n_splits": n_splits,
+               "seeds": seeds, "max_iter": int(estimator.get_params()[prefix + "max_iter"]),
+               "target_loss": finals if target_loss is None else np.full(len(runs),
+                                                                         target_loss),
+               "target_rule": DEFAULT_TARGET_RULE if target_loss is None else "given",
+               "reference_loss": start}
+    return CenteringStudy(checked, reference, rates, records, targets)

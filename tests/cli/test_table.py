@@ -88,25 +88,26 @@ def test_wide_table_adds_every_summarised_figure():
      "batch: no clear difference (1.80x, 95% interval 0.90–3.60 includes 1)", "faster"),
     # a setup that stalls never reaches the reference's loss: no speed is claimed
     (_row("learned", "not reached", fastest=1.0, top=None, stalled=(0.03, 0.1, 0.3)),
-     "learned does not reach raw's loss at any rate (not reached)", "x"),
+     "learned does not reach raw's loss at any rate ('not reached')", "x"),
     (_row("gc", "slower", 0.6, (0.5, 0.72)),
-     "gc is slower: it reaches raw's loss 0.60x as fast (95% interval 0.50–0.72)", "faster"),
+     "gc is slower: 0.60x as fast to raw's loss (95% interval 0.50–0.72)", "faster"),
     # one run: no interval, and so no verdict
     (_row("mean", "no clear difference", 3.0, (None, None)),
      "mean: no clear difference (3.00x on one run, no interval)", "faster"),
 ])
 def test_sentence_says_no_more_than_the_interval(row, said, not_said):
     text = sentence("relu", [REFERENCE, row])
-    assert text.startswith("relu: ") and said in text and text.endswith("(raw: up to 0.3).")
+    assert text.startswith("relu (raw trains at rates up to 0.3): ") and said in text
+    assert text.endswith(".") and text.count(";") == 0
     assert not_said not in text.replace(said, "")
 
 
 def test_sentence_joins_setups_and_names_the_reference_once():
     text = sentence("tanh", [REFERENCE, _row("mean", "faster", 6.0, (5.0, 7.2)),
                              _row("centerer", "faster", 12.345, (10.0, 15.0), top=1.0)])
-    assert text == ("tanh: mean reaches raw's loss 6.00x faster (95% interval 5.00–7.20), "
-                    "trains at rates up to 3; centerer reaches it 12.3x faster (95% interval "
-                    "10.0–15.0), trains at rates up to 1 (raw: up to 0.3).")
+    assert text == ("tanh (raw trains at rates up to 0.3): mean reaches raw's loss 6.00x faster "
+                    "(95% interval 5.00–7.20), trains at rates up to 3; centerer reaches it "
+                    "12.3x faster (95% interval 10.0–15.0), trains at rates up to 1.")
 
 
 def test_sentence_when_the_reference_does_not_train():
