@@ -181,9 +181,10 @@ def _run_studies(X, y, args, task):
     studies, rows = {}, []
     n_fits = len(args.setups) * len(args.learning_rates) * args.repeats * args.cv
     for i, activation in enumerate(args.activations, start=1):
-        print(f"activation={activation} ({i}/{len(args.activations)}): {len(args.setups)} "
-              f"setups x {len(args.learning_rates)} rates x {_count(args.repeats, 'repeat')} "
-              f"x {args.cv} folds = {n_fits} fits", file=sys.stderr, flush=True)
+        grid = (_count(len(args.setups), "setup"), _count(len(args.learning_rates), "rate"),
+                _count(args.repeats, "repeat"), f"{args.cv} folds")
+        print(f"activation={activation} ({i}/{len(args.activations)}): {' x '.join(grid)} = "
+              f"{n_fits} fits", file=sys.stderr, flush=True)
         studies[activation] = _study(X, y, args, task, activation)
         InterruptGuard.check()
         rows += [_row(studies[activation], setup, activation) for setup in args.setups]
@@ -202,7 +203,7 @@ def _count(n, noun):
 def _report(args, task, studies, rows):
     """The printed report: the table, a sentence per activation, then the targets and the
     rules, every line at most 120 columns."""
-    title = (f"{len(args.setups)} setups against {args.reference}, each at "
+    title = (f"{_count(len(args.setups), 'setup')} against {args.reference}, each at "
              f"{_count(len(args.learning_rates), 'rate')} x {_count(args.repeats, 'repeat')} "
              f"x {args.cv} folds = {args.repeats * args.cv} paired runs per rate")
     table = format_table(rows, columns(task, STUDY_FIGURES, wide=args.wide), group="activation")
@@ -333,12 +334,18 @@ def main(argv=None):
     --------
     >>> from centered_nn.cli import main
     >>> status = main(["compare", "--dataset", "iris", "--quick", "--setups", "raw,mean"])
-    setup  activation  best lr    cv accuracy  epochs to target  vs raw  rel. loss ...
-    -----  ----------  -------  -------------  ----------------  ------  --------- ...
-    raw    relu              1  0... ± 0...                 -  -           0... ...
-    mean   relu              1  0... ± 0...         4.0 ± 0.0  faster      0... ...
-    target training loss per fold, relu: 0..., 0...
-    ('epochs to target': first epoch at or below it; target rule: per fold, ...)
+    2 setups against raw, each at 2 rates x 1 repeat x 2 folds = 2 paired runs per rate
+           fastest  epochs to           speedup  vs                   trainable  diverged or ...
+    setup     rate     target    [95% interval]  reference                up to  stalled     ...
+    -----  -------  ---------  ----------------  -------------------  ---------  ------------...
+    activation=relu
+    raw          1  5.0 ± 0.0                 -  reference                    1  stalled at 0.1 ...
+    mean         1  3.5 ± 0.5  1.44 [0.19–26.8]  no clear difference          1  stalled at 0.1 ...
+    <BLANKLINE>
+    relu (raw trains at rates up to 1): mean: no clear difference (1.44x, 95% interval ...
+    <BLANKLINE>
+    target training loss per run, relu: 0.6907, 0.6578
+    target: per run, the final training loss of the reference setup ...
     >>> status
     0
     """

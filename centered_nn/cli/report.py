@@ -40,8 +40,8 @@ def study_json(study, figures, speedup_rule):
     """A centring study as plain JSON data: its settings and rules, the per-run targets,
     every fit's figures (the registry `figures`: name -> StudyFigure) and its curves.
 
-    ``fits`` lists one object per (setup, learning rate, run), setup-major; a run is
-    ``repeat * n_splits + fold``.
+    ``fits`` lists one object per (setup, learning rate, run), setup-major (a run is
+    ``repeat * n_splits + fold``): its figures, and its per-epoch ``curves``.
     """
     fits = []
     for s, setup in enumerate(study.setups):
@@ -52,9 +52,10 @@ def study_json(study, figures, speedup_rule):
                 for name, values in study.figures.items():
                     value = values[s, r, k]
                     fit[name] = bool(value) if values.dtype == bool else _finite([value])[0]
-                for name in JSON_CURVES:
-                    curve = study.curves[name][s][r][k]
-                    fit[name] = None if curve is None else _finite(curve)
+                # the per-epoch curves apart: two share a name with a per-fit figure
+                fit["curves"] = {name: None if study.curves[name][s][r][k] is None
+                                 else _finite(study.curves[name][s][r][k])
+                                 for name in JSON_CURVES}
                 fits.append(fit)
     return {"reference": study.reference, "n_repeats": study.n_repeats,
             "n_splits": study.n_splits, "seeds": [int(seed) for seed in study.seeds],
