@@ -190,9 +190,9 @@ def _run_studies(X, y, args, task):
         rows += [_row(studies[activation], setup, activation) for setup in args.setups]
     n_diverged = sum(int(st.figures["diverged"].sum()) for st in studies.values())
     if n_diverged:
-        print(f"note: {n_diverged} of {n_fits * len(studies)} fits diverged: non-finite "
-              f"weights, or a training loss ending more than {DIVERGENCE_FACTOR:g}x above "
-              "its first epoch's (see 'diverged or stalled')", file=sys.stderr)
+        print(wrap(f"note: {n_diverged} of {n_fits * len(studies)} fits diverged: non-finite "
+                   f"weights, or a training loss ending more than {DIVERGENCE_FACTOR:g}x above "
+                   "its first epoch's (see 'diverged or stalled')"), file=sys.stderr)
     return studies, rows
 
 

@@ -127,10 +127,10 @@ def _fit_widths(cells, columns, width):
 
 
 def _wrapped(text, width):
-    """`text` over lines of at most `width`, each '; '-separated part on lines of its own."""
-    parts = text.split("; ")
-    return [line for i, part in enumerate(parts) for line in textwrap.wrap(
-        part + (";" if i < len(parts) - 1 else ""), width, break_on_hyphens=False)]
+    """`text` over lines of at most `width`, each '; '-separated part starting a line of
+    its own (the line break then separates them)."""
+    return [line for part in text.split("; ")
+            for line in textwrap.wrap(part, width, break_on_hyphens=False)]
 
 
 def format_table(rows, columns, group=None, width=WIDTH):
@@ -162,7 +162,8 @@ def format_table(rows, columns, group=None, width=WIDTH):
 
 
 def _clause(row, reference, first):
-    """What one setup's row says against the reference, no further than its interval."""
+    """What one setup's row says against the reference, no further than its interval;
+    `first` names the reference's loss, later speed clauses say 'it'."""
     name, verdict, speedup = row["setup"], row["vs_reference"], row["speedup"]
     low, high = row["speedup_interval"] or (None, None)
     span = interval(low, high)
@@ -193,8 +194,8 @@ def sentence(activation, rows):
     name, top = reference["setup"], reference["highest_trainable_rate"]
     if top is None:
         return f"{activation}: {name} trains at no rate: nothing to compare with."
-    clauses = [_clause(row, name, i == 0)
-               for i, row in enumerate(r for r in rows if r is not reference)]
+    first = next((row for row in rows if row["vs_reference"] in ("faster", "slower")), None)
+    clauses = [_clause(row, name, row is first) for row in rows if row is not reference]
     lead = f"{activation} ({name} trains at rates up to {rate(top)})"
     return f"{lead}: {'; '.join(clauses)}." if clauses else f"{lead}."
 

@@ -15,7 +15,7 @@ def table_rows(out):
     """The rows of the printed table as dicts {header: cell}, plus 'activation'.
 
     Columns are cut at the spans of the dashed rule; a wrapped cell's continuation
-    lines (those with an empty first column) are joined to it with a space.
+    lines (those with an empty first column) are joined to it as the table wrapped it.
     """
     lines = table_lines(out)
     spans = [m.span() for m in re.finditer(r"-+", lines[2])]
@@ -33,8 +33,9 @@ def table_rows(out):
             rows.append({"activation": activation, **dict(zip(headers, cells))})
         else:
             for header, cell in zip(headers, cells):
-                if cell:
-                    rows[-1][header] += " " + cell
+                if cell:  # a new part ('stalled at ...') was a new line: '; ' joins it
+                    joint = "; " if cell.startswith(("diverged at", "stalled at")) else " "
+                    rows[-1][header] += joint + cell
     return rows
 
 

@@ -394,6 +394,11 @@ def test_ctrl_c_in_a_subprocess_exits_130_writing_nothing(tmp_path):
     (["--plot", "{tmp}/p"], "--plot: '{tmp}/p' has no file type"),
     (["--dataset", "iris", "--setups", "raw,bogus"], "unknown setup 'bogus'"),
     (["--task", "ranking"], "argument --task: invalid choice: 'ranking'"),
+    (["--repeats", "0"], "argument --repeats: expected an integer >= 1, got '0'"),
+    (["--setups", "raw,mean", "--reference", "centerer"],
+     "--reference centerer is not among --setups raw,mean"),
+    (["--reference", "bogus"], "--reference bogus is not among --setups raw,centerer,learned,"
+     "mean,batch,gc"),
 ])
 def test_invalid_options_fail_before_any_fit(tmp_path, capsys, monkeypatch, argv, message):
     def no_fit(*args, **kwargs):
@@ -520,7 +525,9 @@ def test_diverged_fits_are_counted_in_a_note(capsys):
     diverged = sum(_diverged_by_hand(X, y, params, rate, 6) for rate in (0.1, 30.0))
     assert diverged >= 1
     assert (f"note: {diverged} of 12 fits diverged: non-finite weights, or a training loss "
-            "ending more than 10x above its first epoch's (see 'diverged or stalled')") in err
+            "ending more than 10x above its first epoch's (see 'diverged or stalled')") in \
+        " ".join(err.split())
+    assert max(len(line) for line in err.splitlines()) <= 120
 
 
 # Case 3: silent wrong results.
@@ -868,3 +875,54 @@ def test_json_round_trips_the_study(default_run):
                                                                                  "relu"))
         assert obj["speedup"] == (None if np.isnan(row["speedup"]) else row["speedup"])
         assert obj["vs_reference"] == row["vs_reference"]
+
+
+# --- issue 22: the reference, the repeats, the wide table, a huge epoch budget -----------
+
+
+def test_reference_and_repeats_reach_the_study(capsys, tmp_path, monkeypatch):
+    from centered_nn.model_selection import centering_study
+
+    seen = {}
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return centering_study(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "centering_study", spy)
+    out, _, doc = _json_run(capsys, tmp_path, [*IRIS, "--setups", "raw,mean", "--reference",
+                                               "mean", "--repeats", "3", "--learning-rate",
+                                               "0.3", "--max-iter", "4"])
+    assert (seen["reference"], seen["n_repeats"]) == ("mean", 3)
+    assert out.startswith("2 setups against mean, each at 1 rate x 3 repeats x 2 folds = 6 "
+                          "paired runs per rate\n")
+    rows = _table_rows(out)
+    assert [r["vs reference"] == "reference" for r in rows] == [False, True]
+    assert doc["studies"]["relu"]["reference"] == "mean"
+    assert len(doc["studies"]["relu"]["target_loss"]) == 6
+    # the sentences name the reference
+    assert sentences(out)["relu"].startswith("relu (mean trains at rates up to 0.3): raw ")
+
+
+def test_wide_table_holds_every_summarised_figure(capsys):
+    argv = [*IRIS, "--setups", "raw,mean", "--learning-rates", "0.3,1", "--max-iter", "4"]
+    narrow = table_rows(_run(capsys, argv).out)
+    wide = table_rows(_run(capsys, [*argv, "--wide"]).out)
+    assert "seconds to target" not in narrow[0] and "seconds to target" in wide[0]
+    expected = {name.replace("_", " ") for name, figure in STUDY_FIGURES.items()
+                if "mean" in figure.summary and name != "test_score"}
+    assert expected <= set(wide[0]) and "cv accuracy" in wide[0]
+    assert {"diverged at", "stalled at"} <= set(wide[0])
+    assert [r["setup"] for r in wide] == [r["setup"] for r in narrow]
+    assert [r["speedup [95% interval]"] for r in wide] == [r["speedup [95% interval]"]
+                                                           for r in narrow]
+
+
+def test_an_epoch_budget_of_1e11_is_no_traceback(capsys, tmp_path):
+    """max_iter=10**11 once allocated an array that long per fit (MemoryError)."""
+    out, err, doc = _json_run(capsys, tmp_path, [*IRIS, "--setups", "raw,mean", "--max-iter",
+                                                 str(10**11), "--learning-rate", "0.3"])
+    assert doc["model_parameters"]["max_iter"] == 10**11
+    assert doc["studies"]["relu"]["max_iter"] == 10**11
+    assert [r["setup"] for r in _table_rows(out)] == ["raw", "mean"]
+    assert "Traceback" not in err and "error" not in err

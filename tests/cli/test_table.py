@@ -56,7 +56,7 @@ def test_columns_use_the_api_words_and_fit_120_columns():
                        "vs reference", "trainable up to", "diverged or stalled", "cv accuracy",
                        "L0 sample same-sign"]
     assert cells[0] == ["raw", "0.3", "30.0 ± 0.5", "-", "reference", "0.3",
-                        "diverged at 3;", "0.935", "0.000"]
+                        "diverged at 3", "0.935", "0.000"]
     # the long cell continues on the next lines, in its own column
     assert cells[1] == ["", "", "", "", "", "", "stalled at 0.03,", "", ""]
     assert cells[2] == ["", "", "", "", "", "", "0.1, 1", "", ""]
@@ -64,7 +64,7 @@ def test_columns_use_the_api_words_and_fit_120_columns():
     assert cells[1] == ["centerer", "1", "5.0 ± 0.5", "2.42 [2.10–2.80]", "faster", "3",
                         "stalled at 0.03", "0.935", "0.000"]
     assert cells[2][3:7] == ["0.95 [0.81–1.10]", "no clear difference", "0.3",
-                             "diverged at 1, 3;"]
+                             "diverged at 1, 3"]
     assert [cells[3][6], cells[4][6]] == ["stalled at 0.03,", "0.1"]
     assert cells[-1] == ["gc", "-", "-", "-", "not reached", "-", "-", "0.935", "0.000"]
 
@@ -114,3 +114,12 @@ def test_sentence_when_the_reference_does_not_train():
     reference = dict(REFERENCE, highest_trainable_rate=None)
     assert sentence("relu", [reference, _row("mean", "not reached")]) == (
         "relu: raw trains at no rate: nothing to compare with.")
+
+
+def test_the_reference_loss_is_named_before_it_is_called_it():
+    text = sentence("relu", [REFERENCE, _row("gc", "no clear difference", 1.0, (0.9, 1.1)),
+                             _row("mean", "faster", 2.0, (1.8, 2.5)),
+                             _row("batch", "slower", 0.5, (0.4, 0.6))])
+    assert "mean reaches raw's loss 2.00x faster" in text
+    assert "batch is slower: 0.50x as fast (95% interval" in text
+    assert text.index("raw's loss") < text.index("as fast")
