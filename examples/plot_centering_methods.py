@@ -124,15 +124,15 @@ def main(quick=False, outdir="."):
         print(f"\n{problem}: mean epochs to a training loss of {LOSS_THRESHOLD} over the folds "
               f"('-' not reached in every fold, 'div' diverged)")
         header = f"{'setup':<13}" + "".join(f"{'lr=' + format(lr, 'g'):>9}" for lr in rates)
-        print(header + f"{'fastest':>9}{'vs raw':>16}{'sample same-sign L0':>21}")
-        print("-" * (len(header) + 46))
+        print(header + f"{'fastest':>9}{'vs raw':>21}{'sample same-sign L0':>21}")
+        print("-" * (len(header) + 51))
         for setup, row in study.summary.items():
             cells = "".join(f"{short(runs[(problem, setup, lr)]):>9}" for lr in rates)
             fastest = "-" if row["fastest_rate"] is None else format(row["fastest_rate"], "g")
-            print(f"{setup:<13}{cells}{fastest:>9}{row['vs_reference']:>16}"
-                  f"{row['sample_same_sign_fraction']:>21.3f}")
+            print(f"{setup:<13}{cells}{fastest:>9}{row['vs_reference']:>21}"
+                  f"{row['sample_same_sign_fraction_mean']:>21.3f}")
     print("\nfastest: the rate with the fewest epochs to the threshold; vs raw: 'faster' "
-          "or 'slower'\nonly when the epochs differ by more than the two folds' spread.")
+          "or 'slower'\nonly when the 95% interval of the paired speedup excludes 1.")
 
     figure = plot(studies, Path(outdir))
     print(f"\nfigure saved to {figure}")

@@ -66,7 +66,7 @@ def test_study_equals_hand_written_loops(iris, study):
                                        for k in range(2))]
     best = min(trained, key=lambda r: np.prod([curves[("raw", r, k)][-1] for k in range(2)]))
     target = [curves[("raw", best, k)][-1] for k in range(2)]
-    start = [curves[("raw", best, k)][0] for k in range(2)]
+    start = [curves[("raw", RATES[0], k)][0] for k in range(2)]  # raw's lowest rate
     np.testing.assert_array_equal(study.target_loss, target)
     np.testing.assert_array_equal(study.reference_loss, start)
     for s, name in enumerate(SETUPS):

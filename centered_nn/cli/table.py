@@ -42,9 +42,12 @@ def rates(values):
 
 
 def ratio(value):
-    """A speedup: two decimals below 10, one below 100, none above."""
-    if value is None or not math.isfinite(value):
+    """A speedup: two decimals below 10, one below 100, none above; '∞' for an unbounded
+    interval's end (a reference that misses a given target), '-' for none."""
+    if value is None or math.isnan(value):
         return "-"
+    if math.isinf(value):
+        return "∞"
     return format(value, ".2f" if value < 10 else ".1f" if value < 100 else ".0f")
 
 
@@ -170,11 +173,12 @@ def _clause(row, reference, first):
     if verdict == "not reached":
         return f"{name} does not reach {reference}'s loss at any rate ('not reached')"
     loss = f"{reference}'s loss" if first else "it"
+    times = f"{ratio(speedup)}x " if speedup is not None and math.isfinite(speedup) else ""
     if verdict == "faster":
-        text = f"{name} reaches {loss} {ratio(speedup)}x faster (95% interval {span})"
+        text = f"{name} reaches {loss} {times}faster (95% interval {span})"
     elif verdict == "slower":
         to = f" to {reference}'s loss" if first else ""
-        text = f"{name} is slower: {ratio(speedup)}x as fast{to} (95% interval {span})"
+        text = f"{name} is slower: {times}as fast{to} (95% interval {span})"
     elif span:
         text = (f"{name}: no clear difference ({ratio(speedup)}x, 95% interval {span} "
                 "includes 1)")

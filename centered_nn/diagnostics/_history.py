@@ -109,6 +109,13 @@ def _import_pandas(caller):
 
 def _as_history(item):
     if isinstance(item, Mapping):
+        held = [key for key, value in item.items() if hasattr(value, "get_params")]
+        if held:
+            raise TypeError(
+                "histories must be a gradient_sign_history_ dict (metric name -> 2-D array "
+                "of shape (n_iter, n_weight_matrices)), a fitted MLP or a Pipeline ending in "
+                f"one, or a list of these; got a dict holding an estimator under {held[0]!r}. "
+                "To label estimators, pass them as a list with labels=[...].")
         return item
     return fitted_history(find_mlp(item))
 

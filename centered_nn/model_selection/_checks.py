@@ -138,6 +138,9 @@ def repeat_seeds(estimator, prefix, random_state, n_repeats):
     if not isinstance(seed, Integral) or isinstance(seed, bool):
         seed = check_random_state(copy.deepcopy(seed)).randint(np.iinfo(np.int32).max)
     first = int(seed)
+    if not 0 <= first < 2**32:
+        raise ValueError("random_state must be None, a RandomState instance or an int in "
+                         f"[0, 2**32 - 1] (the seed of every fit); got {first!r}.")
     more = np.random.SeedSequence(first).generate_state(n_repeats - 1) if n_repeats > 1 else []
     return [first] + [int(s) for s in more]
 

@@ -41,12 +41,22 @@ class StudyFigure:
     dtype : type
         ``float`` (NaN where undefined) or ``bool``.
     summary : tuple of str
-        The statistics ``summary[setup]`` carries at the fastest rate, from
-        ``('mean', 'std')``: keys ``<name>_mean`` and ``<name>_std``.
+        The statistics over the runs that ``summary[setup]`` carries at the
+        fastest rate, from ``('mean', 'std')``: keys ``<name>_mean`` and
+        ``<name>_std``.
     table : bool
         Whether the command line's default table shows it (the JSON holds all).
     description : str
         One line for documentation and column help.
+
+    Examples
+    --------
+    >>> from centered_nn.model_selection import STUDY_FIGURES
+    >>> figure = STUDY_FIGURES["epochs_to_target"]
+    >>> figure.dtype, figure.summary, figure.table
+    (<class 'float'>, ('mean', 'std'), True)
+    >>> [name for name, f in STUDY_FIGURES.items() if f.table]
+    ['test_score', 'epochs_to_target', 'seconds_to_target', 'sample_same_sign_fraction']
     """
 
     name: str
@@ -162,7 +172,16 @@ def reference_rate(records, reference, n_rates, n_runs):
     return best
 
 
-def reference_runs(records, reference, rate, n_runs):
-    """Per run, the reference's (first-epoch loss, final loss) at rate index `rate`."""
-    curves = [records[(reference, rate, k)].loss_curve for k in range(n_runs)]
-    return (np.array([c[0] for c in curves]), np.array([c[-1] for c in curves]))
+def reference_starts(records, reference, n_rates, n_runs):
+    """Per run, the reference's first-epoch loss at its lowest rate where every run has a
+    loss curve (NaN if none has): the divisor of the speed figure."""
+    for r in range(n_rates):
+        curves = [records[(reference, r, k)].loss_curve for k in range(n_runs)]
+        if all(c.size for c in curves):
+            return np.array([c[0] for c in curves])
+    return np.full(n_runs, np.nan)
+
+
+def reference_finals(records, reference, rate, n_runs):
+    """Per run, the reference's final loss at rate index `rate`: the default target."""
+    return np.array([records[(reference, rate, k)].loss_curve[-1] for k in range(n_runs)])

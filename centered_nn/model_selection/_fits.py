@@ -98,6 +98,7 @@ def fit_one(estimator, X, y, split, scorer, error_score):
                 raise
             failure = exc
     fit_time = time.perf_counter() - start
+    SerialInterrupts.check()  # a fit cut short by Ctrl-C is not scored
     if failure is not None:  # warned outside the block that records the fit's warnings
         return _failed(failure, fit_time, error_score)
     mlp = find_mlp(estimator)
@@ -119,44 +120,80 @@ def fit_one(estimator, X, y, split, scorer, error_score):
     return FitRecord.from_mlp(mlp, status, fit_time, score, time.perf_counter() - start)
 
 
-class _SerialInterrupts:
+class SerialInterrupts:
     """Ctrl-C stops a serial study, although each fit catches KeyboardInterrupt.
 
     scikit-learn's MLPs end a fit cut short by Ctrl-C as if it had converged. While
     this guard is active (main thread only), SIGINT also records the request, and
-    :meth:`check`, called after every fit, raises KeyboardInterrupt again. Worker
-    processes never see the signal: the parent's joblib loop raises it.
+    :meth:`check`, called after every fit, raises KeyboardInterrupt again. The record is
+    class state because signal handlers are process-wide; worker processes never see
+    the signal (the parent's joblib loop raises it there).
     """
 
+    requested = False
+
     def __enter__(self):
-        self.requested = False
+        type(self).requested = False
         try:
             self._previous = signal.signal(signal.SIGINT, self._handle)
         except ValueError:  # not the main thread: signals are not delivered here
             self._previous = None
         return self
 
-    def _handle(self, signum, frame):
-        self.requested = True
+    @classmethod
+    def _handle(cls, signum, frame):
+        cls.requested = True
         raise KeyboardInterrupt
 
-    def check(self):
-        if self.requested:
+    @classmethod
+    def check(cls):
+        """Raise KeyboardInterrupt if Ctrl-C was pressed during the study."""
+        if cls.requested:
             raise KeyboardInterrupt
 
     def __exit__(self, *exc_info):
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
+        type(self).requested = False
         return False
 
 
-def run_fits(estimator, X, y, grid, n_jobs, verbose):
+def refuse_setups_that_cannot_run(estimator, X, y, grid, interrupts):
+    """Fit every setup for one epoch on the first run's training part, before the study:
+    a setup that fails there while another runs cannot run with this estimator and data.
+
+    When every setup fails, the study itself reports it (as cross_validate does).
+    """
+    train = grid["runs"][0][1][0]
+    X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
+    errors = {}
+    for name, params in grid["setups"].items():
+        model = clone(estimator).set_params(**params, **{
+            grid["rate_key"]: float(grid["rates"][0]), grid["seed_key"]: grid["runs"][0][0],
+            grid["prefix"] + "max_iter": 1})
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model.fit(X_train, y_train)
+        except DivergenceError:
+            pass  # an outcome the study records
+        except Exception as exc:
+            errors[name] = exc
+        interrupts.check()
+    if errors and len(errors) < len(grid["setups"]):
+        name, exc = next(iter(errors.items()))
+        raise ValueError(f"setups: {name!r} cannot run with this estimator and data "
+                         f"({', '.join(map(repr, errors))} failed, others ran): "
+                         f"{type(exc).__name__}: {exc}") from exc
+
+
+def run_fits(estimator, X, y, grid, n_jobs, verbose, interrupts):
     """Fit every (setup, rate, run) of ``grid``; return {(setup, rate index, run): record}.
 
     ``grid`` holds the setups, the rate key and rates, the runs (each a (seed, split)
     pair), the seed key, the scorer and error_score. With ``verbose > 0`` a line goes
-    to stderr after each setup's fits. Raises as cross_validate does when every fit
-    failed.
+    to stderr after each setup's fits. `interrupts` (a :class:`SerialInterrupts`) is
+    checked after every fit. Raises as cross_validate does when every fit failed.
     """
     n_rates, n_runs = len(grid["rates"]), len(grid["runs"])
     tasks = [(name, r, k) for name in grid["setups"] for r in range(n_rates)
@@ -169,17 +206,16 @@ def run_fits(estimator, X, y, grid, n_jobs, verbose):
 
     parallel = Parallel(n_jobs=n_jobs, return_as="generator")
     records, per_setup = {}, n_rates * n_runs
-    with _SerialInterrupts() as interrupts:
-        results = parallel(delayed(fit_one)(make(*task), X, y, grid["runs"][task[2]][1],
-                                            grid["scorer"], grid["error_score"])
-                           for task in tasks)
-        start = time.perf_counter()
-        for i, (task, record) in enumerate(zip(tasks, results), start=1):
-            interrupts.check()
-            records[task] = record
-            if verbose > 0 and i % per_setup == 0:
-                _progress(records, task[0], i // per_setup, grid, time.perf_counter() - start)
-                start = time.perf_counter()
+    results = parallel(delayed(fit_one)(make(*task), X, y, grid["runs"][task[2]][1],
+                                        grid["scorer"], grid["error_score"])
+                       for task in tasks)
+    start = time.perf_counter()
+    for i, (task, record) in enumerate(zip(tasks, results), start=1):
+        interrupts.check()
+        records[task] = record
+        if verbose > 0 and i % per_setup == 0:
+            _progress(records, task[0], i // per_setup, grid, time.perf_counter() - start)
+            start = time.perf_counter()
     _raise_if_all_failed(records.values())
     return records
 

@@ -1,12 +1,8 @@
 """The centring study: named setups × a learning-rate grid × runs (repeats × CV folds)."""
 
-import warnings
-
 import numpy as np
-from sklearn.base import clone
-from sklearn.utils import _safe_indexing, indexable
+from sklearn.utils import indexable
 
-from ..exceptions import DivergenceError
 from ._checks import (
     check_error_score,
     check_learning_rates,
@@ -25,10 +21,11 @@ from ._figures import (
     STUDY_FIGURES,
     RunTarget,
     fit_figures,
+    reference_finals,
     reference_rate,
-    reference_runs,
+    reference_starts,
 )
-from ._fits import run_fits
+from ._fits import SerialInterrupts, refuse_setups_that_cannot_run, run_fits
 from ._results import cv_results, study_frame
 from ._summary import summarise
 
@@ -81,8 +78,8 @@ class CenteringStudy:
         How `target_loss` was chosen (:data:`DEFAULT_TARGET_RULE`, or "given").
 
     reference_loss : ndarray of shape (n_runs,)
-        Per run, the reference's first-epoch loss at its rate with the lowest
-        final loss (the rate that sets the default target): the divisor of
+        Per run, the reference's first-epoch loss at its lowest rate where
+        every run has a loss curve (NaN if none has): the divisor of
         ``mean_relative_loss``. It depends on the reference setup only.
 
     figures : dict of ndarray
@@ -151,13 +148,8 @@ class CenteringStudy:
                         self.figures[key][s, r, k] = value
                     for key in CURVES:
                         self.curves[key][s][r][k] = getattr(record, key)
-        if not self.figures["reached"][list(setups).index(reference)].all(axis=1).any():
-            raise ValueError(
-                f"The reference setup {reference!r} reaches target_loss in every run at none "
-                f"of the learning rates {[float(r) for r in learning_rates]}: nothing to "
-                "compare against. Give a higher target_loss, a larger max_iter, or another "
-                "reference.")
-        self.summary = summarise(self.figures, setups, reference, learning_rates)
+        self.summary = summarise(self.figures, setups, reference, learning_rates,
+                                 self.max_iter)
 
     @property
     def cv_results_(self):
@@ -195,34 +187,6 @@ class CenteringStudy:
         return (f"CenteringStudy(setups={list(self.setups)!r}, reference={self.reference!r}, "
                 f"learning_rates={[float(r) for r in self.learning_rates]!r}, "
                 f"n_repeats={self.n_repeats}, n_splits={self.n_splits})")
-
-
-def _refuse_setups_that_cannot_run(estimator, X, y, grid):
-    """Fit every setup for one epoch on the first run's training part, before the study:
-    a setup that fails there while another runs cannot run with this estimator and data.
-
-    When every setup fails, the study itself reports it (as cross_validate does).
-    """
-    train = grid["runs"][0][1][0]
-    X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
-    errors = {}
-    for name, params in grid["setups"].items():
-        model = clone(estimator).set_params(**params, **{
-            grid["rate_key"]: float(grid["rates"][0]), grid["seed_key"]: grid["runs"][0][0],
-            grid["prefix"] + "max_iter": 1})
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                model.fit(X_train, y_train)
-        except DivergenceError:
-            pass  # an outcome the study records
-        except Exception as exc:
-            errors[name] = exc
-    if errors and len(errors) < len(grid["setups"]):
-        name, exc = next(iter(errors.items()))
-        raise ValueError(f"setups: {name!r} cannot run with this estimator and data "
-                         f"({', '.join(map(repr, errors))} failed, others ran): "
-                         f"{type(exc).__name__}: {exc}") from exc
 
 
 def centering_study(estimator, X, y, *, setups, learning_rates, reference=None, n_repeats=1,
@@ -328,8 +292,9 @@ def centering_study(estimator, X, y, *, setups, learning_rates, reference=None, 
     ------
     ValueError
         Before any fit, for a bad argument (named); after the fits, when every
-        fit failed or when the reference reaches the target at no rate in
-        every run (with the default target: it never trained).
+        fit failed, or when the default target is asked for and the reference
+        never trained (at every rate some run diverged, failed or ended no
+        lower than its first epoch's loss).
 
     See Also
     --------
@@ -346,7 +311,10 @@ def centering_study(estimator, X, y, *, setups, learning_rates, reference=None, 
     1)``), so a one-epoch gap in every run is never called a difference;
     ``(nan, nan)`` with one run. ``vs_reference`` is 'faster' when its low end
     is above 1, 'slower' when its high end is below 1, 'not reached' when the
-    setup reaches the target in every run at no rate. Each setup's fastest
+    setup reaches the target in every run at no rate. With a given
+    `target_loss` the reference may miss it: such a run counts as ``max_iter +
+    1`` epochs at the interval's low end (a bound: it needed more), the high
+    end is infinite and the speedup NaN. Each setup's fastest
     rate is chosen on the same runs it is measured on, which favours every
     setup a little.
 
@@ -382,19 +350,22 @@ def centering_study(estimator, X, y, *, setups, learning_rates, reference=None, 
     grid = {"setups": checked, "rates": rates, "prefix": prefix,
             "rate_key": prefix + "learning_rate_init", "seed_key": prefix + "random_state",
             "runs": runs, "scorer": scorer, "error_score": error_score}
-    _refuse_setups_that_cannot_run(estimator, X, y, grid)
-    records = run_fits(estimator, X, y, grid, n_jobs, verbose)
-    best = reference_rate(records, reference, rates.size, len(runs))
-    if best is None:
-        raise ValueError(
-            f"The reference setup {reference!r} never trained: at every learning rate some "
-            "run diverged, failed, or ended at a training loss no lower than its first "
-            "epoch's. Try lower learning_rates, a larger max_iter, or another reference.")
-    start, finals = reference_runs(records, reference, best, len(runs))
+    with SerialInterrupts() as interrupts:
+        refuse_setups_that_cannot_run(estimator, X, y, grid, interrupts)
+        records = run_fits(estimator, X, y, grid, n_jobs, verbose, interrupts)
+    n_runs = len(runs)
+    if target_loss is None:
+        best = reference_rate(records, reference, rates.size, n_runs)
+        if best is None:
+            raise ValueError(
+                f"The reference setup {reference!r} never trained: at every learning rate "
+                "some run diverged, failed, or ended at a training loss no lower than its "
+                "first epoch's, so it sets no target. Try lower learning_rates, a larger "
+                "max_iter, another reference, or give target_loss.")
     targets = {"rate_param": grid["rate_key"], "n_repeats": n_repeats, "n_splits": n_splits,
                "seeds": seeds, "max_iter": int(estimator.get_params()[prefix + "max_iter"]),
-               "target_loss": finals if target_loss is None else np.full(len(runs),
-                                                                         target_loss),
+               "target_loss": (reference_finals(records, reference, best, n_runs)
+                               if target_loss is None else np.full(n_runs, target_loss)),
                "target_rule": DEFAULT_TARGET_RULE if target_loss is None else "given",
-               "reference_loss": start}
+               "reference_loss": reference_starts(records, reference, rates.size, n_runs)}
     return CenteringStudy(checked, reference, rates, records, targets)

@@ -41,33 +41,44 @@ def _interval_end(logs, side):
     return float(np.exp(logs.mean() + side * half))
 
 
-def paired_speedup(reference, epochs):
+def paired_speedup(reference, epochs, max_iter=None):
     """The speedup over the reference from per-run epochs to the target, and its interval.
 
     Parameters
     ----------
     reference, epochs : array-like of shape (n_runs,)
         Epochs to the target of the reference and of the setup, each at its fastest
-        rate, run by run.
+        rate, run by run. NaN in `reference`: not reached within `max_iter` epochs
+        (possible with a given target only).
+    max_iter : int, default=None
+        The epoch budget, needed when `reference` holds NaN.
 
     Returns
     -------
     speedup : float
-        The geometric mean over runs of ``reference / epochs``.
+        The geometric mean over runs of ``reference / epochs``; NaN when the reference
+        did not reach the target in some run.
     interval : tuple of float
         A 95% t interval of the mean log ratio, widened by the epochs' resolution:
         the target was crossed somewhere within the counted epoch, so the low end is
         computed from ``(reference - 1) / epochs`` and the high end from
         ``reference / (epochs - 1)``. A gap of one epoch in every run thus never
-        excludes 1. ``(nan, nan)`` with one run.
+        excludes 1. A reference that did not reach the target counts as ``max_iter +
+        1`` epochs at the low end (it needed more than ``max_iter``), and leaves the
+        high end unbounded. ``(nan, nan)`` with one run.
     """
     reference, epochs = np.asarray(reference, float), np.asarray(epochs, float)
-    speedup = float(np.exp(np.mean(np.log(reference / epochs))))
+    censored = np.isnan(reference)
+    if censored.any():
+        reference = np.where(censored, max_iter + 1, reference)
+    speedup = np.nan if censored.any() else float(np.exp(np.mean(np.log(reference / epochs))))
     if reference.size < 2:
         return speedup, (np.nan, np.nan)
     with np.errstate(divide="ignore"):
-        return speedup, (_interval_end(np.log((reference - 1) / epochs), -1),
-                         _interval_end(np.log(reference / (epochs - 1)), +1))
+        low = _interval_end(np.log((reference - 1) / epochs), -1)
+        high = (np.inf if censored.any()
+                else _interval_end(np.log(reference / (epochs - 1)), +1))
+    return speedup, (low, high)
 
 
 def verdict(interval):
@@ -80,36 +91,51 @@ def verdict(interval):
     return "no clear difference"
 
 
-def summarise(figures, setups, reference, rates):
+#: the statistics over runs a figure's ``summary`` may ask for
+STATISTICS = {"mean": np.mean, "std": np.std}
+
+
+def _rates_row(figures, s, rates, fastest, highest):
+    not_trainable = ~figures["reached"][s].all(axis=1)
+    diverged = figures["diverged"][s].any(axis=1)
+    return {"fastest_rate": None if fastest is None else float(rates[fastest]),
+            "highest_trainable_rate": None if highest is None else float(rates[highest]),
+            "diverged_rates": [float(r) for r in rates[diverged]],
+            "stalled_rates": [float(r) for r in rates[not_trainable & ~diverged]]}
+
+
+def _figures_row(figures, s, fastest):
+    """``<figure>_<statistic>`` over the runs at the fastest rate (NaN without one)."""
+    row = {}
+    for key, figure in STUDY_FIGURES.items():
+        at = figures[key][s, fastest] if fastest is not None else np.full(
+            figures[key].shape[2], np.nan)
+        row.update({f"{key}_{statistic}": float(STATISTICS[statistic](at))
+                    for statistic in figure.summary})
+    return row
+
+
+def summarise(figures, setups, reference, rates, max_iter):
     """``summary[name]`` for every setup (see :class:`CenteringStudy`)."""
     names = list(setups)
     choices = [choose_rates(figures, s) for s in range(len(names))]
     ref = names.index(reference)
-    ref_epochs = figures["epochs_to_target"][ref, choices[ref][0]]
-    n_runs = figures["reached"].shape[2]
+    ref_fastest = choices[ref][0]
+    ref_epochs = (figures["epochs_to_target"][ref, ref_fastest] if ref_fastest is not None
+                  else np.full(figures["reached"].shape[2], np.nan))  # every rate raised
     summary = {}
     for s, name in enumerate(names):
         fastest, highest = choices[s]
-        not_trainable = ~figures["reached"][s].all(axis=1)
-        diverged = figures["diverged"][s].any(axis=1)
-        row = {"fastest_rate": None if fastest is None else float(rates[fastest]),
-               "highest_trainable_rate": None if highest is None else float(rates[highest]),
-               "diverged_rates": [float(r) for r in rates[diverged]],
-               "stalled_rates": [float(r) for r in rates[not_trainable & ~diverged]]}
+        row = _rates_row(figures, s, rates, fastest, highest)
         if s == ref:
             row.update(speedup=1.0, speedup_interval=(1.0, 1.0), vs_reference="reference")
         elif highest is None:
             row.update(speedup=np.nan, speedup_interval=(np.nan, np.nan),
                        vs_reference="not reached")
         else:
-            speedup, interval = paired_speedup(ref_epochs, figures["epochs_to_target"][s,
-                                                                                      fastest])
+            speedup, interval = paired_speedup(
+                ref_epochs, figures["epochs_to_target"][s, fastest], max_iter)
             row.update(speedup=speedup, speedup_interval=interval,
                        vs_reference=verdict(interval))
-        for key, figure in STUDY_FIGURES.items():
-            at = (figures[key][s, fastest] if fastest is not None
-                  else np.full(n_runs, np.nan))
-            for statistic in figure.summary:
-                row[f"{key}_{statistic}"] = float(getattr(np, statistic)(at))
-        summary[name] = row
+        summary[name] = {**row, **_figures_row(figures, s, fastest)}
     return summary

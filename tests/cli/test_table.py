@@ -5,7 +5,7 @@ import re
 import pytest
 
 from centered_nn.cli.parser import TASKS
-from centered_nn.cli.table import WIDTH, columns, format_table, sentence
+from centered_nn.cli.table import WIDTH, _speedup, columns, format_table, sentence
 
 
 class _Figure:
@@ -123,3 +123,12 @@ def test_the_reference_loss_is_named_before_it_is_called_it():
     assert "mean reaches raw's loss 2.00x faster" in text
     assert "batch is slower: 0.50x as fast (95% interval" in text
     assert text.index("raw's loss") < text.index("as fast")
+
+
+def test_an_unbounded_interval_is_said_as_such():
+    """A reference that misses a given --target-loss: the speedup is NaN, the interval's
+    high end infinite; the setup is faster by at least the low end, no more is claimed."""
+    row = _row("mean", "faster", float("nan"), (1.2, float("inf")))
+    assert _speedup(row) == "- [1.20–∞]"
+    text = sentence("relu", [REFERENCE, row])
+    assert "mean reaches raw's loss faster (95% interval 1.20–∞)" in text

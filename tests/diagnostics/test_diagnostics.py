@@ -348,6 +348,7 @@ def test_history_frame_equals_the_dict_history():
 def test_history_frame_errors(monkeypatch):
     import sys
 
+    from centered_nn import MLPClassifier
     from centered_nn.diagnostics import history_frame
 
     history = {"same_sign_fraction": np.ones((2, 1))}
@@ -355,6 +356,11 @@ def test_history_frame_errors(monkeypatch):
         history_frame([history, history], labels=["a"])
     with pytest.raises(ValueError, match="histories is empty"):
         history_frame([])
+    fitted = MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0).fit(
+        np.eye(4), [0, 1, 0, 1])
+    with pytest.raises(TypeError, match=r"histories must be a gradient_sign_history_ dict "
+                                        r".*estimator under 'x'.*labels="):
+        history_frame({"x": fitted})
     monkeypatch.setitem(sys.modules, "pandas", None)
     with pytest.raises(ImportError, match=r'history_frame requires pandas.*centered_nn\[pandas\]'):
         history_frame(history)
