@@ -180,24 +180,6 @@ def write_cli_help(app):
     _write_if_changed(CLI_INCLUDE, text)
 
 
-#: the example run shown on the command-line page (a few seconds), run at build time
-CLI_EXAMPLE = ("compare", "--dataset", "iris", "--setups", "raw,centerer,mean,learned",
-               "--activations", "relu", "--max-iter", "10", "--learning-rates", "0.1,0.3,1")
-CLI_EXAMPLE_INCLUDE = DOCS / "generated" / "cli_example.inc"
-
-
-def write_cli_example(app):
-    """Write generated/cli_example.inc: the command of CLI_EXAMPLE and what it prints."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore"}
-    result = subprocess.run([sys.executable, "-m", "centered_nn", *CLI_EXAMPLE], cwd=ROOT,
-                            env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"`centered-nn {' '.join(CLI_EXAMPLE)}` failed:\n{result.stderr}")
-    text = (f".. code-block:: text\n\n   $ centered-nn {' '.join(CLI_EXAMPLE)}\n"
-            f"{_indent(result.stdout)}\n")
-    _write_if_changed(CLI_EXAMPLE_INCLUDE, text)
-
-
 def _indent(text):
     return "\n".join(f"   {line}" if line.strip() else "" for line in text.rstrip().splitlines())
 
@@ -261,7 +243,6 @@ def prepare_gallery(app):
 def setup(app):
     app.connect("builder-inited", prepare_gallery, priority=100)  # before sphinx-gallery's
     app.connect("builder-inited", write_cli_help)
-    app.connect("builder-inited", write_cli_example)
     app.connect("builder-inited", write_activations_table)
     app.connect("missing-reference", resolve_external)
     from gallery_hooks import caption_api_toctrees, clean_gallery_page
