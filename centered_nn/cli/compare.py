@@ -207,14 +207,17 @@ def _report(args, task, studies, rows):
              f"{_count(len(args.learning_rates), 'rate')} x {_count(args.repeats, 'repeat')} "
              f"x {args.cv} folds = {args.repeats * args.cv} paired runs per rate")
     table = format_table(rows, columns(task, STUDY_FIGURES, wide=args.wide), group="activation")
-    sentences = [wrap(sentence(activation, [r for r in rows if r["activation"] == activation]))
+    sentences = [wrap(sentence(activation, [r for r in rows if r["activation"] == activation],
+                               given=args.target_loss is not None))
                  for activation in studies]
     targets = [wrap(f"target training loss per run, {activation}: "
                     + ", ".join(f"{t:.4g}" for t in study.target_loss))
                for activation, study in studies.items()]
     study = next(iter(studies.values()))
+    rule = (study.target_rule if args.target_loss is None
+            else f"--target-loss {args.target_loss:g} in every run")
     rules = wrap(
-        f"target: {'--target-loss' if study.target_rule == 'given' else study.target_rule}. "
+        f"target: {rule}. "
         "'epochs to target': the first epoch at or below it, at the setup's fastest rate "
         f"(mean ± std over runs). 'speedup': {SPEEDUP_RULE}. 'vs reference' says 'faster' or "
         "'slower' only when the interval excludes 1. 'trainable up to': the highest rate at "

@@ -52,10 +52,11 @@ def ratio(value):
 
 
 def interval(low, high):
-    """'low–high', or '' when the interval is unknown (one run)."""
-    if low is None or high is None:
+    """'low–high'; '' when the interval is unknown (one run). A known low end without a
+    high end (JSON has no infinity) is unbounded above: 'low–∞'."""
+    if low is None:
         return ""
-    return f"{ratio(low)}–{ratio(high)}"
+    return f"{ratio(low)}–{ratio(math.inf if high is None else high)}"
 
 
 def _number(key, fmt, std=False):
@@ -164,20 +165,19 @@ def format_table(rows, columns, group=None, width=WIDTH):
     return "\n".join(lines)
 
 
-def _clause(row, reference, first):
-    """What one setup's row says against the reference, no further than its interval;
-    `first` names the reference's loss, later speed clauses say 'it'."""
+def _clause(row, target, first):
+    """What one setup's row says about reaching `target` against the reference, no further
+    than its interval; `first` names the target, later speed clauses say 'it'."""
     name, verdict, speedup = row["setup"], row["vs_reference"], row["speedup"]
     low, high = row["speedup_interval"] or (None, None)
     span = interval(low, high)
     if verdict == "not reached":
-        return f"{name} does not reach {reference}'s loss at any rate ('not reached')"
-    loss = f"{reference}'s loss" if first else "it"
+        return f"{name} does not reach {target} at any rate ('not reached')"
     times = f"{ratio(speedup)}x " if speedup is not None and math.isfinite(speedup) else ""
     if verdict == "faster":
-        text = f"{name} reaches {loss} {times}faster (95% interval {span})"
+        text = f"{name} reaches {target if first else 'it'} {times}faster (95% interval {span})"
     elif verdict == "slower":
-        to = f" to {reference}'s loss" if first else ""
+        to = f" to {target}" if first else ""
         text = f"{name} is slower: {times}as fast{to} (95% interval {span})"
     elif span:
         text = (f"{name}: no clear difference ({ratio(speedup)}x, 95% interval {span} "
@@ -188,19 +188,22 @@ def _clause(row, reference, first):
     return text if top is None else f"{text}, trains at rates up to {rate(top)}"
 
 
-def sentence(activation, rows):
+def sentence(activation, rows, given=False):
     """One sentence: how each setup of `rows` (one activation) compares with the reference.
 
     Faster or slower only where the 95% interval of the speedup excludes 1;
-    'no clear difference' and 'not reached' are said as such.
+    'no clear difference' and 'not reached' are said as such. The target is the
+    reference's loss, or with `given` a target loss the user gave.
     """
     reference = next(row for row in rows if row["vs_reference"] == "reference")
     name, top = reference["setup"], reference["highest_trainable_rate"]
-    if top is None:
+    if top is None and not given:
         return f"{activation}: {name} trains at no rate: nothing to compare with."
+    target = "the target loss" if given else f"{name}'s loss"
     first = next((row for row in rows if row["vs_reference"] in ("faster", "slower")), None)
-    clauses = [_clause(row, name, row is first) for row in rows if row is not reference]
-    lead = f"{activation} ({name} trains at rates up to {rate(top)})"
+    clauses = [_clause(row, target, row is first) for row in rows if row is not reference]
+    lead = (f"{activation} ({name} trains at rates up to {rate(top)})" if top is not None
+            else f"{activation} ({name} reaches the target loss at no rate)")
     return f"{lead}: {'; '.join(clauses)}." if clauses else f"{lead}."
 
 

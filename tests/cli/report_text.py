@@ -42,6 +42,7 @@ def table_rows(out):
 def sentences(out):
     """The sentence per activation under the table, unwrapped: {activation: sentence}."""
     paragraphs = out.split("\n\n")
-    block = next(p for p in paragraphs if re.match(r"\w+ \(\w+ trains", p))
-    found = re.findall(r"^(\w+) (\(.*?)(?=^\w+ \(\w+ trains|\Z)", block, re.S | re.M)
+    start = r"\w+ \(\w+ (?:trains|reaches)"
+    block = next(p for p in paragraphs if re.match(start, p))
+    found = re.findall(rf"^(\w+) (\(.*?)(?=^{start}|\Z)", block, re.S | re.M)
     return {name: " ".join(f"{name} {text}".split()) for name, text in found}

@@ -926,3 +926,21 @@ def test_an_epoch_budget_of_1e11_is_no_traceback(capsys, tmp_path):
     assert doc["studies"]["relu"]["max_iter"] == 10**11
     assert [r["setup"] for r in _table_rows(out)] == ["raw", "mean"]
     assert "Traceback" not in err and "error" not in err
+
+
+def test_a_given_target_the_reference_misses_is_a_bound(capsys, tmp_path):
+    """--target-loss 0.3: raw never gets there in 10 epochs, mean does; the speedup is only
+    bounded below, and the report says so rather than a number."""
+    out, _, doc = _json_run(capsys, tmp_path, [
+        "--dataset", "iris", "--setups", "raw,mean", "--activations", "relu", "--max-iter",
+        "10", "--learning-rates", "0.1,1", "--repeats", "2", "--target-loss", "0.3"])
+    mean = doc["rows"][1]
+    assert mean["vs_reference"] == "faster" and mean["speedup"] is None
+    low, high = mean["speedup_interval"]
+    assert low > 1 and high is None  # JSON has no infinity: null is the unbounded end
+    row = _table_rows(out)[1]
+    assert row["speedup [95% interval]"] == f"- [{low:.2f}–∞]"
+    assert sentences(out)["relu"].startswith(
+        f"relu (raw reaches the target loss at no rate): mean reaches the target loss faster "
+        f"(95% interval {low:.2f}–∞)")
+    assert "target: --target-loss 0.3 in every run." in out

@@ -130,5 +130,10 @@ def test_an_unbounded_interval_is_said_as_such():
     high end infinite; the setup is faster by at least the low end, no more is claimed."""
     row = _row("mean", "faster", float("nan"), (1.2, float("inf")))
     assert _speedup(row) == "- [1.20–∞]"
-    text = sentence("relu", [REFERENCE, row])
-    assert "mean reaches raw's loss faster (95% interval 1.20–∞)" in text
+    # the JSON-ready row says None for the infinite end
+    assert _speedup(dict(row, speedup=None, speedup_interval=[1.2, None])) == "- [1.20–∞]"
+    reference = dict(REFERENCE, highest_trainable_rate=None)
+    text = sentence("relu", [reference, row, _row("gc", "not reached")], given=True)
+    assert text == ("relu (raw reaches the target loss at no rate): mean reaches the target "
+                    "loss faster (95% interval 1.20–∞), trains at rates up to 3; gc does not "
+                    "reach the target loss at any rate ('not reached').")
