@@ -134,7 +134,8 @@ def _wrapped(text, width):
     """`text` over lines of at most `width`, each '; '-separated part starting a line of
     its own (the line break then separates them)."""
     return [line for part in text.split("; ")
-            for line in textwrap.wrap(part, width, break_on_hyphens=False)]
+            for line in textwrap.wrap(part, width, break_on_hyphens=False,
+                                      break_long_words=False)]
 
 
 def format_table(rows, columns, group=None, width=WIDTH):
@@ -158,10 +159,11 @@ def format_table(rows, columns, group=None, width=WIDTH):
                 row[c] = _wrapped(row[c][0], widths[c])
         for i in range(max(len(cell) for cell in row)):
             parts = [(cell[i] if i < len(cell) else "") for cell in row]
-            lines.append("  ".join(text.ljust(w) if column.left else text.rjust(w) for text, w,
-                                   column in zip(parts, widths, columns)).rstrip())
+            lines.append((" " * GAP).join(text.ljust(w) if column.left else text.rjust(w)
+                                          for text, w, column in zip(parts, widths, columns))
+                         .rstrip())
         if r == 0:
-            lines.append("  ".join("-" * w for w in widths))
+            lines.append((" " * GAP).join("-" * w for w in widths))
     return "\n".join(lines)
 
 
