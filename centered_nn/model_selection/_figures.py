@@ -159,7 +159,12 @@ def fit_figures(record, run):
 
 def reference_rate(records, reference, n_rates, n_runs):
     """The index of the reference's rate with the lowest final loss (geometric mean over
-    runs), among rates where every run trained; None if there is none."""
+    runs), among rates where every run trained; None if there is none.
+
+    One rate for all runs, not each run's own best: the runs' minima can fall at
+    different rates (0.3 in some folds, 1 in others), and then no rate of the reference
+    would reach every run's target, leaving it nothing to be compared at.
+    """
     best, best_loss = None, np.inf
     for r in range(n_rates):
         fits = [records[(reference, r, k)] for k in range(n_runs)]
