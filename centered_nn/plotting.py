@@ -4,10 +4,19 @@ matplotlib is an optional dependency (``pip install "centered_nn[plot]"``);
 it is imported only when something is drawn.
 """
 
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
 
+from ._plot_style import (
+    LINESTYLES,
+    check_axes,
+    check_kwargs,
+    check_matplotlib,
+    curve_style,
+    legend_outside,
+)
 from .diagnostics._metrics import document_metrics
 from .diagnostics._history import (
     check_layer,
@@ -19,42 +28,6 @@ from .diagnostics._history import (
 )
 
 __all__ = ["GradientSignDisplay"]
-
-_LINESTYLES = ("-", "--", ":", "-.")
-_MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*", "<", ">")
-#: roughly how many markers a curve gets
-_MARKERS_PER_CURVE = 8
-
-
-def _curve_style(i, n, n_points):
-    """Colour, marker and staggered marker positions of curve ``i`` of ``n``.
-
-    Curves that coincide stay distinguishable: each has its own colour and
-    marker, and the markers of curve ``i`` sit at points ``offset_i + k * step``
-    with a distinct offset per curve (step >= n), so identical curves show
-    every marker side by side instead of one hiding the other (when there
-    are at least ``n`` points).
-    """
-    step = max(n, n_points // _MARKERS_PER_CURVE)
-    offset = (i * step // n) % max(n_points, 1)  # fewer points than curves: share
-    return {"color": f"C{i % 10}", "marker": _MARKERS[i % len(_MARKERS)],
-            "markevery": (offset, step), "markersize": 5}
-
-
-def _legend_outside(ax):
-    """Draw the legend of ``ax`` to the right of the axes, where it covers no data."""
-    return ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
-
-
-def _check_matplotlib(caller_name="centered_nn.plotting"):
-    """Raise an ImportError naming the ``plot`` extra if matplotlib is missing."""
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError as e:
-        raise ImportError(
-            f"{caller_name} requires matplotlib, an optional dependency of "
-            'centered_nn. Install it with: pip install "centered_nn[plot]"'
-        ) from e
 
 
 def _as_list(value, name, n, kind):
@@ -70,13 +43,25 @@ def _as_list(value, name, n, kind):
     return value
 
 
+def _renamed(name, label, old="label"):
+    """``name``, or the deprecated ``label`` spelling of it with a FutureWarning."""
+    if label is None:
+        return name
+    if name is not None:
+        raise TypeError(f"Pass name only; {old} is its deprecated spelling.")
+    warnings.warn(f"{old} was renamed name (scikit-learn's word) in 0.1 and will be removed "
+                  "in 0.2.", FutureWarning, stacklevel=3)
+    return label
+
+
 @document_metrics
 class GradientSignDisplay:
     """Gradient-sign diagnostics over training iterations.
 
     Draws one line per (estimator, weight matrix): a metric of
-    ``gradient_sign_history_`` against the iteration number. Several
-    estimators share one axis, which makes centring setups easy to compare.
+    ``gradient_sign_history_`` against the iteration number, on one Axes or
+    on one Axes per weight matrix. Several estimators share each Axes, which
+    makes centring setups easy to compare.
 
     It is recommended to use :meth:`from_estimator` or :meth:`from_history`
     to create a display. All parameters are stored as attributes.
@@ -88,9 +73,10 @@ class GradientSignDisplay:
         to arrays of shape (n_records, n_weight_matrices), as in
         ``MLPClassifier.gradient_sign_history_``.
 
-    labels : list of str, default=None
-        One legend label per history. If None, a single history is labelled
-        by layer only and several histories are called "estimator 0", ...
+    name : str or list of str, default=None
+        The name of the estimator in the legend, or one per history. If None,
+        a single history is labelled by layer only and several histories are
+        called "estimator 0", ...
 
     metric : METRIC_CHOICES or StepMetric, default='same_sign_fraction'
         The metric to draw (a user's :class:`~centered_nn.diagnostics.StepMetric`:
@@ -100,14 +86,24 @@ class GradientSignDisplay:
         The weight matrices (``coefs_`` indices) to draw; negative values
         count from the end. If None, all of them.
 
+    labels : list of str, default=None
+        Deprecated spelling of `name`.
+
+        .. deprecated:: 0.1
+           Use `name`; `labels` will be removed in 0.2.
+
     Attributes
     ----------
     lines_ : list of matplotlib Line2D
         The drawn lines, estimator-major: all layers of the first estimator,
         then those of the second, and so on.
 
-    ax_ : matplotlib Axes
-        Axes with the lines.
+    ax_ : matplotlib Axes or None
+        The Axes with the lines; None when they are drawn on one Axes per
+        weight matrix (see `axes_`).
+
+    axes_ : ndarray of matplotlib Axes
+        Every Axes drawn on: one, or one per weight matrix.
 
     figure_ : matplotlib Figure
         Figure containing the axes.
@@ -129,47 +125,36 @@ class GradientSignDisplay:
     ['layer 0', 'layer 1']
     >>> display.lines_[1].get_ydata()
     array([0.5 , 0.25])
+    >>> display.ax_.get_title()
+    'same sign fraction per iteration'
     """
 
-    def __init__(self, histories, labels=None, metric="same_sign_fraction", layers=None):
+    def __init__(self, histories, name=None, metric="same_sign_fraction", layers=None, *,
+                 labels=None):
         self.histories = histories
-        self.labels = labels
+        self.name = name
         self.metric = metric
         self.layers = layers
+        self.labels = labels
 
-    def plot(self, ax=None, **kwargs):
-        """Plot the curves.
+    def _curves(self, metric):
+        """(estimator index, layer, values) of every curve, resolved before any drawing."""
+        if self.layers is None:
+            layers = None
+        elif isinstance(self.layers, (list, tuple, np.ndarray)):
+            layers = [check_layer(layer) for layer in self.layers]
+        else:
+            layers = [check_layer(self.layers)]
+        curves = []
+        for i, history in enumerate(self._histories()):
+            wanted = (range(history_values(history, metric).shape[1]) if layers is None
+                      else layers)
+            for layer in wanted:
+                values, layer = history_column(history, metric, layer)
+                curves.append((i, layer, values))
+        return curves
 
-        Parameters
-        ----------
-        ax : matplotlib Axes, default=None
-            Axes to draw on. If None, a new figure and axes are created.
-
-        **kwargs : dict
-            Keyword arguments passed to ``ax.plot`` for every line. When
-            several estimators share the axes, each gets its own colour and
-            marker (markers staggered, so identical curves stay visible) and
-            each layer its own line style; `color`, `marker`, `markevery`,
-            `linestyle` (or their aliases) override that.
-
-        Notes
-        -----
-        The legend is placed outside the axes, to their right, so that it
-        never covers a curve. A figure created here uses the constrained
-        layout, which makes room for it; with your own `ax`, use
-        ``layout="constrained"`` or ``figure.tight_layout()`` likewise.
-
-        Returns
-        -------
-        display : GradientSignDisplay
-            Object that stores the computed values.
-        """
-        _check_matplotlib(f"{type(self).__name__}.plot")
-        import matplotlib.pyplot as plt
-        from matplotlib.cbook import normalize_kwargs
-        from matplotlib.lines import Line2D
-
-        metric = check_metric(self.metric)
+    def _histories(self):
         histories = self.histories
         if isinstance(histories, Mapping):
             histories = [histories]
@@ -180,58 +165,99 @@ class GradientSignDisplay:
             if not isinstance(history, Mapping):
                 raise TypeError("histories must be a list of dicts (gradient_sign_history_"
                                 f"); got an element of type {type(history).__name__}.")
-        labels = _as_list(self.labels, "labels", len(histories), str)
-        if self.layers is None:
-            layers = None
-        elif isinstance(self.layers, (list, tuple, np.ndarray)):
-            layers = [check_layer(layer) for layer in self.layers]
-        else:
-            layers = [check_layer(self.layers)]
+        return histories
 
-        # Resolve every column before drawing, so a bad layer leaves no half plot.
-        curves = []  # (estimator index, layer, values)
-        for i, history in enumerate(histories):
-            if layers is None:
-                wanted = range(history_values(history, metric).shape[1])
-            else:
-                wanted = layers
-            for layer in wanted:
-                values, layer = history_column(history, metric, layer)
-                curves.append((i, layer, values))
+    def plot(self, ax=None, *, line_kwargs=None, **kwargs):
+        """Plot the curves.
 
+        Parameters
+        ----------
+        ax : matplotlib Axes or array-like of matplotlib Axes, default=None
+            One Axes to draw every line on, or one Axes per drawn weight
+            matrix (in the order of `layers`, else ascending), each holding
+            that layer's lines. If None, a new figure and Axes are created.
+
+        line_kwargs : dict or list of dict, default=None
+            Keyword arguments passed to ``ax.plot``: one dict for every line,
+            or one per estimator. When several estimators share an Axes, each
+            gets its own colour and marker (markers staggered, so identical
+            curves stay visible) and each layer its own line style; `color`,
+            `marker`, `markevery`, `linestyle` (or their aliases) override that.
+
+        **kwargs : dict
+            More keyword arguments for ``ax.plot``, applied after
+            `line_kwargs`.
+
+        Notes
+        -----
+        The legend is placed outside the (last) Axes, to its right, so that it
+        never covers a curve. A figure created here uses the constrained
+        layout, which makes room for it; with your own `ax`, use
+        ``layout="constrained"`` or ``figure.tight_layout()`` likewise. An Axes
+        without a title gets one.
+
+        Returns
+        -------
+        display : GradientSignDisplay
+            Object that stores the computed values.
+        """
+        check_matplotlib(f"{type(self).__name__}.plot")
+        import matplotlib.pyplot as plt
+        from matplotlib.axes import Axes
+        from matplotlib.cbook import normalize_kwargs
+        from matplotlib.lines import Line2D
+
+        metric = check_metric(self.metric)
+        histories = self._histories()
+        n = len(histories)
+        names = _as_list(_renamed(self.name, self.labels, "labels"), "names", n, str)
+        per_estimator = (line_kwargs if isinstance(line_kwargs, (list, tuple))
+                         else [line_kwargs] * n)
+        if len(per_estimator) != n:
+            raise ValueError(f"Got {len(per_estimator)} dicts in line_kwargs for {n} "
+                             "estimator(s); pass one dict, or one per estimator.")
+        per_estimator = [normalize_kwargs(check_kwargs(k, "line_kwargs"), Line2D)
+                         for k in per_estimator]
+        curves = self._curves(metric)  # a bad layer leaves no half plot
+        drawn = list(dict.fromkeys(layer for _, layer, _ in curves))
+        axes = None
+        if ax is not None and not isinstance(ax, Axes):
+            axes = check_axes(ax, len(drawn), "drawn weight matrix")
         if ax is None:
             _, ax = plt.subplots(layout="constrained")
+        on = {layer: ax for layer in drawn} if axes is None else dict(zip(drawn, axes))
         user_kwargs = normalize_kwargs(kwargs, Line2D)
-        several = len(histories) > 1
         lines = []
         for i, layer, values in curves:
-            if labels[i] is not None:
-                name = f"{labels[i]}, layer {layer}"
-            elif several:
-                name = f"estimator {i}, layer {layer}"
-            else:
-                name = f"layer {layer}"
-            style = {"label": name}
-            if several:
-                style.update(_curve_style(i, len(histories), values.size))
-                style["linestyle"] = _LINESTYLES[layer % len(_LINESTYLES)]
+            label = (f"{names[i]}, layer {layer}" if names[i] is not None
+                     else f"estimator {i}, layer {layer}" if n > 1 else f"layer {layer}")
+            style = {"label": label}
+            if n > 1:
+                style.update(curve_style(i, n, values.size))
+                style["linestyle"] = LINESTYLES[layer % len(LINESTYLES)]
+            style.update(per_estimator[i])
             style.update(user_kwargs)
-            x = np.arange(1, values.size + 1)
-            lines.extend(ax.plot(x, values, **style))
+            lines.extend(on[layer].plot(np.arange(1, values.size + 1), values, **style))
 
-        ax.set_xlabel("iteration")
-        ax.set_ylabel(metric.replace("_", " "))
+        words = metric.replace("_", " ")
+        for layer, target in on.items():
+            target.set_xlabel("iteration")
+            target.set_ylabel(words)
+            if not target.get_title():
+                target.set_title(f"{words} per iteration" if axes is None
+                                 else f"{words}, layer {layer}")
         if lines:
-            _legend_outside(ax)
+            legend_outside(on[drawn[-1]])
 
         self.lines_ = lines
-        self.ax_ = ax
-        self.figure_ = ax.figure
+        self.axes_ = np.array([ax] if axes is None else axes, dtype=object)
+        self.ax_ = ax if axes is None else None
+        self.figure_ = self.axes_[0].figure
         return self
 
     @classmethod
     def from_history(cls, history, *, metric="same_sign_fraction", layers=None,
-                     label=None, ax=None, **kwargs):
+                     name=None, ax=None, line_kwargs=None, label=None, **kwargs):
         """Plot recorded gradient-sign histories.
 
         Parameters
@@ -245,14 +271,25 @@ class GradientSignDisplay:
         layers : int or list of int, default=None
             The weight matrices to draw. If None, all of them.
 
-        label : str or list of str, default=None
-            Legend label of the history, or one per history.
+        name : str or list of str, default=None
+            Legend name of the history, or one per history.
 
-        ax : matplotlib Axes, default=None
-            Axes to draw on. If None, a new figure and axes are created.
+        ax : matplotlib Axes or array-like of matplotlib Axes, default=None
+            One Axes, or one per drawn weight matrix. If None, a new figure
+            and Axes are created.
+
+        line_kwargs : dict or list of dict, default=None
+            Keyword arguments passed to ``ax.plot``, for every line or one
+            dict per history.
+
+        label : str or list of str, default=None
+            Deprecated spelling of `name`.
+
+            .. deprecated:: 0.1
+               Use `name`; `label` will be removed in 0.2.
 
         **kwargs : dict
-            Keyword arguments passed to ``ax.plot``.
+            More keyword arguments passed to ``ax.plot``.
 
         Returns
         -------
@@ -267,23 +304,27 @@ class GradientSignDisplay:
         >>> from centered_nn.plotting import GradientSignDisplay
         >>> history = {"sign_flip_fraction": np.array([[np.nan], [0.4], [0.3]])}
         >>> display = GradientSignDisplay.from_history(
-        ...     history, metric="sign_flip_fraction", label="raw")
+        ...     history, metric="sign_flip_fraction", name="raw")
         >>> display.lines_[0].get_label()
         'raw, layer 0'
         >>> display.ax_.get_ylabel()
         'sign flip fraction'
         """
-        _check_matplotlib(f"{cls.__name__}.from_history")
+        check_matplotlib(f"{cls.__name__}.from_history")
         histories = [history] if isinstance(history, Mapping) else list(history)
-        labels = _as_list(label, "labels", len(histories), str)
-        if all(lab is None for lab in labels):
-            labels = None
-        display = cls(histories, labels=labels, metric=metric, layers=layers)
-        return display.plot(ax=ax, **kwargs)
+        return cls._plotted(histories, _renamed(name, label), metric, layers, ax,
+                            line_kwargs, kwargs)
+
+    @classmethod
+    def _plotted(cls, histories, name, metric, layers, ax, line_kwargs, kwargs):
+        names = _as_list(name, "names", len(histories), str)
+        display = cls(histories, name=None if all(n is None for n in names) else names,
+                      metric=metric, layers=layers)
+        return display.plot(ax=ax, line_kwargs=line_kwargs, **kwargs)
 
     @classmethod
     def from_estimator(cls, estimator, *, metric="same_sign_fraction", layers=None,
-                       label=None, ax=None, **kwargs):
+                       name=None, ax=None, line_kwargs=None, label=None, **kwargs):
         """Plot the gradient-sign history of one or several fitted estimators.
 
         Parameters
@@ -299,14 +340,25 @@ class GradientSignDisplay:
             The weight matrices (``coefs_`` indices) to draw; negative values
             count from the end. If None, all of them.
 
-        label : str or list of str, default=None
-            Legend label of the estimator, or one per estimator.
+        name : str or list of str, default=None
+            Legend name of the estimator, or one per estimator.
 
-        ax : matplotlib Axes, default=None
-            Axes to draw on. If None, a new figure and axes are created.
+        ax : matplotlib Axes or array-like of matplotlib Axes, default=None
+            One Axes, or one per drawn weight matrix. If None, a new figure
+            and Axes are created.
+
+        line_kwargs : dict or list of dict, default=None
+            Keyword arguments passed to ``ax.plot``, for every line or one
+            dict per estimator.
+
+        label : str or list of str, default=None
+            Deprecated spelling of `name`.
+
+            .. deprecated:: 0.1
+               Use `name`; `label` will be removed in 0.2.
 
         **kwargs : dict
-            Keyword arguments passed to ``ax.plot``.
+            More keyword arguments passed to ``ax.plot``.
 
         Returns
         -------
@@ -333,17 +385,14 @@ class GradientSignDisplay:
         ...     centred = make_pipeline(Centerer(), mlp()).fit(X, y)
         >>> display = GradientSignDisplay.from_estimator(
         ...     [raw, centred], metric="sample_same_sign_fraction", layers=0,
-        ...     label=["raw", "centred"])
+        ...     name=["raw", "centred"])
         >>> [line.get_label() for line in display.lines_]
         ['raw, layer 0', 'centred, layer 0']
         >>> display.lines_[0].get_xdata()
         array([1, 2, 3, 4, 5])
         """
-        _check_matplotlib(f"{cls.__name__}.from_estimator")
+        check_matplotlib(f"{cls.__name__}.from_estimator")
         estimators = list(estimator) if isinstance(estimator, (list, tuple)) else [estimator]
         histories = [fitted_history(find_mlp(est)) for est in estimators]
-        labels = _as_list(label, "labels", len(estimators), str)
-        if all(lab is None for lab in labels):
-            labels = None
-        display = cls(histories, labels=labels, metric=metric, layers=layers)
-        return display.plot(ax=ax, **kwargs)
+        return cls._plotted(histories, _renamed(name, label), metric, layers, ax,
+                            line_kwargs, kwargs)

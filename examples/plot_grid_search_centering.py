@@ -223,7 +223,7 @@ def plot(refits, labels, outdir):
         # one colour and marker per setup; the markers are staggered so that
         # identical curves (several setups sit at 0) all stay visible
         GradientSignDisplay.from_estimator(refits, metric=metric, layers=layer,
-                                           label=labels, ax=ax)
+                                           name=labels, ax=ax)
         ax.set(title=title, xlabel="epoch", ylim=(-0.02, 1.02))
     for ax in axes[:-1]:
         ax.get_legend().remove()  # the same setups: one legend, outside the last panel

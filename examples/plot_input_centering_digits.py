@@ -225,7 +225,7 @@ def plot(fits, best, outdir):
     # The display gives each estimator a colour and a marker of its own, in
     # the same order, and puts its legend outside the axes.
     GradientSignDisplay.from_estimator(best_fits, metric="same_sign_fraction", layers=0,
-                                       label=labels, ax=axes[1])
+                                       name=labels, ax=axes[1])
     axes[1].set_title("first-layer same-sign fraction (minibatch gradients)")
     axes[1].set_xlabel("epoch")
     figure_path = Path(outdir) / "plot_input_centering_digits.png"

@@ -3,7 +3,6 @@
 import sys
 import warnings
 
-import matplotlib
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -16,10 +15,9 @@ from sklearn.preprocessing import MinMaxScaler
 
 from centered_nn import Centerer, MLPClassifier, MLPRegressor
 from centered_nn.metrics import epochs_to_loss
-from centered_nn.model_selection import CenteringStudyDisplay, centering_study
+from centered_nn.model_selection import centering_study
 from centered_nn.model_selection._summary import choose_rates
 
-matplotlib.use("Agg")
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 SETUPS = {"raw": {}, "centerer": {"center__strategy": "mean"},
@@ -286,36 +284,6 @@ def test_to_frame_without_pandas_names_the_extra(study, monkeypatch):
         study.to_frame()
 
 
-def test_display_panels_hold_the_study_arrays(study):
-    display = CenteringStudyDisplay.from_study(study)
-    assert len(display.axes_) == 3 and display.figure_ is display.axes_[0].figure
-    assert display.axes_[0].get_yscale() == "log" and display.axes_[1].get_xscale() == "log"
-    loss_lines = iter(display.lines_["loss"])
-    sign_lines = iter(display.lines_["sign"])
-    for s, name in enumerate(study.setups):
-        rate = study.summary[name]["fastest_rate"]
-        r = list(study.learning_rates).index(rate)
-        for k in range(study.n_splits):
-            np.testing.assert_array_equal(next(loss_lines).get_ydata(),
-                                          study.curves["loss_curve"][s][r][k])
-            np.testing.assert_array_equal(
-                next(sign_lines).get_ydata(),
-                study.curves["sample_same_sign_fraction"][s][r][k])
-        epochs = display.lines_["epochs"][s]
-        np.testing.assert_array_equal(epochs.get_xdata(), study.learning_rates)
-        expected = np.where(study.figures["reached"][s].all(axis=1),
-                            study.figures["epochs_to_target"][s].mean(axis=1), np.nan)
-        np.testing.assert_array_equal(epochs.get_ydata(), expected)
-        np.testing.assert_array_equal(display.lines_["score"][s].get_ydata(),
-                                      study.figures["test_score"][s].mean(axis=1))
-    assert next(loss_lines, None) is None
-
-
-def test_display_validates_the_sign_metric(study):
-    with pytest.raises(ValueError, match="sign_metric must be"):
-        CenteringStudyDisplay(study, sign_metric="input_mean").plot()
-
-
 def test_scorer_is_used(iris):
     """A scoring string is applied to the held-out fold, as in cross_validate."""
     X, y = iris
@@ -325,27 +293,3 @@ def test_scorer_is_used(iris):
     model = clone(_pipe()).set_params(mlp__learning_rate_init=0.3).fit(X[train], y[train])
     expected = get_scorer("balanced_accuracy")(model, X[test], y[test])
     assert study.figures["test_score"][0, 0, 0] == expected
-
-
-class _WithValidation(MLPClassifier):
-    """An MLP that also records a validation loss curve (twice its training loss)."""
-
-    def fit(self, X, y):
-        super().fit(X, y)
-        self.validation_loss_curve_ = [2 * v for v in self.loss_curve_]
-        return self
-
-
-def test_display_draws_the_validation_loss_when_recorded(iris):
-    X, y = iris
-    pipe = Pipeline([("center", Centerer(strategy="none")),
-                     ("mlp", _WithValidation(hidden_layer_sizes=(4,), solver="sgd",
-                                             max_iter=4, random_state=0))])
-    study = centering_study(pipe, X, y, setups={"raw": {}}, learning_rates=[0.1], cv=2)
-    display = CenteringStudyDisplay.from_study(study)
-    assert len(display.lines_["validation"]) == 2
-    for k, line in enumerate(display.lines_["validation"]):
-        assert line.get_linestyle() == ":"
-        np.testing.assert_array_equal(line.get_ydata(),
-                                      2 * study.curves["loss_curve"][0][0][k])
-    assert CenteringStudyDisplay.from_study(study).lines_["loss"][0].get_linestyle() == "-"

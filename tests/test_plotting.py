@@ -1,3 +1,4 @@
+import re
 import sys
 import warnings
 
@@ -18,7 +19,8 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 
 from centered_nn import Centerer, MLPClassifier  # noqa: E402
-from centered_nn.plotting import GradientSignDisplay, _check_matplotlib  # noqa: E402
+from centered_nn._plot_style import check_matplotlib  # noqa: E402
+from centered_nn.plotting import GradientSignDisplay  # noqa: E402
 
 N_LAYERS = 3  # hidden_layer_sizes=(4, 3): three weight matrices
 
@@ -78,7 +80,7 @@ def test_single_estimator_lines_match_history(estimators):
 def test_several_estimators(estimators):
     raw, centred = estimators
     display = GradientSignDisplay.from_estimator(
-        [raw, centred], metric="positive_input_fraction", label=["raw", "centred"])
+        [raw, centred], metric="positive_input_fraction", name=["raw", "centred"])
     assert len(display.lines_) == 2 * N_LAYERS
     assert len(display.ax_.get_lines()) == 2 * N_LAYERS
     assert _legend(display) == [f"{name}, layer {layer}" for name in ("raw", "centred")
@@ -112,7 +114,7 @@ def test_layers_selection(estimators):
     assert _legend(display) == ["layer 2", "layer 0"]
     assert_array_equal(display.lines_[0].get_ydata(), history[:, 2])
     assert_array_equal(display.lines_[1].get_ydata(), history[:, 0])
-    display = GradientSignDisplay.from_estimator(raw, label="raw", layers=1)
+    display = GradientSignDisplay.from_estimator(raw, name="raw", layers=1)
     assert _legend(display) == ["raw, layer 1"]
 
 
@@ -150,7 +152,7 @@ def test_from_history_and_constructor_agree(estimators):
 
 def test_hand_written_history():
     history = {"same_sign_fraction": np.array([[1.0, 0.5], [0.75, 0.25], [0.5, 0.0]])}
-    display = GradientSignDisplay.from_history([history, history], label=["a", "b"],
+    display = GradientSignDisplay.from_history([history, history], name=["a", "b"],
                                                layers=1)
     assert _legend(display) == ["a, layer 1", "b, layer 1"]
     assert_array_equal(display.lines_[1].get_xdata(), [1, 2, 3])
@@ -178,8 +180,8 @@ def test_layer_not_int(estimators):
 
 
 def test_label_count_mismatch(estimators):
-    with pytest.raises(ValueError, match="Got 1 labels for 2 estimator"):
-        GradientSignDisplay.from_estimator(list(estimators), label="one")
+    with pytest.raises(ValueError, match="Got 1 names for 2 estimator"):
+        GradientSignDisplay.from_estimator(list(estimators), name="one")
 
 
 def test_history_none(data):
@@ -201,8 +203,8 @@ def test_missing_matplotlib(monkeypatch, estimators):
         GradientSignDisplay.from_estimator(estimators[0])
     with pytest.raises(ImportError, match="GradientSignDisplay.plot " + message):
         GradientSignDisplay([estimators[0].gradient_sign_history_]).plot()
-    with pytest.raises(ImportError, match=message):
-        _check_matplotlib()
+    with pytest.raises(ImportError, match="centered_nn.plotting " + message):
+        check_matplotlib("centered_nn.plotting")
 
 
 # --- issue 10: legends on data, identical curves hiding each other ----------------
@@ -220,7 +222,7 @@ def test_several_estimators_legend_covers_no_data(n_records):
     rng = np.random.default_rng(0)
     # curves filling the whole axes: no inside location is free of data
     histories = [{"same_sign_fraction": rng.uniform(size=(n_records, 2))} for _ in range(4)]
-    display = GradientSignDisplay(histories, labels=list("abcd")).plot()
+    display = GradientSignDisplay(histories, name=list("abcd")).plot()
     assert legend_problems(display.figure_) == []
     legend_box = display.ax_.get_legend().get_window_extent()
     assert legend_box.x0 >= display.ax_.bbox.x1  # to the right of the axes
@@ -230,13 +232,13 @@ def test_legend_outside_on_a_users_subplot_grid():
     """In a row of panels with a layout engine, a legend covers no neighbour."""
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.5), layout="constrained")
     for ax in axes:
-        GradientSignDisplay(_flat_histories(4, 20, 0.5), labels=list("abcd")).plot(ax=ax)
+        GradientSignDisplay(_flat_histories(4, 20, 0.5), name=list("abcd")).plot(ax=ax)
     assert legend_problems(fig) == []
 
 
 @pytest.mark.parametrize("n_records", [3, 5, 40, 300])
 def test_identical_curves_stay_distinguishable(n_records):
-    display = GradientSignDisplay(_flat_histories(4, n_records), labels=list("abcd"),
+    display = GradientSignDisplay(_flat_histories(4, n_records), name=list("abcd"),
                                   layers=0).plot()
     markers = [line.get_marker() for line in display.lines_]
     assert len(set(markers)) == 4 and "None" not in markers
@@ -254,7 +256,7 @@ def test_identical_curves_stay_distinguishable(n_records):
 
 
 def test_user_style_still_overrides_markers():
-    display = GradientSignDisplay(_flat_histories(2, 10), labels=["a", "b"]).plot(
+    display = GradientSignDisplay(_flat_histories(2, 10), name=["a", "b"]).plot(
         marker="x", markevery=None)
     assert {line.get_marker() for line in display.lines_} == {"x"}
     assert {line.get_markevery() for line in display.lines_} == {None}
@@ -270,3 +272,84 @@ def test_display_from_a_regressor(data):
     lines = display.ax_.get_lines()
     assert len(lines) == N_LAYERS
     assert_array_equal(lines[0].get_ydata(), reg.gradient_sign_history_["input_mean"][:, 0])
+
+
+# --- issue 25 item 5: scikit-learn's Display conventions -----------------------------
+
+
+def test_one_axes_per_layer(estimators):
+    """An array of Axes draws each weight matrix on its own Axes, every estimator on each."""
+    raw, centred = estimators
+    fig, axes = plt.subplots(1, 2)
+    display = GradientSignDisplay.from_estimator([raw, centred], layers=[2, 0],
+                                                 name=["raw", "centred"], ax=axes)
+    assert display.ax_ is None and list(display.axes_) == list(axes)
+    assert display.figure_ is fig
+    for ax, layer in zip(axes, [2, 0]):
+        assert [line.get_label() for line in ax.get_lines()] == [f"raw, layer {layer}",
+                                                                  f"centred, layer {layer}"]
+        assert_array_equal(ax.get_lines()[0].get_ydata(),
+                           raw.gradient_sign_history_["same_sign_fraction"][:, layer])
+        assert ax.get_title() == f"same sign fraction, layer {layer}"
+    assert axes[0].get_legend() is None and axes[1].get_legend() is not None
+
+
+@pytest.mark.parametrize("make_ax, message", [
+    (lambda: plt.subplots(1, 2)[1], "got 2 object(s) of type Axes."),
+    (lambda: [plt.subplots()[1], "not an axes", None], "got 3 object(s) of type Axes, "
+     "NoneType, str."),
+    (lambda: np.array([[plt.subplots()[1]]] * 4), "got 4 object(s) of type Axes."),
+])
+def test_ax_of_the_wrong_count_or_kind_is_refused(estimators, make_ax, message):
+    with pytest.raises(ValueError, match=re.escape(
+            "ax must be an array-like of 3 matplotlib Axes, one per drawn weight matrix; "
+            + message)):
+        GradientSignDisplay.from_estimator(estimators[0], ax=make_ax())
+
+
+def test_an_array_of_one_axes_takes_one_layer(estimators):
+    _, ax = plt.subplots()
+    display = GradientSignDisplay.from_estimator(estimators[0], layers=1, ax=np.array([ax]))
+    assert list(display.axes_) == [ax] and len(ax.get_lines()) == 1
+
+
+def test_line_kwargs_per_estimator_then_kwargs(estimators):
+    display = GradientSignDisplay.from_estimator(
+        list(estimators), layers=0, line_kwargs=[{"lw": 4, "c": "r"}, {"lw": 1}], c="k")
+    assert [line.get_linewidth() for line in display.lines_] == [4, 1]
+    assert {to_rgba(line.get_color()) for line in display.lines_} == {to_rgba("k")}
+    display = GradientSignDisplay.from_estimator(list(estimators), layers=0,
+                                                 line_kwargs={"alpha": 0.5})
+    assert [line.get_alpha() for line in display.lines_] == [0.5, 0.5]
+
+
+@pytest.mark.parametrize("line_kwargs, error, message", [
+    ([{}], ValueError, "Got 1 dicts in line_kwargs for 2 estimator"),
+    ("red", TypeError, "line_kwargs must be a dict of matplotlib keyword arguments or None; "
+     "got str"),
+])
+def test_bad_line_kwargs(estimators, line_kwargs, error, message):
+    with pytest.raises(error, match=message):
+        GradientSignDisplay.from_estimator(list(estimators), line_kwargs=line_kwargs)
+
+
+def test_label_is_the_deprecated_spelling_of_name(estimators):
+    with pytest.warns(FutureWarning, match="label was renamed name"):
+        old = GradientSignDisplay.from_estimator(estimators[0], label="raw", layers=0)
+    with pytest.warns(FutureWarning, match="labels was renamed name"):
+        older = GradientSignDisplay([estimators[0].gradient_sign_history_],
+                                    labels=["raw"], layers=0).plot()
+    new = GradientSignDisplay.from_estimator(estimators[0], name="raw", layers=0)
+    assert old.lines_[0].get_label() == older.lines_[0].get_label() == \
+        new.lines_[0].get_label() == "raw, layer 0"
+    with pytest.raises(TypeError, match="Pass name only"):
+        GradientSignDisplay.from_estimator(estimators[0], label="a", name="b")
+
+
+def test_a_title_is_set_unless_the_axes_has_one(estimators):
+    display = GradientSignDisplay.from_estimator(estimators[0], metric="input_mean")
+    assert display.ax_.get_title() == "input mean per iteration"
+    _, ax = plt.subplots()
+    ax.set_title("mine")
+    GradientSignDisplay.from_estimator(estimators[0], ax=ax)
+    assert ax.get_title() == "mine"

@@ -100,58 +100,55 @@ def test_readme_scaling_out_example_runs_on_a_local_cluster(capsys):
     assert printed.splitlines() == [str(search.best_params_), "True"]
 
 
-def _compare_rows(text):
-    """Table lines of a ``centered-nn compare`` output, as lists of cells."""
-    return [re.split(r" {2,}", line.strip()) for line in text.strip().splitlines()
-            if line.strip() and not line.startswith(("setup", "---", "target", "("))]
+def _compare_section():
+    """The README's section on ``centered-nn compare``: (its text, the default run's block)."""
+    section = README.read_text().split("## `centered-nn compare`", 1)[1].split("\n## ", 1)[0]
+    shown = re.findall(r"```\n(\d+ setups against .*?)```", section, re.S)
+    return section, shown
 
 
-def default_run_sentence(rows):
-    """The README's sentence about the default digits run, from its relu rows."""
-    row = {r[0]: r for r in rows if r[1] == "relu"}
-
-    def setup(name, label):
-        return f"{label} {row[name][4]} at {row[name][2]} (up to {row[name][7]})"
-
-    return (f"With relu, raw needs {row['raw'][4]} epochs to the target at its fastest rate "
-            f"{row['raw'][2]} and trains up to {row['raw'][7]}; "
-            f"{setup('mean', 'the mean offsets need')}, {setup('batch', 'the batch offsets')}, "
-            f"{setup('centerer', 'the Centerer')}: every one faster by more than the fold "
-            "spread, at a higher rate.")
-
-
-def test_readme_default_compare_table_is_a_real_run(capsys):
-    """The relu rows of the README's default digits table, rerun (each activation's study
-    is independent of the others): the same cells but the fit time, and the sentence."""
+def test_readme_default_compare_report_is_a_real_run(capsys):
+    """The relu part of the README's default digits report, rerun (each activation's study
+    is independent of the others): the same title, rows, sentence and targets; and what
+    the prose under it says about relu, from the run itself."""
     from centered_nn.cli import main
+
+    from .cli.report_text import sentences, table_rows
 
     assert main(["compare", "--activations", "relu"]) == 0
     out = capsys.readouterr().out
-    section = README.read_text().split("## `centered-nn compare`", 1)[1]
-    shown = re.findall(r"```\n(setup .*?)```", section, re.S)[0]
-    readme_rows = [r for r in _compare_rows(shown) if r[1] == "relu"]
-    rows = _compare_rows(out)
-    assert [r[:-1] for r in readme_rows] == [r[:-1] for r in rows]
-    target = next(line for line in out.splitlines() if line.startswith("target"))
-    assert target in shown
-    sentence = default_run_sentence(rows)
-    assert " ".join(sentence.split()) in " ".join(section.split())
-    # what the sentence claims, from the run itself
-    row = {r[0]: r for r in rows}
-    raw_epochs, raw_spread = map(float, row["raw"][4].split(" ± "))
-    for name in ("mean", "batch", "centerer"):
-        epochs, spread = map(float, row[name][4].split(" ± "))
-        assert raw_epochs - epochs > raw_spread + spread and row[name][5] == "faster"
-        assert float(row[name][2]) > float(row["raw"][2])
-        assert float(row[name][7]) > float(row["raw"][7])
-    assert row["learned"][5] == "within spread" and row["learned"][8] == "1,3"
-    assert "The `learned` offsets are no faster than raw and diverge at 1 and 3." in " ".join(
-        section.split())
+    section, (shown, regression) = _compare_section()
+    assert max(len(line) for block in (shown, regression) for line in block.splitlines()) \
+        <= 120
+    assert out.splitlines()[0] == shown.splitlines()[0]
+    rows = table_rows(out)
+    assert [r for r in table_rows(shown) if r["activation"] == "relu"] == rows
+    assert sentences(out)["relu"] == sentences(shown)["relu"]
+    target = next(line for line in out.splitlines() if line.startswith("target training"))
+    assert target in shown.splitlines()
+    assert out.split("\ntarget: ", 1)[1] in shown  # the rules, word for word
+    # what the prose says about relu
+    row = {r["setup"]: r for r in rows}
+    prose = " ".join(section.split())
+    assert row["raw"]["epochs to target"] == "30.0 ± 0.0" and "all 30 epochs" in prose
+    assert row["raw"]["trainable up to"] == "0.3" and "only up to 0.3" in prose
+    for name in ("centerer", "mean", "batch"):
+        speedup, low = (float(v) for v in re.findall(r"[\d.]+", row[name]["speedup [95% "
+                                                                       "interval]"])[:2])
+        assert row[name]["vs reference"] == "faster" and 3.5 <= speedup <= 6.3 and low > 3
+        assert row[name]["trainable up to"] in ("1", "3")
+    assert row["gc"]["speedup [95% interval]"].startswith("3.4")
+    assert row["gc"]["trainable up to"] == "1"
+    assert row["learned"]["diverged or stalled"].startswith("diverged at 1, 3")
+    assert row["learned"]["speedup [95% interval]"] == "1.11 [1.01–1.23]"
+    assert "barely faster (1.11, interval 1.01 to 1.23)" in prose
+    scores = [float(r["cv accuracy"]) for r in rows]
+    assert max(scores) - min(scores) < 0.01 and "all setups score alike" in prose
 
 
 def test_readme_study_example_runs(capsys):
     """The centering_study block: it prints each setup's summary, and the display has its
-    three panels."""
+    four panels (gradient signs are recorded by default)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -167,4 +164,5 @@ def test_readme_study_example_runs(capsys):
     for line, (name, row) in zip(printed, study.summary.items()):
         assert line == (f"{name} {row['fastest_rate']} {row['epochs_to_target_mean']} "
                         f"{row['highest_trainable_rate']} {row['vs_reference']}")
-    assert len(namespace["display"].axes_) == 3
+    display = namespace["display"]
+    assert display.panels_ == ["loss", "epochs", "score", "signs"] and len(display.axes_) == 4

@@ -1,8 +1,8 @@
 """The ``centered-nn`` command line.
 
 :mod:`.parser` (the setup and task tables, the argument parser), :mod:`.compare`
-(``main`` and the compare run), :mod:`.report`
-(table, JSON and figure), :mod:`.outputs` (checking and writing output files),
+(``main`` and the compare run), :mod:`.table` (the printed table and sentences),
+:mod:`.report` (JSON and figure), :mod:`.outputs` (checking and writing output files),
 :mod:`.interrupt` (Ctrl-C handling) and :mod:`.csv_data` (reading a user's CSV).
 """
 

@@ -13,6 +13,8 @@ import sys
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 from sklearn import datasets
 from sklearn.base import is_classifier
 from sklearn.model_selection import check_cv
@@ -21,18 +23,17 @@ from sklearn.preprocessing import MinMaxScaler
 
 from .. import __version__
 from .interrupt import CheckedScorer, InterruptGuard
-from .report import columns, format_table, json_bytes, jsonable, plot_bytes, study_json
+from .report import json_bytes, jsonable, plot_bytes, study_json
+from .table import columns, format_table, sentence, wrap
 from .csv_data import CSVError, read_csv
 from .outputs import BrokenStdout, Interrupted, OutputError, check_output, print_and_write
 from ..exceptions import DIVERGENCE_FACTOR
-from ..model_selection import centering_study
+from ..model_selection import STUDY_FIGURES, centering_study
 from ..preprocessing import Centerer
-from .parser import (  # noqa: F401 (Setup, Task, MAX_SEED and the checks: the tables' API)
-    DEFAULT_ACTIVATIONS, DEFAULT_LEARNING_RATES, HIDDEN_LAYER_SIZES, MAX_SEED, PLOT_FORMATS,
-    PLOT_HINT, PROG, QUICK_LEARNING_RATES, SETUPS, TASKS, CLIError, Setup, Task, _build_parser,
-    _class_labels, _standardised_target,
+from .parser import (
+    DEFAULT_ACTIVATIONS, DEFAULT_LEARNING_RATES, DEFAULT_REPEATS, HIDDEN_LAYER_SIZES,
+    PLOT_FORMATS, PLOT_HINT, PROG, QUICK_LEARNING_RATES, SETUPS, TASKS, CLIError, _build_parser,
 )
-
 
 def _check_outputs(args):
     """Return {option: Path} of the requested output files, each checked writable."""
@@ -96,9 +97,17 @@ def _load_data(args, task):
 
 
 def _check_batch_size(X, y, args, task):
-    """A fixed --batch-size must fit in every training fold (scikit-learn would clip it)."""
+    """A fixed --batch-size must suit every setup and fit in every training fold (scikit-learn
+    would clip it silently)."""
     if args.batch_size == "auto":
         return
+    for name in args.setups:
+        least = SETUPS[name].min_batch_size
+        if args.batch_size < least:
+            raise CLIError(f"--batch-size {args.batch_size} cannot run the setup {name!r}, "
+                           f"which needs minibatches of at least {least} samples "
+                           f"({SETUPS[name].description}); use --batch-size {least} or more, "
+                           f"or leave {name} out of --setups")
     splitter = check_cv(args.cv, y, classifier=is_classifier(task.estimator()))
     smallest = min(len(train) for train, _ in splitter.split(X, y))
     if args.batch_size > smallest:
@@ -121,71 +130,102 @@ def _base_pipeline(task, args, activation="relu"):
                      ("mlp", mlp)])
 
 
+#: how the speedup and its interval are computed (printed, and in the JSON)
+SPEEDUP_RULE = (
+    "per run, the reference's epochs to the target over the setup's, each at its fastest "
+    "rate; their geometric mean over runs, with a 95% t interval of the log ratios widened "
+    "by one epoch's resolution (low end from (reference - 1) / setup, high end from "
+    "reference / (setup - 1)), so that a one-epoch gap never counts")
+
+
 def _study(X, y, args, task, activation):
-    """One centring study: every setup x rate x fold for `activation`."""
+    """One centring study: every setup x rate x run for `activation`."""
     try:
         return centering_study(
             _base_pipeline(task, args, activation), X, y,
             setups={name: SETUPS[name].params for name in args.setups},
-            learning_rates=args.learning_rates, cv=args.cv,
-            scoring=CheckedScorer(task.scoring), target_loss=args.target_loss,
-            n_jobs=args.n_jobs, random_state=args.random_state, error_score="raise",
-            verbose=1)
+            learning_rates=args.learning_rates, reference=args.reference,
+            n_repeats=args.repeats, cv=args.cv, scoring=CheckedScorer(task.scoring),
+            target_loss=args.target_loss, n_jobs=args.n_jobs, random_state=args.random_state,
+            error_score="raise", verbose=1)
     except ValueError as exc:  # not a divergence (the study records those): a real error
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else "ValueError"
-        raise CLIError(f"fitting activation={activation} failed: {message}") from None
+        raise CLIError(f"activation={activation}: {message}") from None
 
 
-def _row(study, setup, activation, task):
-    """The table row of `setup` in `study`, as JSON-ready values (None for NaN)."""
+#: the verdict keys of ``study.summary[setup]``; the figures' statistics follow them
+VERDICT = ("fastest_rate", "highest_trainable_rate", "diverged_rates", "stalled_rates",
+           "speedup", "speedup_interval", "vs_reference")
+
+
+def _plain(value):
+    """A summary value as JSON data: lists for tuples, None for NaN."""
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    value = value.item() if isinstance(value, np.generic) else value
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def _row(study, setup, activation):
+    """The row of `setup` in `study`: its summary as JSON-ready values (None for NaN), the
+    verdict first, then every figure's statistics at the fastest rate (from the registry)."""
     summary = study.summary[setup]
-    score = f"cv_{task.scoring}"
-    values = {
-        "best_rate": summary["fastest_rate"],
-        f"{score}_mean": summary["test_score_mean"], f"{score}_std": summary["test_score_std"],
-        "epochs_to_target_mean": summary["epochs_to_target_mean"],
-        "epochs_to_target_std": summary["epochs_to_target_std"],
-        "vs_raw": summary["vs_reference"] if setup != study.reference else "-",
-        "mean_relative_loss": summary["mean_relative_loss_mean"],
-        "highest_trainable_rate": summary["highest_trainable_rate"],
-        "diverged_rates": summary["diverged_rates"],
-        "same_sign_fraction": summary["same_sign_fraction_mean"],
-        "sample_same_sign_fraction": summary["sample_same_sign_fraction_mean"],
-        "fit_time": summary["fit_time_mean"],
-    }
+    keys = VERDICT + tuple(f"{name}_{statistic}" for name, figure in STUDY_FIGURES.items()
+                           for statistic in figure.summary)
     return {"setup": setup, "activation": activation,
-            **{k: None if isinstance(v, float) and not math.isfinite(v) else v
-               for k, v in values.items()}}
+            **{key: _plain(summary[key]) for key in keys}}
 
 
 def _run_studies(X, y, args, task):
     """One study per activation, progress on stderr; return ({activation: study}, rows)."""
     studies, rows = {}, []
-    n_fits = len(args.setups) * len(args.learning_rates) * args.cv
+    n_fits = len(args.setups) * len(args.learning_rates) * args.repeats * args.cv
     for i, activation in enumerate(args.activations, start=1):
-        print(f"activation={activation} ({i}/{len(args.activations)}): {len(args.setups)} "
-              f"setups x {len(args.learning_rates)} rates x {args.cv} folds = {n_fits} fits",
-              file=sys.stderr, flush=True)
+        grid = (_count(len(args.setups), "setup"), _count(len(args.learning_rates), "rate"),
+                _count(args.repeats, "repeat"), f"{args.cv} folds")
+        print(f"activation={activation} ({i}/{len(args.activations)}): {' x '.join(grid)} = "
+              f"{n_fits} fits", file=sys.stderr, flush=True)
         studies[activation] = _study(X, y, args, task, activation)
         InterruptGuard.check()
-        rows += [_row(studies[activation], setup, activation, task) for setup in args.setups]
+        rows += [_row(studies[activation], setup, activation) for setup in args.setups]
     n_diverged = sum(int(st.figures["diverged"].sum()) for st in studies.values())
     if n_diverged:
-        print(f"note: {n_diverged} of {n_fits * len(studies)} fits diverged: non-finite "
-              f"weights, or a training loss ending more than {DIVERGENCE_FACTOR:g}x above "
-              "its first epoch's (see 'diverged at')", file=sys.stderr)
+        print(wrap(f"note: {n_diverged} of {n_fits * len(studies)} fits diverged: non-finite "
+                   f"weights, or a training loss ending more than {DIVERGENCE_FACTOR:g}x above "
+                   "its first epoch's (see 'diverged or stalled')"), file=sys.stderr)
     return studies, rows
 
 
-def _targets_text(studies):
-    """The lines after the table: the target loss per fold and how it was chosen."""
-    lines = [f"target training loss per fold, {activation}: "
-             + ", ".join(f"{t:.4g}" for t in study.target_loss)
-             for activation, study in studies.items()]
-    rule = next(iter(studies.values())).target_rule
-    lines.append("('epochs to target': first epoch at or below it; target rule: "
-                 f"{'--target-loss' if rule == 'given' else rule})")
-    return "\n".join(lines)
+def _count(n, noun):
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _report(args, task, studies, rows):
+    """The printed report: the table, a sentence per activation, then the targets and the
+    rules, every line at most 120 columns."""
+    title = (f"{_count(len(args.setups), 'setup')} against {args.reference}, each at "
+             f"{_count(len(args.learning_rates), 'rate')} x {_count(args.repeats, 'repeat')} "
+             f"x {args.cv} folds = {args.repeats * args.cv} paired runs per rate")
+    table = format_table(rows, columns(task, STUDY_FIGURES, wide=args.wide), group="activation")
+    sentences = [wrap(sentence(activation, [r for r in rows if r["activation"] == activation],
+                               given=args.target_loss is not None))
+                 for activation in studies]
+    targets = [wrap(f"target training loss per run, {activation}: "
+                    + ", ".join(f"{t:.4g}" for t in study.target_loss))
+               for activation, study in studies.items()]
+    study = next(iter(studies.values()))
+    rule = (study.target_rule if args.target_loss is None
+            else f"--target-loss {args.target_loss:g} in every run")
+    rules = wrap(
+        f"target: {rule}. "
+        "'epochs to target': the first epoch at or below it, at the setup's fastest rate "
+        f"(mean ± std over runs). 'speedup': {SPEEDUP_RULE}. 'vs reference' says 'faster' or "
+        "'slower' only when the interval excludes 1. 'trainable up to': the highest rate at "
+        "which every run reached the target; 'stalled at': rates where some run did not and "
+        "none diverged. 'L0 sample same-sign': the fraction of first-layer units whose "
+        "per-sample weight gradients share one sign, mean over epochs.")
+    return "\n\n".join([f"{wrap(title)}\n{table}", "\n".join(sentences),
+                         "\n".join(targets) + "\n" + rules])
 
 
 def _json_document(args, task, name, X, rows, studies):
@@ -202,6 +242,8 @@ def _json_document(args, task, name, X, rows, studies):
         "n_samples": X.shape[0],
         "n_features": X.shape[1],
         "cv": args.cv,
+        "n_repeats": args.repeats,
+        "reference": args.reference,
         "scoring": task.scoring,
         "random_state": args.random_state,
         "learning_rates": list(args.learning_rates),
@@ -211,7 +253,8 @@ def _json_document(args, task, name, X, rows, studies):
         "setups": {s: SETUPS[s].params for s in args.setups},
         "activations": list(args.activations),
         "rows": rows,
-        "studies": {activation: study_json(study) for activation, study in studies.items()},
+        "studies": {activation: study_json(study, STUDY_FIGURES, SPEEDUP_RULE)
+                    for activation, study in studies.items()},
     }
     return json_bytes(document)
 
@@ -226,6 +269,11 @@ def _apply_defaults(args):
     args.cv = args.cv or (2 if args.quick else 3)
     args.max_iter = args.max_iter or (5 if args.quick else 30)
     args.activations = args.activations or (("relu",) if args.quick else DEFAULT_ACTIVATIONS)
+    args.repeats = args.repeats or (1 if args.quick else DEFAULT_REPEATS)
+    args.reference = args.reference or args.setups[0]
+    if args.reference not in args.setups:
+        raise CLIError(f"--reference {args.reference} is not among --setups "
+                       f"{','.join(args.setups)}")
 
 
 def _compare(args):
@@ -248,14 +296,14 @@ def _compare(args):
         if "json" in outputs:
             contents["json"] = _json_document(args, task, name, X, rows, studies)
         if "plot" in outputs:
-            title = (f"{name}: {task.score_label[3:]} and training speed per setup, "
-                     f"{args.cv}-fold CV, rates {', '.join(f'{r:g}' for r in args.learning_rates)}")
+            title = (f"{name}: training speed and {task.score_label[3:]} per setup against "
+                     f"{args.reference}, {args.repeats} x {args.cv}-fold CV, rates "
+                     f"{', '.join(f'{r:g}' for r in args.learning_rates)}")
             contents["plot"] = plot_bytes(studies, title,
                                           outputs["plot"].suffix.lower().lstrip("."))
         InterruptGuard.check()
         try:
-            table = f"{format_table(rows, columns(task))}\n{_targets_text(studies)}"
-            print_and_write(table, {option: (outputs[option], data)
+            print_and_write(_report(args, task, studies, rows), {option: (outputs[option], data)
                                     for option, data in contents.items()})
         except OutputError as exc:
             raise CLIError(str(exc)) from None
@@ -289,12 +337,18 @@ def main(argv=None):
     --------
     >>> from centered_nn.cli import main
     >>> status = main(["compare", "--dataset", "iris", "--quick", "--setups", "raw,mean"])
-    setup  activation  best lr    cv accuracy  epochs to target  vs raw  rel. loss ...
-    -----  ----------  -------  -------------  ----------------  ------  --------- ...
-    raw    relu              1  0... ± 0...                 -  -           0... ...
-    mean   relu              1  0... ± 0...         4.0 ± 0.0  faster      0... ...
-    target training loss per fold, relu: 0..., 0...
-    ('epochs to target': first epoch at or below it; target rule: per fold, ...)
+    2 setups against raw, each at 2 rates x 1 repeat x 2 folds = 2 paired runs per rate
+           fastest  epochs to           speedup  vs                   trainable  diverged or ...
+    setup     rate     target    [95% interval]  reference                up to  stalled     ...
+    -----  -------  ---------  ----------------  -------------------  ---------  ------------...
+    activation=relu
+    raw          1  5.0 ± 0.0                 -  reference                    1  stalled at 0.1 ...
+    mean         1  3.5 ± 0.5  1.44 [0.19–26.8]  no clear difference          1  stalled at 0.1 ...
+    <BLANKLINE>
+    relu (raw trains at rates up to 1): mean: no clear difference (1.44x, 95% interval ...
+    <BLANKLINE>
+    target training loss per run, relu: 0.6907, 0.6578
+    target: per run, the final training loss of the reference setup ...
     >>> status
     0
     """
@@ -304,6 +358,9 @@ def main(argv=None):
         return _compare(args)
     except CLIError as exc:
         parser.exit(2, f"{PROG}: error: {exc}\n")
+    except MemoryError:  # one line, as for any error the user can act on
+        parser.exit(2, f"{PROG}: error: out of memory: lower --max-iter, --repeats, --cv or "
+                    "the number of samples\n")
     except BrokenStdout:
         raise SystemExit(141) from None  # 128 + SIGPIPE: what the shell shows for `cat | head`
     except KeyboardInterrupt as exc:

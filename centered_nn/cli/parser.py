@@ -24,10 +24,12 @@ PROG = "centered-nn"
 
 @dataclass(frozen=True)
 class Setup:
-    """A centring setup: parameters set on the base pipeline, and a one-line description."""
+    """A centring setup: parameters set on the base pipeline, a one-line description, and
+    the smallest --batch-size it can train with (checked before any fit)."""
 
     params: dict
     description: str
+    min_batch_size: int = 1
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,7 @@ SETUPS = {
                   "input_bias='mean': offsets b track -mean of every layer's input"),
     "batch": Setup({"mlp__input_bias": "batch"},
                    "input_bias='batch': b = -(minibatch mean), differentiated through, "
-                   "every layer"),
+                   "every layer", min_batch_size=2),
     "gc": Setup({"mlp__gradient_centralization": True},
                 "gradient_centralization=True: each unit's weight gradient made zero-mean"),
 }
@@ -166,6 +168,9 @@ ACTIVATION_NAMES = ("identity", "logistic", "tanh", "relu", "leaky_relu", "elu",
 DEFAULT_ACTIVATIONS = ("relu", "tanh")
 DEFAULT_LEARNING_RATES = (0.03, 0.1, 0.3, 1.0, 3.0)
 QUICK_LEARNING_RATES = (0.1, 1.0)
+#: repeats (seeds) of the CV folds: 2 x 3 folds = 6 paired runs, intervals that mean
+#: something within a minute of two cores for the default digits run
+DEFAULT_REPEATS = 2
 HIDDEN_LAYER_SIZES = (32,)
 PLOT_FORMATS = ("png", "pdf", "svg")
 MAX_SEED = 2**32 - 1
@@ -186,26 +191,35 @@ intensities: all-positive inputs (the textbook uncentred case) on a scale SGD
 handles; centring, if any, comes after it. With --task regression the target is
 standardised (mean 0, std 1), which leaves R² unchanged.
 
-Every setup is fitted at every rate of --learning-rates on every CV fold (stratified
-for classification, --n-jobs workers), all from the same initial weights and
-minibatch order: centered_nn.model_selection.centering_study, once per activation,
-with a progress line on stderr after each setup. Per (setup, activation) the row
-shows the 'best lr': the rate with the fewest epochs to the target training loss
-(every fold reaching it; ties broken by the relative loss; when no rate reaches it,
-the lowest relative loss), never the one with the best score. At that rate, means over folds: held-out score (± std), 'epochs to
-target' (± std; '-' when no rate reached it in every fold), 'vs raw' ('faster' or
-'slower' when the epochs differ from the first setup's by more than the sum of
-their fold standard deviations, else 'within spread'), 'rel. loss' (the loss curve's
-mean over the --max-iter epochs over the first-epoch loss: lower trains faster,
-no threshold), the first-layer (L0) gradient_sign_history_ averaged over epochs
-('same-sign' = fraction of units whose minibatch weight gradient has one sign,
-'sample same-sign' = the same for per-sample gradients) and fit seconds per fit.
-'trains up to' is the highest rate at which every fold reached the target;
-'diverged at' lists the rates where a fold's weights became non-finite or its loss
-ended more than 10x above its first: a diverging setup is a row, never an error.
-The target loss, unless --target-loss is given, is per fold halfway on a log scale
-between the first-epoch loss at the lowest rate and the lowest loss any setup
-reached: sqrt(start * best). The table is followed by the targets.
+Every setup is fitted at every rate of --learning-rates on every run: --repeats
+seeds x --cv folds (stratified for classification, --n-jobs workers). Within a run
+every setup starts from the same initial weights and minibatch order, so the setups
+are compared run by run: centered_nn.model_selection.centering_study, once per
+activation, with a progress line on stderr after each setup.
+
+The target training loss of a run, unless --target-loss is given, is the final loss
+of the --reference setup (default: the first of --setups) at its best rate: the
+other setups never move it. A fit reaches the target only if its loss fell below its
+first epoch's. Per (setup, activation) the table shows:
+  fastest rate         the rate with the fewest mean epochs to the target, every run
+                       reaching it (never the one with the best score)
+  epochs to target     at that rate, mean ± std over runs
+  speedup [95% interval]  per run, the reference's epochs over the setup's, each at
+                       its fastest rate: geometric mean, t interval of the log ratios
+                       widened by one epoch (a one-epoch gap never counts)
+  vs reference         'faster' or 'slower' only when the interval excludes 1, else
+                       'no clear difference'; 'not reached' when the setup reaches the
+                       reference's target at no rate
+  trainable up to      the highest rate at which every run reached the target
+  diverged or stalled  rates where a run's weights became non-finite or its loss ended
+                       more than 10x above its first (a row, never an error), and
+                       rates that neither trained nor diverged
+  cv score             held-out score at the fastest rate, mean over runs
+  L0 sample same-sign  fraction of first-layer units whose per-sample weight gradients
+                       share one sign (gradient_sign_history_), mean over epochs
+--wide adds the seconds to the target, every figure's mean (± std) and the rates
+apart. Under the table, one sentence per activation says the answer no further than
+the intervals allow, then the targets per run and these rules.
 
 Every option is checked before the first fit. Ctrl-C stops the whole run (exit
 status 130) without printing the table or writing any file. Output files are
@@ -213,11 +227,12 @@ written to a temporary file beside them and renamed into place once all are
 complete: a failed run leaves the old files as they were.
 
 --json writes an object: package version, dataset or CSV path, target, task,
-folds, random state, learning rates, model parameters, setups, the rows of the
-table, and per activation the targets and every fit's figures and curves.
---plot draws the study per activation (loss curves at the best rates, epochs and
-score against the rate, first-layer signs per epoch) in the format of the file's extension
-({', '.join('.' + f for f in PLOT_FORMATS)}). It needs matplotlib:
+folds, repeats, reference, random state, learning rates, model parameters, setups,
+the rows (every summary figure), and per activation the seeds, the targets per run,
+the rules and every fit's figures and curves.
+--plot draws the study per activation (loss at the fastest rates, median and band
+over runs; epochs and CV score against the rate; first-layer signs per epoch) in
+the format of the file's extension ({', '.join('.' + f for f in PLOT_FORMATS)}). It needs matplotlib:
   {PLOT_HINT}
 
 CSV files: a header row, numeric features, the --target column holds the labels.
@@ -313,9 +328,10 @@ def _build_parser():
     cmp = commands.add_parser(
         "compare",
         help="cross-validate centring setups and print a table",
-        description="Fit centring setups x activations x learning rates by cross-validation\n"
-        "and print, per setup, the fastest rate, the epochs to a target loss there, the\n"
-        "rates that diverged, the score, the gradient-sign figures and the fit time.",
+        description="Fit centring setups x activations x learning rates on repeated CV\n"
+        "folds and print, per setup, its fastest rate and its speedup over a reference\n"
+        "setup with a 95% interval, the rates that train, diverge or stall, the score\n"
+        "and a gradient-sign figure.",
         epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -345,15 +361,24 @@ def _build_parser():
     cmp.add_argument("--learning-rate", type=_learning_rate, metavar="LR",
                      help="one rate: the same as --learning-rates LR")
     cmp.add_argument("--target-loss", type=_learning_rate, metavar="LOSS",
-                     help="the training loss counted to (default: per fold, "
-                     "sqrt(start * best), see below)")
+                     help="the training loss counted to (default: per run, the "
+                     "reference's final loss at its best rate, see below)")
     cmp.add_argument("--batch-size", type=_batch_size, default="auto", metavar="B",
                      help="minibatch size, at most the smallest training fold, or 'auto' = "
                      "min(200, n_samples) (default: auto)")
     cmp.add_argument("--random-state", type=_seed, default=0, metavar="SEED",
-                     help=f"seed for weights and minibatch order, 0 to {MAX_SEED} (default: 0)")
+                     help=f"seed for weights and minibatch order of the first repeat (the "
+                     f"others derive theirs from it), 0 to {MAX_SEED} (default: 0)")
     cmp.add_argument("--n-jobs", type=_n_jobs, default=1, metavar="N",
                      help="parallel CV fits, -1 for all cores (default: 1)")
+    cmp.add_argument("--repeats", type=_positive_int, metavar="N",
+                     help="repeat the CV folds with N seeds, each shared by every setup: "
+                     f"N x K paired runs (default: {DEFAULT_REPEATS}; 1 with --quick)")
+    cmp.add_argument("--reference", metavar="SETUP",
+                     help="the setup the others are compared with; its loss sets the "
+                     "target (default: the first of --setups)")
+    cmp.add_argument("--wide", action="store_true",
+                     help="print every column (wider than 120 characters)")
     cmp.add_argument("--quick", action="store_true",
                      help="tiny settings for smoke tests (explicit options still win)")
     cmp.add_argument("--json", metavar="PATH",

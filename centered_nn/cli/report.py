@@ -1,6 +1,7 @@
-"""What ``centered-nn compare`` writes: the table, the JSON document and the figure.
+"""What ``centered-nn compare`` writes to files: the JSON document and the figure.
 
-Pure formatting: the values come from :mod:`centered_nn.cli`.
+Pure formatting: the values come from :mod:`centered_nn.cli`; the printed table is
+:mod:`.table`.
 """
 
 import io
@@ -8,57 +9,6 @@ import json
 import textwrap
 
 import numpy as np
-
-
-def columns(task):
-    """(JSON key, table header, format) of the table; format None is text, 'rate' a rate
-    or '-', 'rates' a list of rates or '-', else a number format (``_mean`` keys add ± std)."""
-    score = f"cv_{task.scoring}"
-    return (
-        ("setup", "setup", None), ("activation", "activation", None),
-        ("best_rate", "best lr", "rate"),
-        (f"{score}_mean", task.score_label, ".3f"),
-        ("epochs_to_target_mean", "epochs to target", ".1f"),
-        ("vs_raw", "vs raw", None),
-        ("mean_relative_loss", "rel. loss", ".3f"),
-        ("highest_trainable_rate", "trains up to", "rate"),
-        ("diverged_rates", "diverged at", "rates"),
-        ("same_sign_fraction", "same-sign L0", ".3f"),
-        ("sample_same_sign_fraction", "sample same-sign L0", ".3f"),
-        ("fit_time", "fit time (s)", ".2f"),
-    )
-
-
-def cell(row, key, fmt):
-    """The text of one table cell ('-' for a missing value)."""
-    value = row[key]
-    if fmt is None:
-        return str(value)
-    if fmt == "rate":
-        return "-" if value is None else format(value, "g")
-    if fmt == "rates":
-        return ",".join(format(v, "g") for v in value) if value else "-"
-    if value is None:
-        return "-"
-    text = format(value, fmt)
-    std = key[: -len("_mean")] + "_std" if key.endswith("_mean") else None
-    if std in row and row[std] is not None:
-        text += " ± " + format(row[std], fmt)
-    return text
-
-
-def format_table(rows, columns):
-    """Plain-text table: text columns left-aligned, numbers right-aligned."""
-    cells = [[header for _, header, _ in columns]]
-    cells += [[cell(row, key, fmt) for key, _, fmt in columns] for row in rows]
-    widths = [max(len(line[c]) for line in cells) for c in range(len(columns))]
-    lines = [
-        "  ".join(text.ljust(w) if fmt is None else text.rjust(w)
-                  for text, w, (_, _, fmt) in zip(line, widths, columns)).rstrip()
-        for line in cells
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 def jsonable(value):
@@ -86,25 +36,33 @@ JSON_CURVES = ("loss_curve", "validation_loss_curve", "same_sign_fraction",
                "sample_same_sign_fraction")
 
 
-def study_json(study):
-    """A centring study as plain JSON data: targets, every fit's figures, and its curves.
+def study_json(study, figures, speedup_rule):
+    """A centring study as plain JSON data: its settings and rules, the per-run targets,
+    every fit's figures (the registry `figures`: name -> StudyFigure) and its curves.
 
-    ``fits`` lists one object per (setup, learning rate, fold), setup-major.
+    ``fits`` lists one object per (setup, learning rate, run), setup-major (a run is
+    ``repeat * n_splits + fold``): its figures, and its per-epoch ``curves``.
     """
     fits = []
     for s, setup in enumerate(study.setups):
         for r, rate in enumerate(study.learning_rates):
-            for k in range(study.n_splits):
-                fit = {"setup": setup, "learning_rate": float(rate), "fold": k}
+            for k in range(study.n_runs):
+                fit = {"setup": setup, "learning_rate": float(rate), "run": k,
+                       "repeat": k // study.n_splits, "fold": k % study.n_splits}
                 for name, values in study.figures.items():
                     value = values[s, r, k]
                     fit[name] = bool(value) if values.dtype == bool else _finite([value])[0]
-                for name in JSON_CURVES:
-                    curve = study.curves[name][s][r][k]
-                    fit[name] = None if curve is None else _finite(curve)
+                # the per-epoch curves apart: two share a name with a per-fit figure
+                fit["curves"] = {name: None if study.curves[name][s][r][k] is None
+                                 else _finite(study.curves[name][s][r][k])
+                                 for name in JSON_CURVES}
                 fits.append(fit)
-    return {"target_loss": _finite(study.target_loss), "target_rule": study.target_rule,
-            "reference_loss": _finite(study.reference_loss), "max_iter": study.max_iter,
+    return {"reference": study.reference, "n_repeats": study.n_repeats,
+            "n_splits": study.n_splits, "seeds": [int(seed) for seed in study.seeds],
+            "target_loss": _finite(study.target_loss), "target_rule": study.target_rule,
+            "speedup_rule": speedup_rule, "reference_loss": _finite(study.reference_loss),
+            "max_iter": study.max_iter,
+            "figures": {name: figure.description for name, figure in figures.items()},
             "fits": fits}
 
 
@@ -118,7 +76,7 @@ def plot_bytes(studies, title, fmt):
 
     from ..model_selection import CenteringStudyDisplay
 
-    fig = Figure(figsize=(17, 4.6 * len(studies)), layout="constrained")
+    fig = Figure(figsize=(20, 4.6 * len(studies)), layout="constrained")
     rows = fig.subfigures(len(studies), 1, squeeze=False)[:, 0]
     for subfigure, (activation, study) in zip(rows, studies.items()):
         CenteringStudyDisplay.from_study(study, figure=subfigure)

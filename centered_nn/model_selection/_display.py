@@ -1,28 +1,59 @@
-"""The three-panel Display of a centring study (matplotlib optional)."""
+"""The Display of a centring study (matplotlib optional)."""
 
 import numpy as np
 
-_MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*", "<", ">")
+from .._plot_style import (
+    DIVERGED_MARKER,
+    REFERENCE_COLOR,
+    check_axes,
+    check_kwargs,
+    check_matplotlib,
+    curve_style,
+    legend_outside,
+)
+
+SIGN_METRICS = ("sample_same_sign_fraction", "same_sign_fraction")
 
 
-def _style(s, n_setups, n_points):
-    """Colour and marker of setup `s`; markers staggered so that equal curves stay visible."""
-    step = max(n_setups, n_points // 8, 1)
-    return {"color": f"C{s % 10}", "marker": _MARKERS[s % len(_MARKERS)],
-            "markevery": ((s * step // n_setups) % max(n_points, 1), step), "markersize": 4}
+def _stacked(curves):
+    """Curves of unequal length as rows of one array, NaN after a curve's end."""
+    length = max((len(c) for c in curves), default=0)
+    out = np.full((len(curves), length), np.nan)
+    for i, curve in enumerate(curves):
+        out[i, :len(curve)] = curve
+    return out
+
+
+def _median_and_band(curves):
+    """(epochs, median, lowest, highest) over the runs still running at each epoch."""
+    stacked = _stacked([np.asarray(c, float) for c in curves if c is not None and len(c)])
+    if stacked.size == 0:
+        return None
+    epochs = np.arange(1, stacked.shape[1] + 1)
+    return (epochs, np.nanmedian(stacked, axis=0), np.nanmin(stacked, axis=0),
+            np.nanmax(stacked, axis=0))
 
 
 class CenteringStudyDisplay:
-    """Three panels of a :class:`CenteringStudy`.
+    """Panels of a :class:`CenteringStudy`, one Axes each.
 
-    1. the training loss per epoch at each setup's fastest rate, every fold
-       (log scale), with the validation loss dotted when the MLP records one
-       (``validation_loss_curve_``) and the mean target loss as a grey line;
-    2. the mean epochs to the target against the learning rate (log scale;
-       missing where a fold did not reach it, a cross where a fold diverged),
-       with the mean CV score on a twin axis (dashed);
-    3. the first weight matrix's sign figure per epoch at the fastest rate,
-       every fold.
+    1. ``'loss'``: the training loss per epoch at each setup's fastest rate,
+       the median over runs (log scale) with a band from the lowest to the
+       highest run (runs that stopped early drop out of later epochs), the
+       validation loss's median dotted when the MLP records one, and the
+       median target loss as a grey line;
+    2. ``'epochs'``: the mean epochs to the target against the learning rate
+       (log scale), at the rates where every run reached it; a cross at the
+       bottom marks a rate where a run diverged;
+    3. ``'score'``: the mean CV score against the rate over the runs that did
+       not diverge (a diverged fit's score, such as an R² of -1e131, neither
+       enters the mean nor sets the axis), with the same crosses;
+    4. ``'signs'``, only when the fits recorded gradient signs: the first
+       weight matrix's sign figure per epoch at the fastest rate, median and
+       band over runs.
+
+    The legend, outside the last panel, names each setup with its fastest
+    rate, the target line and the divergence marker.
 
     Use :meth:`from_study`, or build it and call :meth:`plot`.
 
@@ -33,23 +64,28 @@ class CenteringStudyDisplay:
 
     sign_metric : {'sample_same_sign_fraction', 'same_sign_fraction'}, \
 default='sample_same_sign_fraction'
-        The sign figure of the third panel.
+        The sign figure of the signs panel.
 
     Attributes
     ----------
-    axes_ : ndarray of matplotlib Axes, shape (3,)
-        The three panels.
+    panels_ : list of str
+        The panels drawn, in order: ``['loss', 'epochs', 'score']``, then
+        ``'signs'`` when gradient signs were recorded.
 
-    score_ax_ : matplotlib Axes
-        The twin axis of the second panel, holding the CV score.
+    axes_ : ndarray of matplotlib Axes
+        One Axes per panel.
 
     lines_ : dict of list of matplotlib Line2D
         ``'loss'``, ``'validation'`` (empty unless the fits have a
-        ``validation_loss_curve_``), ``'epochs'``, ``'score'``, ``'sign'``: the
-        drawn curves, setup-major (then fold) in the study's order of setups.
+        ``validation_loss_curve_``), ``'epochs'``, ``'score'``, ``'signs'``:
+        one line per setup, in the study's order (medians where there are
+        runs to reduce), and ``'target'``, ``'diverged'``.
 
-    figure_ : matplotlib Figure
-        The figure.
+    bands_ : dict of list of matplotlib PolyCollection
+        ``'loss'`` and ``'signs'``: the band (lowest to highest run) per setup.
+
+    figure_ : matplotlib Figure or SubFigure
+        The figure holding the panels.
 
     Examples
     --------
@@ -66,10 +102,12 @@ default='sample_same_sign_fraction'
     >>> study = centering_study(pipe, X, y, learning_rates=[0.1, 0.3], cv=2, setups={
     ...     "raw": {}, "mean": {"mlpclassifier__input_bias": "mean"}})
     >>> display = CenteringStudyDisplay.from_study(study)
+    >>> display.panels_
+    ['loss', 'epochs', 'score', 'signs']
     >>> [ax.get_xscale() for ax in display.axes_]
-    ['linear', 'log', 'linear']
-    >>> len(display.lines_["loss"])  # 2 setups x 2 folds
-    4
+    ['linear', 'log', 'log', 'linear']
+    >>> len(display.lines_["loss"])  # one median per setup
+    2
     """
 
     def __init__(self, study, sign_metric="sample_same_sign_fraction"):
@@ -77,7 +115,9 @@ default='sample_same_sign_fraction'
         self.sign_metric = sign_metric
 
     @classmethod
-    def from_study(cls, study, *, sign_metric="sample_same_sign_fraction", figure=None):
+    def from_study(cls, study, *, sign_metric="sample_same_sign_fraction", ax=None,
+                   figure=None, line_kwargs=None, band_kwargs=None, target_kwargs=None,
+                   diverged_kwargs=None):
         """Create the display of `study` and plot it.
 
         Parameters
@@ -86,89 +126,186 @@ default='sample_same_sign_fraction'
             The study to plot.
 
         sign_metric : str, default='sample_same_sign_fraction'
-            The sign figure of the third panel.
+            The sign figure of the signs panel.
 
-        figure : matplotlib Figure, default=None
-            An empty figure to draw into; None creates one.
+        ax, figure, line_kwargs, band_kwargs, target_kwargs, diverged_kwargs
+            As in :meth:`plot`.
 
         Returns
         -------
         display : CenteringStudyDisplay
             The display, plotted.
         """
-        return cls(study, sign_metric=sign_metric).plot(figure=figure)
+        return cls(study, sign_metric=sign_metric).plot(
+            ax=ax, figure=figure, line_kwargs=line_kwargs, band_kwargs=band_kwargs,
+            target_kwargs=target_kwargs, diverged_kwargs=diverged_kwargs)
 
-    def plot(self, figure=None):
-        """Draw the three panels.
+    def _panels(self):
+        study = self.study
+        recorded = any(len(c) for per_setup in study.curves[self.sign_metric]
+                       for per_rate in per_setup for c in per_rate if c is not None)
+        return ["loss", "epochs", "score"] + (["signs"] if recorded else [])
+
+    def plot(self, ax=None, *, figure=None, line_kwargs=None, band_kwargs=None,
+             target_kwargs=None, diverged_kwargs=None):
+        """Draw the panels.
 
         Parameters
         ----------
-        figure : matplotlib Figure, default=None
-            An empty figure to draw into; None creates one (constrained layout).
+        ax : array-like of matplotlib Axes, default=None
+            One Axes per panel (3, or 4 when gradient signs were recorded: see
+            `panels_`). If None, the panels are drawn in `figure`, or in a new
+            figure (constrained layout).
+
+        figure : matplotlib Figure or SubFigure, default=None
+            An empty figure to draw the panels in, side by side; one that
+            already holds Axes is refused (pass `ax` to draw on your Axes).
+
+        line_kwargs : dict, default=None
+            Keyword arguments for every setup's lines (``Axes.plot``), over
+            the default style (a colour and a staggered marker per setup).
+
+        band_kwargs : dict, default=None
+            Keyword arguments for the bands (``Axes.fill_between``); the
+            default is the setup's colour at ``alpha=0.2``.
+
+        target_kwargs : dict, default=None
+            Keyword arguments for the target loss line (``Axes.axhline``).
+
+        diverged_kwargs : dict, default=None
+            Keyword arguments for the divergence markers (``Axes.plot``).
 
         Returns
         -------
         display : CenteringStudyDisplay
-            The display, with `axes_`, `lines_` and `figure_` set.
+            The display, with `panels_`, `axes_`, `lines_`, `bands_` and
+            `figure_` set.
         """
-        try:
-            import matplotlib.pyplot as plt
-        except ImportError as exc:
-            raise ImportError('CenteringStudyDisplay requires matplotlib, an optional '
-                              'dependency of centered_nn. Install it with: pip install '
-                              '"centered_nn[plot]"') from exc
-        if self.sign_metric not in ("sample_same_sign_fraction", "same_sign_fraction"):
-            raise ValueError("sign_metric must be 'sample_same_sign_fraction' or "
-                             f"'same_sign_fraction'; got {self.sign_metric!r}.")
-        if figure is None:
-            figure = plt.figure(figsize=(15, 4.4), layout="constrained")
-        axes = np.asarray(figure.subplots(1, 3))
-        self.lines_ = {"loss": [], "validation": [], "epochs": [], "score": [], "sign": []}
-        self.score_ax_ = axes[1].twinx()
-        study = self.study
-        for s, name in enumerate(study.setups):
-            self._plot_setup(axes, s, name)
-        axes[0].axhline(np.nanmean(study.target_loss), color="0.5", linewidth=0.8)
-        axes[0].set(yscale="log", xlabel="epoch", ylabel="training loss",
-                    title="loss at each setup's fastest rate")
-        axes[1].set(xscale="log", xlabel="learning_rate_init", ylabel="epochs to target (solid)",
-                    title="epochs to the target loss, CV score")
-        self.score_ax_.set_ylabel("CV score (dashed)")
-        axes[2].set(xlabel="epoch", ylabel=self.sign_metric.replace("_", " ") + " L0",
-                    ylim=(-0.04, 1.04), title="first-layer signs at the fastest rate")
-        axes[2].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0,
-                       title="setup (fastest rate)")
-        self.axes_, self.figure_ = axes, figure
+        check_matplotlib(f"{type(self).__name__}.plot")
+        if self.sign_metric not in SIGN_METRICS:
+            raise ValueError(f"sign_metric must be one of {', '.join(map(repr, SIGN_METRICS))}"
+                             f"; got {self.sign_metric!r}.")
+        styles = {"line": check_kwargs(line_kwargs, "line_kwargs"),
+                  "band": check_kwargs(band_kwargs, "band_kwargs"),
+                  "target": check_kwargs(target_kwargs, "target_kwargs"),
+                  "diverged": check_kwargs(diverged_kwargs, "diverged_kwargs")}
+        panels = self._panels()
+        axes = self._axes(ax, figure, panels)
+        self.panels_, self.axes_, self.figure_ = panels, axes, axes[0].figure
+        on = dict(zip(panels, axes))
+        self.lines_ = {key: [] for key in ("loss", "validation", "epochs", "score", "signs",
+                                           "target", "diverged")}
+        self.bands_ = {"loss": [], "signs": []}
+        for s in range(len(self.study.setups)):
+            self._plot_setup(on, s, styles)
+        self._decorate(on, styles)
         return self
 
-    def _plot_setup(self, axes, s, name):
+    def _axes(self, ax, figure, panels):
+        if ax is not None:
+            if figure is not None:
+                raise ValueError("Pass either ax or figure, not both.")
+            return np.array(check_axes(ax, len(panels), "panel (" + ", ".join(panels) + ")"),
+                            dtype=object)
+        if figure is None:
+            import matplotlib.pyplot as plt
+
+            figure = plt.figure(figsize=(4.3 * len(panels) + 1.5, 4.2), layout="constrained")
+        elif figure.axes:
+            raise ValueError(f"figure already holds {len(figure.axes)} Axes: pass an empty "
+                             f"figure, or ax= with {len(panels)} Axes, one per panel.")
+        return np.asarray(figure.subplots(1, len(panels)), dtype=object).ravel()
+
+    def _label(self, s):
         study = self.study
-        row = study.summary[name]
-        label = f"{name} ({row['fastest_rate']:g})" if row["fastest_rate"] else f"{name} (-)"
-        if row["fastest_rate"] is not None:
-            r = int(np.flatnonzero(study.learning_rates == row["fastest_rate"])[0])
-            for k in range(study.n_splits):
-                loss = study.curves["loss_curve"][s][r][k]
-                epochs = np.arange(1, loss.size + 1)
-                style = _style(s, len(study.setups), loss.size)
-                self.lines_["loss"] += axes[0].plot(epochs, loss, linewidth=1, **style)
-                validation = study.curves["validation_loss_curve"][s][r][k]
-                if validation is not None:
-                    self.lines_["validation"] += axes[0].plot(
-                        np.arange(1, len(validation) + 1), validation, linestyle=":",
-                        linewidth=1, color=style["color"])
-                signs = study.curves[self.sign_metric][s][r][k]
-                self.lines_["sign"] += axes[2].plot(
-                    np.arange(1, signs.size + 1), signs, linewidth=1,
-                    label=label if k == 0 else "_nolegend_", **style)
-        epochs = np.where(study.figures["reached"][s].all(axis=1),
-                          study.figures["epochs_to_target"][s].mean(axis=1), np.nan)
-        style = _style(s, len(study.setups), study.learning_rates.size)
-        self.lines_["epochs"] += axes[1].plot(study.learning_rates, epochs, **style)
-        diverged = study.figures["diverged"][s].any(axis=1)
+        name = list(study.setups)[s]
+        rate = study.summary[name]["fastest_rate"]
+        text = f"{name}, reference" if name == study.reference else name
+        return f"{text} ({'-' if rate is None else format(rate, 'g')})"
+
+    def _plot_setup(self, on, s, styles):
+        study = self.study
+        name = list(study.setups)[s]
+        n_setups, n_rates = len(study.setups), study.learning_rates.size
+        rate = study.summary[name]["fastest_rate"]
+        if rate is not None:
+            r = int(np.flatnonzero(study.learning_rates == rate)[0])
+            for panel, key, curves in (("loss", "loss", study.curves["loss_curve"][s][r]),
+                                       ("signs", "signs", study.curves[self.sign_metric][s][r])):
+                if panel in on:
+                    self._median(on[panel], key, s, curves, styles)
+            validation = _median_and_band(study.curves["validation_loss_curve"][s][r])
+            if validation is not None:
+                self.lines_["validation"] += on["loss"].plot(
+                    validation[0], validation[1], linestyle=":", linewidth=1,
+                    color=f"C{s % 10}")
+        f = study.figures
+        # few points: a marker on each, so that a rate that trains alone still shows
+        style = {**curve_style(s, n_setups, n_rates, markersize=5), "markevery": None,
+                 **styles["line"]}
+        trained = f["reached"][s].all(axis=-1)
+        epochs = np.where(trained, f["epochs_to_target"][s].mean(axis=-1), np.nan)
+        self.lines_["epochs"] += on["epochs"].plot(study.learning_rates, epochs, **style)
+        ok = ~(f["diverged"][s] | f["failed"][s])
+        score = np.array([v[k].mean() if k.any() else np.nan
+                          for v, k in zip(f["test_score"][s], ok)])
+        self.lines_["score"] += on["score"].plot(study.learning_rates, score, **style)
+        diverged = f["diverged"][s].any(axis=-1)
         if diverged.any():
-            axes[1].plot(study.learning_rates[diverged], np.zeros(diverged.sum()), linestyle="",
-                         marker="x", color=style["color"])
-        self.lines_["score"] += self.score_ax_.plot(
-            study.learning_rates, study.figures["test_score"][s].mean(axis=1),
-            **dict(style, linestyle="--", marker=None))
+            marker = {"linestyle": "", "marker": DIVERGED_MARKER, "color": style["color"],
+                      "markersize": 7, **styles["diverged"]}
+            for panel in ("epochs", "score"):  # at the bottom of the axes
+                ax = on[panel]
+                self.lines_["diverged"] += ax.plot(
+                    study.learning_rates[diverged], np.full(diverged.sum(), 0.02),
+                    transform=ax.get_xaxis_transform(), clip_on=False, **marker)
+
+    def _median(self, ax, key, s, curves, styles):
+        summary = _median_and_band(curves)
+        if summary is None:
+            return
+        epochs, median, low, high = summary
+        style = {**curve_style(s, len(self.study.setups), epochs.size, markersize=4),
+                 "linewidth": 1.2, **styles["line"]}
+        self.lines_[key] += ax.plot(epochs, median, label=self._label(s), **style)
+        self.bands_[key].append(ax.fill_between(
+            epochs, low, high, **{"color": style["color"], "alpha": 0.2, "linewidth": 0,
+                                  **styles["band"]}))
+
+    def _decorate(self, on, styles):
+        from matplotlib.lines import Line2D
+
+        study = self.study
+        target = float(np.nanmedian(study.target_loss)) if np.isfinite(
+            study.target_loss).any() else np.nan
+        if np.isfinite(target) and target > 0:
+            self.lines_["target"].append(on["loss"].axhline(
+                target, **{"color": REFERENCE_COLOR, "linewidth": 0.9, "linestyle": "--",
+                           **styles["target"]}))
+        on["loss"].set(yscale="log", xlabel="epoch", ylabel="training loss",
+                       title="loss at each setup's fastest rate")
+        on["epochs"].set(xscale="log", xlabel="learning_rate_init",
+                         ylabel="epochs to the target (mean)",
+                         title="epochs to the target loss")
+        on["score"].set(xscale="log", xlabel="learning_rate_init",
+                        ylabel="CV score (mean, diverged fits left out)",
+                        title="CV score against the rate")
+        for panel in ("epochs", "score"):  # the grid's rates as written, not 3x10^-1
+            on[panel].set_xticks(study.learning_rates,
+                                 labels=[f"{r:g}" for r in study.learning_rates])
+            on[panel].minorticks_off()
+        if "signs" in on:
+            on["signs"].set(xlabel="epoch", ylabel=self.sign_metric.replace("_", " ") + " L0",
+                            ylim=(-0.04, 1.04), title="first-layer signs at the fastest rate")
+        handles = [Line2D([], [], label=self._label(s),
+                          **{k: v for k, v in curve_style(s, len(study.setups), 1).items()
+                             if k != "markevery"})
+                   for s in range(len(study.setups))]
+        if self.lines_["target"]:
+            handles.append(Line2D([], [], color=REFERENCE_COLOR, linestyle="--",
+                                  label="target loss (median over runs)"))
+        if self.lines_["diverged"]:
+            handles.append(Line2D([], [], color="0.3", linestyle="", marker=DIVERGED_MARKER,
+                                  label="a run diverged at this rate"))
+        legend_outside(on[self.panels_[-1]], handles=handles, title="setup (fastest rate)",
+                       fontsize="small")

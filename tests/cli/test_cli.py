@@ -21,12 +21,16 @@ from sklearn.preprocessing import MinMaxScaler
 from centered_nn import Centerer, MLPClassifier
 from centered_nn.cli import main
 from centered_nn.cli.csv_data import read_csv
+from centered_nn.model_selection import STUDY_FIGURES
+
+from .report_text import sentences, table_lines, table_rows
 
 SETUPS = ["raw", "centerer", "learned", "mean", "batch", "gc"]
-HEADER = ("setup", "activation", "best lr", "cv accuracy", "epochs to target", "vs raw",
-          "rel. loss", "trains up to", "diverged at", "same-sign L0", "sample same-sign L0",
-          "fit time (s)")
-QUICK = ["--max-iter", "3", "--cv", "2", "--learning-rates", "0.3,3"]
+HEADERS = ["setup", "fastest rate", "epochs to target", "speedup [95% interval]", "vs reference",
+           "trainable up to", "diverged or stalled", "cv accuracy", "L0 sample same-sign"]
+QUICK = ["--max-iter", "3", "--cv", "2", "--learning-rates", "0.3,3", "--repeats", "2"]
+#: the columns' time-dependent figures, left out when two runs are compared
+TIMES = ("fit_time_mean", "score_time_mean", "seconds_to_target_mean")
 
 
 def _run(capsys, argv):
@@ -35,12 +39,10 @@ def _run(capsys, argv):
 
 
 def _table_rows(out):
-    """Parse the table on stdout into lists of cells (split on 2+ spaces)."""
-    lines = out.strip().splitlines()
-    assert lines[0].split() == " ".join(HEADER).split()
-    assert set(lines[1]) == {"-", " "}
-    table = [line for line in lines[2:] if not line.startswith(("target", "("))]
-    return [re.split(r" {2,}", line.strip()) for line in table]
+    """The table's rows as dicts {header: cell}; the header checked."""
+    rows = table_rows(out)
+    assert list(rows[0])[1:] == HEADERS
+    return rows
 
 
 @pytest.fixture(scope="module")
@@ -64,82 +66,120 @@ def test_default_dataset_table(default_run):
     status, out, err, _, _ = default_run
     assert status == 0
     rows = _table_rows(out)
-    assert [(r[0], r[1]) for r in rows] == [(s, a) for a in ("relu", "tanh") for s in SETUPS]
+    assert [(r["setup"], r["activation"]) for r in rows] == [(s, a) for a in ("relu", "tanh")
+                                                             for s in SETUPS]
     for row in rows:
-        assert row[2] in ("0.3", "3")  # a rate of the grid
-        mean, std = (float(v) for v in row[3].split(" ± "))
-        assert 0 <= mean <= 1 and 0 <= std <= 0.5
-        assert 0 <= float(row[9]) <= 1 and 0 <= float(row[10]) <= 1
-    raw_rows = [r for r in rows if r[0] == "raw"]
+        assert row["fastest rate"] in ("0.3", "3")  # a rate of the grid
+        assert 0 <= float(row["cv accuracy"]) <= 1
+        assert 0 <= float(row["L0 sample same-sign"]) <= 1
+    raw_rows = [r for r in rows if r["setup"] == "raw"]
     # all-positive inputs: every per-sample first-layer gradient has one sign
-    assert all(r[10] == "1.000" for r in raw_rows) and all(r[5] == "-" for r in raw_rows)
-    assert all(float(r[10]) < 0.5 for r in rows if r[0] == "centerer")
-    # the target per fold is stated, with its rule
-    assert "target training loss per fold, relu: " in out and "sqrt(start * best)" in out
+    assert all(r["L0 sample same-sign"] == "1.000" for r in raw_rows)
+    assert all(r["vs reference"] == "reference" and r["speedup [95% interval]"] == "-"
+               for r in raw_rows)
+    assert all(float(r["L0 sample same-sign"]) < 0.5 for r in rows if r["setup"] == "centerer")
+    # a title, the targets per run (2 repeats x 2 folds) and the rules are stated
+    assert out.startswith("6 setups against raw, each at 2 rates x 2 repeats x 2 folds = 4 "
+                          "paired runs per rate\n")
+    assert re.search(r"^target training loss per run, relu: (\S+, ){3}\S+$", out, re.M)
+    assert "target: per run, the final training loss of the reference setup" in out
+    assert set(sentences(out)) == {"relu", "tanh"}
     # progress: a line per activation, then one per setup, on stderr
     progress = [line for line in err.splitlines() if line.startswith("[")]
-    assert len(progress) == 12 and progress[0].startswith("[1/6] setup=raw: 4 fits")
-    assert err.splitlines()[0] == ("activation=relu (1/2): 6 setups x 2 rates x 2 folds "
-                                   "= 24 fits")
+    assert len(progress) == 12 and progress[0].startswith("[1/6] setup=raw: 8 fits")
+    assert err.splitlines()[0] == ("activation=relu (1/2): 6 setups x 2 rates x 2 repeats x "
+                                   "2 folds = 48 fits")
     assert "Warning" not in err
+
+
+def test_every_printed_line_fits_120_columns(default_run):
+    out = default_run[1]
+    assert max(len(line) for line in out.splitlines()) <= 120
+    assert len(table_lines(out)[0]) > 100  # the table uses the width
 
 
 def test_json_matches_table(default_run):
     _, out, _, json_path, _ = default_run
-    data = json.loads(json_path.read_text())["rows"]
-    keys = {"setup", "activation", "best_rate", "cv_accuracy_mean", "cv_accuracy_std",
-            "epochs_to_target_mean", "epochs_to_target_std", "vs_raw", "mean_relative_loss",
-            "highest_trainable_rate", "diverged_rates", "same_sign_fraction",
-            "sample_same_sign_fraction", "fit_time"}
+    document = json.loads(json_path.read_text())
+    data = document["rows"]
+    keys = {"setup", "activation", "fastest_rate", "highest_trainable_rate", "diverged_rates",
+            "stalled_rates", "speedup", "speedup_interval", "vs_reference"}
+    keys |= {f"{name}_{statistic}" for name, figure in STUDY_FIGURES.items()
+             for statistic in figure.summary}
     assert len(data) == 12 and all(set(obj) == keys for obj in data)
+    assert {"test_score_mean", "epochs_to_target_std", "seconds_to_target_mean"} <= keys
 
     def number(value, fmt, std=None):
         text = "-" if value is None else format(value, fmt)
         return text + (f" ± {std:{fmt}}" if value is not None and std is not None else "")
 
+    def rates(values):
+        return ", ".join(f"{r:g}" for r in values)
+
     for obj, row in zip(data, _table_rows(out)):
-        assert [obj["setup"], obj["activation"]] == row[:2]
-        assert row[2] == number(obj["best_rate"], "g")
-        assert row[3] == number(obj["cv_accuracy_mean"], ".3f", obj["cv_accuracy_std"])
-        assert row[4] == number(obj["epochs_to_target_mean"], ".1f",
-                                obj["epochs_to_target_std"])
-        assert row[5:] == [obj["vs_raw"], number(obj["mean_relative_loss"], ".3f"),
-                           number(obj["highest_trainable_rate"], "g"),
-                           ",".join(f"{r:g}" for r in obj["diverged_rates"]) or "-",
-                           f"{obj['same_sign_fraction']:.3f}",
-                           f"{obj['sample_same_sign_fraction']:.3f}", f"{obj['fit_time']:.2f}"]
+        assert [obj["setup"], obj["activation"]] == [row["setup"], row["activation"]]
+        assert row["fastest rate"] == number(obj["fastest_rate"], "g")
+        assert row["epochs to target"] == number(obj["epochs_to_target_mean"], ".1f",
+                                                 obj["epochs_to_target_std"])
+        assert row["vs reference"] == obj["vs_reference"]
+        if obj["vs_reference"] not in ("reference", "not reached"):
+            low, high = obj["speedup_interval"]
+            assert row["speedup [95% interval]"] == (f"{obj['speedup']:.2f} [{low:.2f}–"
+                                                     f"{high:.2f}]")
+        assert row["trainable up to"] == number(obj["highest_trainable_rate"], "g")
+        outcomes = "; ".join(f"{what} at {rates(obj[key])}" for what, key in (
+            ("diverged", "diverged_rates"), ("stalled", "stalled_rates")) if obj[key])
+        assert row["diverged or stalled"] == (outcomes or "-")
+        assert row["cv accuracy"] == number(obj["test_score_mean"], ".3f")
+        assert row["L0 sample same-sign"] == number(obj["sample_same_sign_fraction_mean"],
+                                                    ".3f")
+    # every fit's record carries its run, repeat and fold; the rules are in the JSON
+    study = document["studies"]["relu"]
+    assert (study["reference"], study["n_repeats"], study["n_splits"]) == ("raw", 2, 2)
+    assert len(study["target_loss"]) == 4 and len(study["seeds"]) == 2
+    assert study["target_rule"].startswith("per run, the final training loss of the reference")
+    assert "geometric mean" in study["speedup_rule"]
+    assert set(study["figures"]) == set(STUDY_FIGURES)
+    assert [(f["run"], f["repeat"], f["fold"]) for f in study["fits"][:4]] == [
+        (0, 0, 0), (1, 0, 1), (2, 1, 0), (3, 1, 1)]
+    assert (document["n_repeats"], document["reference"]) == (2, "raw")
 
 
 def test_json_equals_direct_cross_validate(default_run):
-    """The 'centerer'/'tanh' row recomputed independently with scikit-learn, at its best rate."""
+    """The 'centerer'/'tanh' fits at its fastest rate recomputed independently with
+    scikit-learn, one cross_validate per repeat with that repeat's seed."""
     document = json.loads(default_run[3].read_text())
     row = next(r for r in document["rows"] if (r["setup"], r["activation"]) == ("centerer",
                                                                                   "tanh"))
-    targets = document["studies"]["tanh"]["target_loss"]
-    pipeline = Pipeline([
-        ("scale", MinMaxScaler()), ("center", Centerer(strategy="mean")),
-        ("mlp", MLPClassifier(hidden_layer_sizes=(32,), activation="tanh", solver="sgd",
-                              learning_rate_init=row["best_rate"], max_iter=3,
-                              random_state=0)),
-    ])
+    saved = document["studies"]["tanh"]
+    targets = saved["target_loss"]
+    fits = [f for f in saved["fits"]
+            if f["setup"] == "centerer" and f["learning_rate"] == row["fastest_rate"]]
     X, y = load_digits(return_X_y=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        result = cross_validate(pipeline, X, y, cv=2, return_estimator=True)
-    mlps = [p[-1] for p in result["estimator"]]
-    assert row["cv_accuracy_mean"] == pytest.approx(result["test_score"].mean(), abs=1e-12)
-    assert row["cv_accuracy_std"] == pytest.approx(result["test_score"].std(), abs=1e-12)
-    hits = [next((i + 1 for i, v in enumerate(m.loss_curve_) if v <= t), None)
-            for m, t in zip(mlps, targets)]
-    expected = None if None in hits else np.mean(hits)
-    assert row["epochs_to_target_mean"] == expected
-    expected = np.mean([m.gradient_sign_history_["sample_same_sign_fraction"][:, 0].mean()
-                        for m in mlps])
-    assert row["sample_same_sign_fraction"] == pytest.approx(expected, rel=1e-12)
-    # the JSON's per-fit curves are the fits' loss curves
-    fits = [f for f in document["studies"]["tanh"]["fits"]
-            if f["setup"] == "centerer" and f["learning_rate"] == row["best_rate"]]
-    assert [f["loss_curve"] for f in fits] == [list(m.loss_curve_) for m in mlps]
+    for repeat, seed in enumerate(saved["seeds"]):
+        pipeline = Pipeline([
+            ("scale", MinMaxScaler()), ("center", Centerer(strategy="mean")),
+            ("mlp", MLPClassifier(hidden_layer_sizes=(32,), activation="tanh", solver="sgd",
+                                  learning_rate_init=row["fastest_rate"], max_iter=3,
+                                  random_state=seed)),
+        ])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            result = cross_validate(pipeline, X, y, cv=2, return_estimator=True)
+        mine = fits[2 * repeat: 2 * repeat + 2]
+        assert [f["test_score"] for f in mine] == list(result["test_score"])
+        for fit, pipe in zip(mine, result["estimator"]):
+            mlp = pipe[-1]
+            assert fit["curves"]["loss_curve"] == list(mlp.loss_curve_)
+            hit = next((i + 1 for i, v in enumerate(mlp.loss_curve_)
+                        if v <= targets[fit["run"]]), None)
+            assert fit["epochs_to_target"] == hit
+            assert fit["sample_same_sign_fraction"] == pytest.approx(
+                mlp.gradient_sign_history_["sample_same_sign_fraction"][:, 0].mean(), rel=1e-12)
+    assert saved["seeds"][0] == 0  # the first repeat is the --random-state itself
+    assert row["test_score_mean"] == pytest.approx(np.mean([f["test_score"] for f in fits]),
+                                                   abs=1e-12)
+    assert row["epochs_to_target_mean"] == np.mean([f["epochs_to_target"] for f in fits])
 
 
 def test_plot_writes_png(default_run):
@@ -159,8 +199,8 @@ def test_csv_round_trip_with_string_labels(tmp_path, capsys):
                         "--activations", "tanh", "--max-iter", "20", "--cv", "3",
                         "--learning-rates", "0.1,1"]).out
     rows = _table_rows(out)
-    assert [r[:2] for r in rows] == [["raw", "tanh"], ["mean", "tanh"]]
-    assert all(float(r[3].split(" ± ")[0]) > 0.5 for r in rows)  # 3 classes: chance is 1/3
+    assert [(r["setup"], r["activation"]) for r in rows] == [("raw", "tanh"), ("mean", "tanh")]
+    assert all(float(r["cv accuracy"]) > 0.5 for r in rows)  # 3 classes: chance is 1/3
 
 
 def test_module_help_subprocess():
@@ -222,6 +262,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 import centered_nn  # noqa: E402
 from centered_nn.cli import compare as cli  # noqa: E402
+from centered_nn.cli import parser  # noqa: E402
 from centered_nn.activations import ACTIVATIONS, Activation  # noqa: E402
 
 from ..figure_checks import legend_problems  # noqa: E402
@@ -230,7 +271,8 @@ matplotlib.use("Agg")
 
 INTERRUPTED = ("centered-nn: interrupted: stopped without printing the table or writing "
                "any file\n")
-IRIS = ["--dataset", "iris", "--max-iter", "2", "--cv", "2", "--activations", "relu"]
+IRIS = ["--dataset", "iris", "--max-iter", "2", "--cv", "2", "--activations", "relu",
+        "--repeats", "1"]
 
 
 def _json_run(capsys, tmp_path, argv):
@@ -241,7 +283,7 @@ def _json_run(capsys, tmp_path, argv):
 
 
 def _rows_without_time(document):
-    return [{k: v for k, v in row.items() if k != "fit_time"} for row in document["rows"]]
+    return [{k: v for k, v in row.items() if k not in TIMES} for row in document["rows"]]
 
 
 def test_version_flag(capsys):
@@ -352,6 +394,11 @@ def test_ctrl_c_in_a_subprocess_exits_130_writing_nothing(tmp_path):
     (["--plot", "{tmp}/p"], "--plot: '{tmp}/p' has no file type"),
     (["--dataset", "iris", "--setups", "raw,bogus"], "unknown setup 'bogus'"),
     (["--task", "ranking"], "argument --task: invalid choice: 'ranking'"),
+    (["--repeats", "0"], "argument --repeats: expected an integer >= 1, got '0'"),
+    (["--setups", "raw,mean", "--reference", "centerer"],
+     "--reference centerer is not among --setups raw,mean"),
+    (["--reference", "bogus"], "--reference bogus is not among --setups raw,centerer,learned,"
+     "mean,batch,gc"),
 ])
 def test_invalid_options_fail_before_any_fit(tmp_path, capsys, monkeypatch, argv, message):
     def no_fit(*args, **kwargs):
@@ -388,7 +435,7 @@ def test_output_probe_leaves_an_existing_file_unchanged(tmp_path, capsys, monkey
     existing = tmp_path / "old.json"
     existing.write_text("keep me")
     monkeypatch.setattr(cli, "_load_data", lambda args, task: (_ for _ in ()).throw(
-        cli.CLIError("stop after the output checks")))
+        parser.CLIError("stop after the output checks")))
     with pytest.raises(SystemExit):
         main(["compare", "--quick", "--json", str(existing)])
     assert "stop after the output checks" in capsys.readouterr().err
@@ -411,12 +458,14 @@ def test_diverging_learning_rate_is_a_row_not_an_error(capsys, tmp_path):
     """Non-finite weights at one rate: that rate is listed as diverged; the run goes on."""
     out, err, doc = _json_run(capsys, tmp_path, [*IRIS, "--learning-rates", "0.1,1e308"])
     rows = _table_rows(out)
-    assert [r[0] for r in rows] == SETUPS
+    assert [r["setup"] for r in rows] == SETUPS
     for row, obj in zip(rows, doc["rows"]):
-        assert row[8] == "1e+308" and obj["diverged_rates"] == [1e308]
-        assert row[2] == "0.1"  # the rate that trains is the best one
+        assert obj["diverged_rates"] == [1e308]
+        assert row["diverged or stalled"].startswith("diverged at 1e+308")
+        assert row["fastest rate"] == "0.1"  # the rate that trains is the fastest
     fits = doc["studies"]["relu"]["fits"]
-    assert all(f["diverged"] and f["loss_curve"] == [] for f in fits if f["learning_rate"] > 1)
+    assert all(f["diverged"] and f["curves"]["loss_curve"] == [] for f in fits
+               if f["learning_rate"] > 1)
     assert "note: 12 of 24 fits diverged" in err and "Traceback" not in err
 
 
@@ -424,12 +473,26 @@ def test_no_raw_warning_reaches_the_user(capsys):
     """Fits that overflow (RuntimeWarnings) and end non-finite: rows, and no warning shown."""
     with warnings.catch_warnings():
         warnings.simplefilter("always")  # make any escaping warning visible
-        out = _run(capsys, [*IRIS, "--learning-rate", "3", "--batch-size", "10",
+        out = _run(capsys, [*IRIS, "--learning-rates", "0.1,3", "--batch-size", "10",
                             "--setups", "raw,learned"])
     assert "Warning" not in out.err and "warn" not in out.err
     rows = _table_rows(out.out)
-    assert [r[0] for r in rows] == ["raw", "learned"]
-    assert rows[1][8] == "3" and rows[1][2] == "-"  # learned diverged at its only rate
+    assert [r["setup"] for r in rows] == ["raw", "learned"]
+    assert rows[1]["diverged or stalled"].startswith("diverged at 3")
+
+
+def test_a_reference_that_never_trains_is_one_line_exit_2(capsys):
+    """Raw at rate 3 ends above its first loss in every run: nothing to compare with."""
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", *IRIS, "--learning-rate", "3", "--batch-size", "10",
+              "--setups", "raw,learned"])
+    assert exc.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "Traceback" not in err
+    last = err.splitlines()[-1]
+    assert err.endswith(last + "\n") and last.startswith(
+        "centered-nn: error: activation=relu: The reference setup 'raw' never trained: at "
+        "every learning rate some run diverged")
 
 
 def _diverged_by_hand(X, y, setups, rate, max_iter):
@@ -454,14 +517,17 @@ def _diverged_by_hand(X, y, setups, rate, max_iter):
 
 
 def test_diverged_fits_are_counted_in_a_note(capsys):
-    err = _run(capsys, [*IRIS, "--max-iter", "6", "--learning-rate", "30", "--setups",
+    """Rate 30 diverges (rate 0.1 trains the reference): the note counts by hand."""
+    err = _run(capsys, [*IRIS, "--max-iter", "6", "--learning-rates", "0.1,30", "--setups",
                         "raw,learned,mean"]).err
     X, y = load_iris(return_X_y=True)
-    diverged = _diverged_by_hand(X, y, [cli.SETUPS[s].params for s in ("raw", "learned",
-                                                                      "mean")], 30.0, 6)
+    params = [parser.SETUPS[s].params for s in ("raw", "learned", "mean")]
+    diverged = sum(_diverged_by_hand(X, y, params, rate, 6) for rate in (0.1, 30.0))
     assert diverged >= 1
-    assert (f"note: {diverged} of 6 fits diverged: non-finite weights, or a training loss "
-            "ending more than 10x above its first epoch's (see 'diverged at')") in err
+    assert (f"note: {diverged} of 12 fits diverged: non-finite weights, or a training loss "
+            "ending more than 10x above its first epoch's (see 'diverged or stalled')") in \
+        " ".join(err.split())
+    assert max(len(line) for line in err.splitlines()) <= 120
 
 
 # Case 3: silent wrong results.
@@ -550,9 +616,9 @@ def test_plot_format_follows_the_extension(capsys, tmp_path, monkeypatch, suffix
     title = fig._suptitle.get_text()
     assert title.startswith("iris: ") and "rates 0.1, 0.3" in title
     assert legend_problems(fig) == []
-    assert len(fig.axes) == 2 * 4  # per activation: three panels and the score's twin axis
     # identical curves stay distinguishable: one marker shape per setup, staggered
-    ax = fig.axes[2]  # first-layer signs: raw at 1.0, the centred setups near 0
+    assert len(fig.axes) == 2 * 4  # per activation: four panels
+    ax = fig.axes[3]  # first-layer signs: raw at 1.0, the centred setups near 0
     labelled = [line for line in ax.get_lines() if not line.get_label().startswith("_")]
     assert len({line.get_marker() for line in labelled}) == 3
     assert len({str(line.get_markevery()) for line in labelled}) == 3
@@ -643,23 +709,22 @@ def test_other_delimiters_are_detected(capsys, tmp_path, iris_rows, delimiter, s
 
 def test_setups_and_tasks_are_one_entry_each(capsys, tmp_path, monkeypatch):
     """A new setup and a new task need one entry; help, table and JSON follow."""
-    monkeypatch.setitem(cli.SETUPS, "strong_l2", cli.Setup({"mlp__alpha": 1.0},
-                                                           "alpha=1: a test setup"))
-    monkeypatch.setitem(cli.TASKS, "macro_f1", cli.Task(
+    monkeypatch.setitem(parser.SETUPS, "strong_l2", parser.Setup({"mlp__alpha": 1.0},
+                                                                 "alpha=1: a test setup"))
+    monkeypatch.setitem(parser.TASKS, "macro_f1", parser.Task(
         estimator=MLPClassifier, scoring="f1_macro", score_label="cv macro F1",
-        default_dataset="wine", datasets=("wine",), prepare_target=cli._class_labels))
+        default_dataset="wine", datasets=("wine",), prepare_target=parser._class_labels))
     with pytest.raises(SystemExit):
         main(["compare", "--help"])
     assert "  strong_l2 alpha=1: a test setup" in capsys.readouterr().out
     out, _, doc = _json_run(capsys, tmp_path, ["--task", "macro_f1", "--setups", "raw,strong_l2",
                                                "--max-iter", "2", "--cv", "2",
                                                "--activations", "relu", "--learning-rate",
-                                               "0.1"])
-    assert re.split(r" {2,}", out.splitlines()[0])[:4] == ["setup", "activation", "best lr",
-                                                           "cv macro F1"]
+                                               "0.1", "--repeats", "1"])
+    assert list(table_rows(out)[0])[1:] == [*HEADERS[:7], "cv macro F1", HEADERS[-1]]
     assert doc["dataset"] == "wine" and doc["scoring"] == "f1_macro"
     assert doc["setups"]["strong_l2"] == {"mlp__alpha": 1.0}
-    assert {"cv_f1_macro_mean", "cv_f1_macro_std"} <= set(doc["rows"][1])
+    assert {"test_score_mean", "test_score_std"} <= set(doc["rows"][1])
     # the row equals an independent cross_validate of the same pipeline
     from sklearn.datasets import load_wine
     X, y = load_wine(return_X_y=True)
@@ -670,7 +735,7 @@ def test_setups_and_tasks_are_one_entry_each(capsys, tmp_path, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         expected = cross_validate(pipe, X, y, cv=2, scoring="f1_macro")["test_score"]
-    assert doc["rows"][1]["cv_f1_macro_mean"] == pytest.approx(expected.mean(), abs=1e-12)
+    assert doc["rows"][1]["test_score_mean"] == pytest.approx(expected.mean(), abs=1e-12)
     with pytest.raises(SystemExit):
         main(["compare", "--task", "macro_f1", "--dataset", "iris"])
     assert "--dataset iris is not a macro_f1 dataset; choose from wine" in capsys.readouterr().err
@@ -694,9 +759,8 @@ def test_regression_task_on_diabetes_equals_direct_cross_validate(capsys, tmp_pa
     out, _, doc = _json_run(capsys, tmp_path, ["--task", "regression", "--setups", "raw,batch,gc",
                                                "--max-iter", "3", "--cv", "2",
                                                "--activations", "tanh", "--learning-rate",
-                                               "0.1"])
-    assert re.split(r" {2,}", out.splitlines()[0])[:4] == ["setup", "activation", "best lr",
-                                                           "cv R²"]
+                                               "0.1", "--repeats", "1"])
+    assert list(table_rows(out)[0])[1:] == [*HEADERS[:7], "cv R²", HEADERS[-1]]
     assert doc["dataset"] == "diabetes" and doc["task"] == "regression"
     from sklearn.datasets import load_diabetes
 
@@ -712,9 +776,9 @@ def test_regression_task_on_diabetes_equals_direct_cross_validate(capsys, tmp_pa
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             expected = cross_validate(pipe, X, y, cv=2, scoring="r2")["test_score"]
-        assert row["cv_r2_mean"] == pytest.approx(expected.mean(), abs=1e-12)
+        assert row["test_score_mean"] == pytest.approx(expected.mean(), abs=1e-12)
     # gradient centralization: every minibatch weight column has both signs
-    assert doc["rows"][2]["same_sign_fraction"] == 0.0
+    assert doc["rows"][2]["same_sign_fraction_mean"] == 0.0
 
 
 def test_regression_needs_a_numeric_target(capsys, tmp_path):
@@ -727,18 +791,29 @@ def test_regression_needs_a_numeric_target(capsys, tmp_path):
             in capsys.readouterr().err)
 
 
-def test_batch_setup_with_batch_size_one_is_a_one_line_error_not_nan_figures():
-    """Issue 18 item 1: the library refuses one-sample minibatches under input_bias='batch';
-    the CLI reports it in one line (exit 2), without a table of 'nan' sign figures."""
+def test_batch_setup_with_batch_size_one_is_refused_before_any_fit(capsys, monkeypatch):
+    """Issue 18 item 1, issue 22: --batch-size 1 cannot run the 'batch' setup; the command
+    says so in one line (exit 2) before the first fit, as --help promises (it used to fit
+    until the library refused)."""
+    def no_fit(*args, **kwargs):
+        raise AssertionError("a fit started before the options were checked")
+
+    monkeypatch.setattr(cli, "centering_study", no_fit)
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", *IRIS, "--setups", "raw,batch", "--batch-size", "1"])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err == (
+        "centered-nn: error: --batch-size 1 cannot run the setup 'batch', which needs "
+        "minibatches of at least 2 samples (input_bias='batch': b = -(minibatch mean), "
+        "differentiated through, every layer); use --batch-size 2 or more, or leave batch "
+        "out of --setups\n")
+    # the installed command, in a subprocess: the same line, no traceback, no table
     proc = subprocess.run(
         [sys.executable, "-m", "centered_nn", "compare", *IRIS, "--setups", "raw,batch",
          "--batch-size", "1"], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2
-    last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("centered-nn: error:")
-    assert "input_bias='batch' expected more than 1 value per channel when training" in last
-    assert "batch_size=1" in last
-    assert "Traceback" not in proc.stderr and "nan" not in proc.stdout
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith("centered-nn: error: --batch-size 1 cannot run the setup")
+    assert proc.stderr.count("\n") == 1
 
 
 # --- issue 16: the comparison is a study of speed and stability --------------------
@@ -756,22 +831,23 @@ def test_pandas_csv_defaults_give_best_rates_and_divergence_rows(capsys, tmp_pat
     out, err, doc = _json_run(capsys, tmp_path, [str(path), "--target", "target",
                                                  "--activations", "relu"])
     rows = _table_rows(out)
-    assert [r[0] for r in rows] == SETUPS and len(doc["rows"]) == 6
-    assert doc["learning_rates"] == list(cli.DEFAULT_LEARNING_RATES)
+    assert [r["setup"] for r in rows] == SETUPS and len(doc["rows"]) == 6
+    assert doc["learning_rates"] == list(parser.DEFAULT_LEARNING_RATES)
+    assert doc["n_repeats"] == parser.DEFAULT_REPEATS
     learned = doc["rows"][SETUPS.index("learned")]
     assert learned["diverged_rates"], "learned no longer diverges at the default rates"
     fits = doc["studies"]["relu"]["fits"]
     for obj in doc["rows"]:
-        assert obj["best_rate"] in cli.DEFAULT_LEARNING_RATES
+        assert obj["fastest_rate"] in parser.DEFAULT_LEARNING_RATES
         mine = [f for f in fits if f["setup"] == obj["setup"]]
         # 'diverged at' lists exactly the rates where a fold diverged
         assert obj["diverged_rates"] == sorted({f["learning_rate"] for f in mine
                                                 if f["diverged"]})
-        reached = [f for f in mine if f["learning_rate"] == obj["best_rate"]]
+        reached = [f for f in mine if f["learning_rate"] == obj["fastest_rate"]]
         if all(f["reached"] for f in reached):
             assert obj["epochs_to_target_mean"] == np.mean([f["epochs_to_target"]
                                                             for f in reached])
-    assert any(r[4] != "-" for r in rows)
+    assert any(r["epochs to target"] != "-" for r in rows if r["setup"] != "raw")
     assert ("dropped the unnamed first column" in err) == index
 
 
@@ -783,13 +859,88 @@ def test_json_round_trips_the_study(default_run):
     pipe = Pipeline([("scale", MinMaxScaler()), ("center", Centerer(strategy="none")),
                      ("mlp", MLPClassifier(hidden_layer_sizes=(32,), activation="relu",
                                            solver="sgd", max_iter=3, random_state=0))])
-    study = centering_study(pipe, X, y, setups={s: cli.SETUPS[s].params for s in SETUPS},
-                            learning_rates=[0.3, 3], cv=2, random_state=0)
+    study = centering_study(pipe, X, y, setups={s: parser.SETUPS[s].params for s in SETUPS},
+                            learning_rates=[0.3, 3], n_repeats=2, cv=2, random_state=0)
     saved = document["studies"]["relu"]
     assert saved["target_loss"] == list(study.target_loss)
+    assert saved["seeds"] == [int(seed) for seed in study.seeds]
     for fit in saved["fits"]:
-        s, r = SETUPS.index(fit["setup"]), [0.3, 3].index(fit["learning_rate"])
+        s, r, k = SETUPS.index(fit["setup"]), [0.3, 3].index(fit["learning_rate"]), fit["run"]
         for name in ("test_score", "final_loss", "epochs_to_target", "mean_relative_loss"):
-            value = study.figures[name][s, r, fit["fold"]]
+            value = study.figures[name][s, r, k]
             assert fit[name] == (None if np.isnan(value) else value)
-        assert fit["loss_curve"] == list(study.curves["loss_curve"][s][r][fit["fold"]])
+        assert fit["curves"]["loss_curve"] == list(study.curves["loss_curve"][s][r][k])
+    for name, row in study.summary.items():
+        obj = next(o for o in document["rows"] if (o["setup"], o["activation"]) == (name,
+                                                                                 "relu"))
+        assert obj["speedup"] == (None if np.isnan(row["speedup"]) else row["speedup"])
+        assert obj["vs_reference"] == row["vs_reference"]
+
+
+# --- issue 22: the reference, the repeats, the wide table, a huge epoch budget -----------
+
+
+def test_reference_and_repeats_reach_the_study(capsys, tmp_path, monkeypatch):
+    from centered_nn.model_selection import centering_study
+
+    seen = {}
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return centering_study(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "centering_study", spy)
+    out, _, doc = _json_run(capsys, tmp_path, [*IRIS, "--setups", "raw,mean", "--reference",
+                                               "mean", "--repeats", "3", "--learning-rate",
+                                               "0.3", "--max-iter", "4"])
+    assert (seen["reference"], seen["n_repeats"]) == ("mean", 3)
+    assert out.startswith("2 setups against mean, each at 1 rate x 3 repeats x 2 folds = 6 "
+                          "paired runs per rate\n")
+    rows = _table_rows(out)
+    assert [r["vs reference"] == "reference" for r in rows] == [False, True]
+    assert doc["studies"]["relu"]["reference"] == "mean"
+    assert len(doc["studies"]["relu"]["target_loss"]) == 6
+    # the sentences name the reference
+    assert sentences(out)["relu"].startswith("relu (mean trains at rates up to 0.3): raw ")
+
+
+def test_wide_table_holds_every_summarised_figure(capsys):
+    argv = [*IRIS, "--setups", "raw,mean", "--learning-rates", "0.3,1", "--max-iter", "4"]
+    narrow = table_rows(_run(capsys, argv).out)
+    wide = table_rows(_run(capsys, [*argv, "--wide"]).out)
+    assert "seconds to target" not in narrow[0] and "seconds to target" in wide[0]
+    expected = {name.replace("_", " ") for name, figure in STUDY_FIGURES.items()
+                if "mean" in figure.summary and name != "test_score"}
+    assert expected <= set(wide[0]) and "cv accuracy" in wide[0]
+    assert {"diverged at", "stalled at"} <= set(wide[0])
+    assert [r["setup"] for r in wide] == [r["setup"] for r in narrow]
+    assert [r["speedup [95% interval]"] for r in wide] == [r["speedup [95% interval]"]
+                                                           for r in narrow]
+
+
+def test_an_epoch_budget_of_1e11_is_no_traceback(capsys, tmp_path):
+    """max_iter=10**11 once allocated an array that long per fit (MemoryError)."""
+    out, err, doc = _json_run(capsys, tmp_path, [*IRIS, "--setups", "raw,mean", "--max-iter",
+                                                 str(10**11), "--learning-rate", "0.3"])
+    assert doc["model_parameters"]["max_iter"] == 10**11
+    assert doc["studies"]["relu"]["max_iter"] == 10**11
+    assert [r["setup"] for r in _table_rows(out)] == ["raw", "mean"]
+    assert "Traceback" not in err and "error" not in err
+
+
+def test_a_given_target_the_reference_misses_is_a_bound(capsys, tmp_path):
+    """--target-loss 0.3: raw never gets there in 10 epochs, mean does; the speedup is only
+    bounded below, and the report says so rather than a number."""
+    out, _, doc = _json_run(capsys, tmp_path, [
+        "--dataset", "iris", "--setups", "raw,mean", "--activations", "relu", "--max-iter",
+        "10", "--learning-rates", "0.1,1", "--repeats", "2", "--target-loss", "0.3"])
+    mean = doc["rows"][1]
+    assert mean["vs_reference"] == "faster" and mean["speedup"] is None
+    low, high = mean["speedup_interval"]
+    assert low > 1 and high is None  # JSON has no infinity: null is the unbounded end
+    row = _table_rows(out)[1]
+    assert row["speedup [95% interval]"] == f"- [{low:.2f}–∞]"
+    assert sentences(out)["relu"].startswith(
+        f"relu (raw reaches the target loss at no rate): mean reaches the target loss faster "
+        f"(95% interval {low:.2f}–∞)")
+    assert "target: --target-loss 0.3 in every run." in out

@@ -51,7 +51,7 @@ def test_a_failed_write_leaves_every_old_file(capsys, tmp_path, old_files, monke
         main(_argv(json_path, svg_path))
     assert exc.value.code == 2
     out, err = capsys.readouterr()
-    assert out.startswith("setup")
+    assert out.startswith("1 setup against raw")
     assert err.splitlines()[-1] == (
         f"centered-nn: error: --plot: cannot write '{svg_path}': No space left on device; "
         "the table was printed; no file written")
@@ -116,7 +116,7 @@ def test_ctrl_c_while_writing_keeps_the_old_files_and_says_so(capsys, tmp_path, 
         main(_argv(json_path, svg_path))
     assert exc.value.code == 130
     out, err = capsys.readouterr()
-    assert out.startswith("setup")  # the table came before the files
+    assert out.startswith("1 setup against raw")  # the table came before the files
     assert err.splitlines()[-1] == ("centered-nn: interrupted: the table was printed; "
                                     "no file written")
     assert json_path.read_text() == '{"old": true}\n' and svg_path.read_text() == "<old/>"
