@@ -345,6 +345,8 @@ def test_history_frame_equals_the_dict_history():
     assert list(history_frame([history, history])["label"].unique()) == ["0", "1"]
 
 
+# a two-epoch fit only to have a fitted estimator to pass by mistake
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_history_frame_errors(monkeypatch):
     import sys
 
