@@ -27,7 +27,7 @@ from ._functions import (
     sign_flip_fraction,
 )
 from ._history import history_frame
-from ._metrics import StepMetric
+from ._metrics import InputEigenvalueRatio, StepMetric
 from ._recorder import GradientSignRecorder
 from ._step import LayerStep
 
@@ -40,6 +40,7 @@ __all__ = [
     "InputSignStats",
     "GradientSignRecorder",
     "StepMetric",
+    "InputEigenvalueRatio",
     "LayerStep",
     "history_frame",
 ]

@@ -222,11 +222,48 @@ class InputEigenvalueRatio(StepMetric):
     the Hessian of a linear unit, and the stable learning rate is about 2/λ_max.
     A one-row step's moment has rank one, so at ``batch_size=1`` the ratio is
     fan_in whatever the data: it tells inputs apart over several rows.
+
+    Parameters
+    ----------
+    layers : list of int, default=None
+        The weight matrices (``coefs_`` indices) to compute it for; the others'
+        columns of the history are NaN. None: every weight matrix. The exact
+        decomposition costs about as much as a minibatch's forward pass, so a
+        study that reads only the first layer asks for ``layers=[0]``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from centered_nn import MLPClassifier
+    >>> from centered_nn.diagnostics import InputEigenvalueRatio
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = MLPClassifier((16,), max_iter=3, random_state=0,
+    ...                     record_gradient_signs=[InputEigenvalueRatio(layers=[0])])
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     clf = clf.fit(X / 16, y)
+    >>> ratio = clf.gradient_sign_history_["input_eigenvalue_ratio"]
+    >>> ratio.shape, bool(ratio[:, 0].min() > 10), bool(np.isnan(ratio[:, 1]).all())
+    ((3, 2), True, True)
     """
 
     name = "input_eigenvalue_ratio"
 
+    def __init__(self, layers=None):
+        self.layers = layers
+        if layers is not None:
+            # the one-row batched form cannot see the layer: one-row steps go one by one
+            self.kept_values = None
+
+    def __repr__(self):
+        return f"{type(self).__name__}()" if self.layers is None else (
+            f"{type(self).__name__}(layers={self.layers!r})")
+
     def step_value(self, step):
+        if self.layers is not None and step.layer not in self.layers:
+            return math.nan
         return top_eigenvalue_ratio(step.effective_input, step.sample_weight, step.memory,
                                     self.name)
 

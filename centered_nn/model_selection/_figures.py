@@ -107,9 +107,14 @@ def mean_relative_loss(curve, max_iter, start):
     return float(total / max_iter / start)
 
 
-def _sign_mean(metric):
+def _first_layer_mean(metric):
+    """The fit's recorded `metric` of the first weight matrix, mean over its epochs (NaN
+    where it was not recorded)."""
     def compute(record, run):
-        values = getattr(record, metric)
+        history = record.gradient_sign_history or {}
+        if metric not in history:
+            return np.nan
+        values = np.asarray(history[metric], float)[:, 0]
         finite = values[np.isfinite(values)]
         return float(finite.mean()) if finite.size else np.nan
     return _ok(compute)
@@ -144,11 +149,15 @@ STUDY_FIGURES = {f.name: f for f in (
                 _ok(lambda record, run: mean_relative_loss(record.loss_curve, run.max_iter,
                                                            run.start)),
                 summary=("mean",), description="mean loss over max_iter epochs / start"),
-    StudyFigure("same_sign_fraction", _sign_mean("same_sign_fraction"), summary=("mean",),
-                description="first weight matrix, mean over epochs"),
-    StudyFigure("sample_same_sign_fraction", _sign_mean("sample_same_sign_fraction"),
+    StudyFigure("same_sign_fraction", _first_layer_mean("same_sign_fraction"),
+                summary=("mean",), description="first weight matrix, mean over epochs"),
+    StudyFigure("sample_same_sign_fraction", _first_layer_mean("sample_same_sign_fraction"),
                 summary=("mean",), table=True,
                 description="first weight matrix, mean over epochs"),
+    StudyFigure("input_eigenvalue_ratio", _first_layer_mean("input_eigenvalue_ratio"),
+                summary=("mean",),
+                description="first layer's input curvature, lambda_max / mean eigenvalue of "
+                            "its second moment, mean over epochs (where recorded)"),
 )}
 
 

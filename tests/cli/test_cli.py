@@ -78,6 +78,14 @@ def test_default_dataset_table(default_run):
     assert all(r["vs reference"] == "reference" and r["speedup [95% interval]"] == "-"
                for r in raw_rows)
     assert all(float(r["L0 sample same-sign"]) < 0.5 for r in rows if r["setup"] == "centerer")
+    # the first layer's input curvature per setup, under the targets: the pixels' mean
+    # makes raw's (and gc's, which leaves the input alone) far larger than centred inputs'
+    for activation in ("relu", "tanh"):
+        line = re.search(rf"^L0 input λ_max / mean λ, {activation}: (.*)$", out, re.M)[1]
+        ratio = dict(item.split() for item in line.split(", "))
+        assert list(ratio) == SETUPS
+        assert float(ratio["raw"]) == float(ratio["gc"]) > 3 * float(ratio["centerer"])
+        assert float(ratio["mean"]) == float(ratio["centerer"])
     # a title, the targets per run (2 repeats x 2 folds) and the rules are stated
     assert out.startswith("6 setups against raw, each at 2 rates x 2 repeats x 2 folds = 4 "
                           "paired runs per rate\n")
@@ -107,7 +115,12 @@ def test_json_matches_table(default_run):
     keys |= {f"{name}_{statistic}" for name, figure in STUDY_FIGURES.items()
              for statistic in figure.summary}
     assert len(data) == 12 and all(set(obj) == keys for obj in data)
-    assert {"test_score_mean", "epochs_to_target_std", "seconds_to_target_mean"} <= keys
+    assert {"test_score_mean", "epochs_to_target_std", "seconds_to_target_mean",
+            "input_eigenvalue_ratio_mean"} <= keys
+    for activation in ("relu", "tanh"):  # the curvature line prints the JSON's figures
+        line = re.search(rf"^L0 input λ_max / mean λ, {activation}: (.*)$", out, re.M)[1]
+        assert line == ", ".join(f"{obj['setup']} {obj['input_eigenvalue_ratio_mean']:.1f}"
+                                 for obj in data if obj["activation"] == activation)
 
     def number(value, fmt, std=None):
         text = "-" if value is None else format(value, fmt)
@@ -636,6 +649,9 @@ def test_json_is_an_object_with_the_run_settings(capsys, tmp_path):
     del expected["activation"], expected["learning_rate_init"]
     assert doc["learning_rates"] == [0.05] and doc["target_loss"] is None
     expected["hidden_layer_sizes"] = [32]
+    # what the table, the figure and the curvature line read, the last at layer 0 only
+    expected["record_gradient_signs"] = ["same_sign_fraction", "sample_same_sign_fraction",
+                                         "InputEigenvalueRatio(layers=[0])"]
     assert doc["model_parameters"] == expected
     assert doc["setups"] == {"raw": {}, "learned": {"mlp__input_bias": "learned"}}
     assert doc["pipeline"] == [["scale", "MinMaxScaler"], ["center", "Centerer"],

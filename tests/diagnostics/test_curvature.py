@@ -131,3 +131,31 @@ def test_not_recorded_by_default():
         history = MLPClassifier((3,), max_iter=2, random_state=0).fit(X, y)\
             .gradient_sign_history_
     assert "input_eigenvalue_ratio" not in history
+
+
+def test_layers_restricts_the_ratio_to_the_named_weight_matrices(compiled_switch):
+    """``InputEigenvalueRatio(layers=[0])``: layer 0 as the unrestricted metric records it,
+    NaN elsewhere; at batch_size=1 its one-row steps go one by one (their batched form
+    cannot see the layer) and still give fan_in."""
+    from centered_nn.diagnostics import InputEigenvalueRatio
+
+    X = _positive(60, 6)
+    y = np.arange(60) % 3
+    for batch_size, numba in ((16, True), (16, False), (1, True)):
+        compiled_switch.ENABLED = numba
+        histories = []
+        for metric in ("input_eigenvalue_ratio", InputEigenvalueRatio(layers=[0])):
+            clf = MLPClassifier((5, 4), solver="sgd", batch_size=batch_size, max_iter=3,
+                                random_state=0, record_gradient_signs=[metric])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                clf.fit(X, y)
+            histories.append(clf.gradient_sign_history_["input_eigenvalue_ratio"])
+        every, first = histories
+        np.testing.assert_array_equal(first[:, 0], every[:, 0])
+        assert np.isnan(first[:, 1:]).all() and np.isfinite(every).all()
+        if batch_size == 1:
+            np.testing.assert_array_equal(first[:, 0], 6.0)
+    assert InputEigenvalueRatio(layers=[0]).kept_values is None
+    assert InputEigenvalueRatio().kept_values is not None
+    assert repr(InputEigenvalueRatio(layers=[0])) == "InputEigenvalueRatio(layers=[0])"

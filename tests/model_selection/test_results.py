@@ -96,3 +96,26 @@ def test_a_new_figure_is_one_registry_entry(iris, monkeypatch):
     assert study.summary["raw"]["first_loss_mean"] == np.mean(first)
     np.testing.assert_array_equal(study.cv_results_["split1_first_loss"], first[1:])
     assert list(study.to_frame()["first_loss"]) == first
+
+
+def test_first_layer_figures_read_the_recorded_history(iris):
+    """A recorded metric's study figure is its first-layer column's mean over epochs; one
+    not recorded is NaN. The curvature ratio tells raw inputs from centred ones."""
+    from centered_nn.diagnostics import InputEigenvalueRatio
+
+    X, y = iris
+    pipe = make_pipe()
+    pipe.set_params(mlp__record_gradient_signs=["same_sign_fraction",
+                                                InputEigenvalueRatio(layers=[0])])
+    setups = {"raw": {}, "centerer": {"center__strategy": "mean"}}
+    study = centering_study(pipe, X, y, setups=setups, learning_rates=[0.3], cv=2)
+    for s in range(2):
+        for k in range(2):
+            history = study.curves["gradient_sign_history"][s][0][k]
+            assert study.figures["input_eigenvalue_ratio"][s, 0, k] == pytest.approx(
+                np.nanmean(history["input_eigenvalue_ratio"][:, 0]), rel=1e-12)
+    assert np.isnan(study.figures["sample_same_sign_fraction"]).all()
+    raw, centred = study.summary["raw"], study.summary["centerer"]
+    # iris has 4 features, nearly collinear: the ratio's ceiling is 4, and centring
+    # lowers it only a little (digits' 64 pixels: 44 against 10, tests/cli)
+    assert 4 >= raw["input_eigenvalue_ratio_mean"] > centred["input_eigenvalue_ratio_mean"]
