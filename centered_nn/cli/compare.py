@@ -22,7 +22,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler
 
 from .. import __version__
-from .interrupt import CheckedScorer, InterruptGuard
+from .interrupt import InterruptGuard
 from .report import json_bytes, jsonable, plot_bytes, study_json
 from .table import columns, format_table, sentence, wrap
 from .csv_data import CSVError, read_csv
@@ -155,7 +155,7 @@ def _study(X, y, args, task, activation):
             _base_pipeline(task, args, activation), X, y,
             setups={name: SETUPS[name].params for name in args.setups},
             learning_rates=args.learning_rates, reference=args.reference,
-            n_repeats=args.repeats, cv=args.cv, scoring=CheckedScorer(task.scoring),
+            n_repeats=args.repeats, cv=args.cv, scoring=task.scoring,
             target_loss=args.target_loss, n_jobs=args.n_jobs, random_state=args.random_state,
             error_score="raise", verbose=1)
     except ValueError as exc:  # not a divergence (the study records those): a real error

@@ -3,7 +3,8 @@
 The estimators keep scikit-learn's behaviour: a KeyboardInterrupt raised inside
 the training loop ends that fit early with a warning, and the fit returns as if
 it had converged. The command line wants the opposite: stop everything, print
-no table and write no file. While output files are written,
+no table and write no file (:class:`InterruptGuard`, the study's own guard,
+which checks after every fit, before it is scored). While output files are written,
 :func:`terminated_like_interrupts` makes SIGTERM (``kill``) raise like Ctrl-C,
 so that the same clean-up runs; while they are renamed into place,
 :func:`deferred_interrupts` holds both back until all are in place.
@@ -12,59 +13,7 @@ so that the same clean-up runs; while they are renamed into place,
 import signal
 from contextlib import contextmanager
 
-from sklearn.metrics import get_scorer
-
-
-class InterruptGuard:
-    """Make Ctrl-C stop the whole run, although each fit catches KeyboardInterrupt.
-
-    While the guard is active, SIGINT both raises KeyboardInterrupt (to cut the
-    current fit short) and records the request; :meth:`check`, called after
-    every fit, raises KeyboardInterrupt again so that the run stops there. The
-    record is class state because signal handlers are process-wide; entering
-    the guard clears it and leaving restores the previous handler.
-    """
-
-    requested = False
-
-    def __enter__(self):
-        type(self).requested = False
-        try:
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        except ValueError:  # not the main thread: plain KeyboardInterrupt handling
-            self._previous = None
-        return self
-
-    @classmethod
-    def _handle(cls, signum, frame):
-        cls.requested = True
-        raise KeyboardInterrupt
-
-    @classmethod
-    def check(cls):
-        """Raise KeyboardInterrupt if Ctrl-C was pressed during the run."""
-        if cls.requested:
-            raise KeyboardInterrupt
-
-    def __exit__(self, *exc_info):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-        return False
-
-
-class CheckedScorer:
-    """The task's scorer, called by cross_validate right after each fit: checks Ctrl-C first.
-
-    It holds only the scoring name, so it pickles to joblib workers, where no
-    interrupt is ever recorded (the parent process handles Ctrl-C).
-    """
-
-    def __init__(self, scoring):
-        self.scoring = scoring
-
-    def __call__(self, estimator, X, y):
-        InterruptGuard.check()
-        return get_scorer(self.scoring)(estimator, X, y)
+from .._interrupts import InterruptGuard
 
 
 class Terminated(KeyboardInterrupt):

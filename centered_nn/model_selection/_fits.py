@@ -5,7 +5,6 @@ send back numbers, not estimators, and a failed or diverged fit is an outcome li
 other.
 """
 
-import signal
 import sys
 import time
 import traceback
@@ -20,6 +19,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils.parallel import Parallel, delayed
 
 from ..diagnostics._history import find_mlp
+from .._interrupts import InterruptGuard
 from ..exceptions import DivergenceError, diverged
 
 SIGN_METRICS = ("same_sign_fraction", "sample_same_sign_fraction")
@@ -98,7 +98,7 @@ def fit_one(estimator, X, y, split, scorer, error_score):
                 raise
             failure = exc
     fit_time = time.perf_counter() - start
-    SerialInterrupts.check()  # a fit cut short by Ctrl-C is not scored
+    InterruptGuard.check()  # a fit cut short by Ctrl-C is not scored
     if failure is not None:  # warned outside the block that records the fit's warnings
         return _failed(failure, fit_time, error_score)
     mlp = find_mlp(estimator)
@@ -118,44 +118,6 @@ def fit_one(estimator, X, y, split, scorer, error_score):
                 raise
             return _failed(exc, fit_time, error_score, time.perf_counter() - start)
     return FitRecord.from_mlp(mlp, status, fit_time, score, time.perf_counter() - start)
-
-
-class SerialInterrupts:
-    """Ctrl-C stops a serial study, although each fit catches KeyboardInterrupt.
-
-    scikit-learn's MLPs end a fit cut short by Ctrl-C as if it had converged. While
-    this guard is active (main thread only), SIGINT also records the request, and
-    :meth:`check`, called after every fit, raises KeyboardInterrupt again. The record is
-    class state because signal handlers are process-wide; worker processes never see
-    the signal (the parent's joblib loop raises it there).
-    """
-
-    requested = False
-
-    def __enter__(self):
-        type(self).requested = False
-        try:
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        except ValueError:  # not the main thread: signals are not delivered here
-            self._previous = None
-        return self
-
-    @classmethod
-    def _handle(cls, signum, frame):
-        cls.requested = True
-        raise KeyboardInterrupt
-
-    @classmethod
-    def check(cls):
-        """Raise KeyboardInterrupt if Ctrl-C was pressed during the study."""
-        if cls.requested:
-            raise KeyboardInterrupt
-
-    def __exit__(self, *exc_info):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-        type(self).requested = False
-        return False
 
 
 def refuse_setups_that_cannot_run(estimator, X, y, grid, interrupts):
@@ -192,7 +154,7 @@ def run_fits(estimator, X, y, grid, n_jobs, verbose, interrupts):
 
     ``grid`` holds the setups, the rate key and rates, the runs (each a (seed, split)
     pair), the seed key, the scorer and error_score. With ``verbose > 0`` a line goes
-    to stderr after each setup's fits. `interrupts` (a :class:`SerialInterrupts`) is
+    to stderr after each setup's fits. `interrupts` (a :class:`InterruptGuard`) is
     checked after every fit. Raises as cross_validate does when every fit failed.
     """
     n_rates, n_runs = len(grid["rates"]), len(grid["runs"])

@@ -25,7 +25,8 @@ from ._figures import (
     reference_rate,
     reference_starts,
 )
-from ._fits import SerialInterrupts, refuse_setups_that_cannot_run, run_fits
+from .._interrupts import InterruptGuard
+from ._fits import refuse_setups_that_cannot_run, run_fits
 from ._results import cv_results, study_frame
 from ._summary import summarise
 
@@ -350,7 +351,7 @@ def centering_study(estimator, X, y, *, setups, learning_rates, reference=None, 
     grid = {"setups": checked, "rates": rates, "prefix": prefix,
             "rate_key": prefix + "learning_rate_init", "seed_key": prefix + "random_state",
             "runs": runs, "scorer": scorer, "error_score": error_score}
-    with SerialInterrupts() as interrupts:
+    with InterruptGuard() as interrupts:
         refuse_setups_that_cannot_run(estimator, X, y, grid, interrupts)
         records = run_fits(estimator, X, y, grid, n_jobs, verbose, interrupts)
     n_runs = len(runs)
