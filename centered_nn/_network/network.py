@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import fused
 from .output import OUTPUT_LAYERS
 from .activation_calls import derivative_needs_value_only, multiply_by_derivative, write_value
 
@@ -137,17 +138,18 @@ def forward(X, net, tracker=None, sample_weight=None, keep_pre=False):
     a = X
     for layer, (coef, intercept, offset) in enumerate(zip(coefs, net.intercepts, net.offsets)):
         z = a @ coef
-        if offset is None:
-            z += intercept
-        else:
-            if tracker is not None:
-                tracker(layer, a, sample_weight, coef, intercept, offset)
-            z += offset @ coef + intercept
+        if offset is not None and tracker is not None:
+            tracker(layer, a, sample_weight, coef, intercept, offset)
+        c = intercept if offset is None else offset @ coef + intercept
         if layer < last:
             pre.append(z)
-            a = write_value(activation, z, z) if in_place else activation.value(z)
+            if in_place and fused.activate(activation, z, c):  # one compiled pass
+                a = z
+            else:
+                z += c
+                a = write_value(activation, z, z) if in_place else activation.value(z)
         else:
-            a = output.apply(z)
+            a = z if fused.output(output, z, c) else output.apply(_add(z, c))
         inputs.append(a)
     return inputs, pre
 
@@ -223,7 +225,8 @@ class BackwardOptions:
     centralize: bool = False
 
 
-def backward(delta, sample_weight, inputs, pre, net, options, observe=None, out=None):
+def backward(delta, sample_weight, inputs, pre, net, options, observe=None, out=None,
+             delta_sum=None):
     """Backpropagate the output gradient: gradients of the regularised mean loss.
 
     Parameters
@@ -248,6 +251,9 @@ def backward(delta, sample_weight, inputs, pre, net, options, observe=None, out=
         Arrays to write the gradients into, shaped and ordered as the returned
         lists (``None`` where no offset gradient is returned), of the dtype the
         gradients have (e.g. views of :class:`~centered_nn._training.layout.FlatParameters.grads`).
+    delta_sum : ndarray of shape (n_outputs,), optional
+        The column sums of `delta` when the caller has already multiplied it by
+        the sample weights (:func:`.fused.loss_and_delta`).
 
     Returns
     -------
@@ -262,23 +268,30 @@ def backward(delta, sample_weight, inputs, pre, net, options, observe=None, out=
     coef_grads = [None] * n_layers
     intercept_grads = [None] * n_layers
     offset_grads = [None] * n_layers
-    if sample_weight is not None:
+    if sample_weight is not None and delta_sum is None:
         delta *= sample_weight.reshape(-1, 1)
     coef_out, intercept_out, offset_out = ([None] * n_layers,) * 3 if out is None else out
     for layer in range(n_layers - 1, -1, -1):
         a, coef, offset = inputs[layer], coefs[layer], offsets[layer]
         grad = _product(a.T, delta, coef_out[layer])
-        delta_sum = np.add.reduce(delta, axis=0, out=intercept_out[layer])
-        if offset is not None:
+        if delta_sum is None:
+            delta_sum = np.add.reduce(delta, axis=0, out=intercept_out[layer])
+        # the offset's term, the penalty and the scale in one compiled pass where allowed
+        fold = not centralize and fused.penalty_fits(grad, coef, alpha, sw_sum)
+        if offset is not None and not (fold and observe is None):
             grad += np.outer(offset, delta_sum)
         if centralize:
             grad -= grad.mean(axis=0)
         if observe is not None:
             observe(layer, a, delta, grad, offset)
-        grad += alpha * coef
-        if centralize:
-            grad -= alpha * coef.mean(axis=0)
-        grad /= sw_sum
+        if fold:
+            fused.penalize(grad, coef, offset if observe is None else None, delta_sum, alpha,
+                           sw_sum)
+        else:
+            grad += alpha * coef
+            if centralize:
+                grad -= alpha * coef.mean(axis=0)
+            grad /= sw_sum
         coef_grads[layer] = grad
         # in place when writing into `out`, whose dtype the caller matched to this quotient
         intercept_grads[layer] = np.divide(delta_sum, sw_sum, out=intercept_out[layer])
@@ -291,9 +304,18 @@ def backward(delta, sample_weight, inputs, pre, net, options, observe=None, out=
                     delta -= np.full(1, 1.0 / delta.shape[0]) * delta.sum(axis=0)
                 else:
                     delta -= np.outer(sample_weight / sw_sum, delta.sum(axis=0))
+            # with its column sums in one compiled pass where allowed; else numpy's,
             # in place, pre[layer - 1] as scratch unless it is the activation itself
-            multiply_by_derivative(activation, pre[layer - 1], inputs[layer], delta)
+            delta_sum = fused.multiply_by_derivative(activation, inputs[layer], delta,
+                                                     intercept_out[layer - 1])
+            if delta_sum is None:
+                multiply_by_derivative(activation, pre[layer - 1], inputs[layer], delta)
     return coef_grads, intercept_grads, offset_grads
+
+
+def _add(z, c):
+    z += c
+    return z
 
 
 def _product(a, b, out=None):
@@ -371,8 +393,15 @@ class Network:
                 f"undefined; {remedy}."
             )
         inputs, pre = self.forward(X, tracker, sample_weight)
-        loss = self.output.loss(Y, inputs[-1], sample_weight)
+        # the loss, the weighted delta and its column sums in compiled passes where allowed
+        fused_output = fused.loss_and_delta(self.output, Y, inputs[-1], sample_weight,
+                                            None if out is None else out[1][-1])
+        if fused_output is None:
+            loss = self.output.loss(Y, inputs[-1], sample_weight)
+            delta, delta_sum = self.output.gradient(Y, inputs[-1]), None
+        else:
+            loss, delta, delta_sum = fused_output
         loss += l2_penalty(self.coefs, options.alpha, sw_sum)
-        delta = self.output.gradient(Y, inputs[-1])
-        grads = backward(delta, sample_weight, inputs, pre, self, options, observe, out)
+        grads = backward(delta, sample_weight, inputs, pre, self, options, observe, out,
+                         delta_sum)
         return (loss, *grads)
