@@ -32,6 +32,7 @@ from .. import _compiled
 from .output import Identity, Logistic, Softmax, _average
 
 _loops = None  # the module of compiled loops, imported on first use
+_LIBM = None  # whether compiled exp/log are the C library's (see _libm)
 
 #: The built-in hidden activations with a compiled step, by class name (exact
 #: classes of :mod:`centered_nn.activations`, which _network does not import:
@@ -46,6 +47,21 @@ _NONE = {np.dtype(t): np.zeros(0, t) for t in (np.float32, np.float64)}  # never
 def available():
     """True when the compiled steps may be used (see :func:`.._compiled.enabled`)."""
     return _compiled.enabled()
+
+
+def _libm():
+    """Whether compiled exp and log are the C library's, as scipy's expit and xlogy call.
+
+    numba vectorises them with Intel's SVML when that library is installed; its
+    results may differ from the C library's in the last bit, so the kernels that
+    take an exp or a log then leave it to numpy.
+    """
+    global _LIBM
+    if _LIBM is None:
+        import numba
+
+        _LIBM = not numba.config.USING_SVML
+    return _LIBM
 
 
 def _kernels():
@@ -84,7 +100,8 @@ def activate(activation, z, c):
     Returns whether it did; otherwise `z` is untouched.
     """
     kind = _builtin(activation, _VALUE_KINDS)
-    if kind is None or not available() or z.ndim != 2 or not _fits(z, c):
+    if kind is None or not available() or z.ndim != 2 or not _fits(z, c) \
+            or (kind.endswith("Logistic") and not _libm()):
         return False
     loops, t = _kernels(), z.dtype.type
     if kind == "ReLU":
@@ -103,7 +120,7 @@ def output(layer, z, c):
     """
     kind = type(layer)
     if kind not in (Softmax, Logistic, Identity) or not available() or z.ndim != 2 \
-            or not _fits(z, c):
+            or not _fits(z, c) or (kind is Logistic and not _libm()):
         return False
     loops, t = _kernels(), z.dtype.type
     if kind is Softmax:
@@ -143,26 +160,28 @@ def loss_and_delta(layer, Y, P, sample_weight, sums=None):
             or type(Y) is not np.ndarray or Y.shape != P.shape:
         return None
     kind = type(layer)
-    if Y.dtype == np.bool_:
-        Yf = Y.astype(P.dtype)  # exactly the 1.0 and 0.0 numpy's P - Y reads
-    else:
-        Yf = Y
     weighted = sample_weight is not None
-    arrays = (P, Yf, sample_weight) if weighted else (P, Yf)
-    if not _fits(*arrays) or (sums is not None and not _fits(P, sums)):
+    compiled_loss = kind in (Softmax, Logistic) and Y.dtype == np.bool_ and _libm()
+    arrays = (P, sample_weight) if weighted else (P,)
+    if not _fits(*arrays) or (sums is not None and not _fits(P, sums)) \
+            or not (compiled_loss or _fits(P, Y)):
         return None
     loops, t = _kernels(), P.dtype.type
-    if kind in (Softmax, Logistic) and Y.dtype == np.bool_ and Y.flags.c_contiguous:
-        terms = np.empty(P.shape)  # float64, as scipy's xlogy gives them for booleans
-        eps = _EPS[P.dtype]
-        loops.log_loss_terms(P, Y, terms, eps, 1 - eps, t(1), kind is Logistic)
-        loss = np.negative(np.add.reduce(_average(terms, sample_weight, axis=0)))
-    else:
-        loss = layer.loss(Y, P, sample_weight)
     delta = np.empty_like(P)
     sums = np.empty(P.shape[1], P.dtype) if sums is None else sums
-    loops.output_delta(P, Yf, sample_weight if weighted else _NONE[P.dtype], weighted, delta, sums,
-                       t(0))
+    sw = sample_weight if weighted else _NONE[P.dtype]
+    if compiled_loss:
+        if not Y.flags.c_contiguous:
+            Y = np.ascontiguousarray(Y)
+        terms = np.empty(P.shape)  # float64, as scipy's xlogy gives them for booleans
+        eps = _EPS[P.dtype]
+        loss = np.float64(loops.log_loss(P, Y, terms, eps, 1 - eps, t(1), kind is Logistic,
+                                         sw, weighted, delta, sums, t(0)))
+        if weighted:  # numpy's np.average over the terms, as scikit-learn's
+            loss = np.negative(np.add.reduce(_average(terms, sample_weight, axis=0)))
+    else:
+        loss = layer.loss(Y, P, sample_weight)
+        loops.output_delta(P, Y, sw, weighted, delta, sums, t(0))
     return loss, delta, sums
 
 

@@ -178,34 +178,62 @@ def softmax_normalize(Z, zero):
 # ---- the output's loss terms and delta -------------------------------------------------
 
 @_jit
-def _xlogy(x, y):
-    """scipy's ``xlogy`` of a 0/1 `x` and a float64 `y`: 0 where x is 0 (unless y is NaN),
-    else the C library's log, which scipy calls too."""
-    if x:
-        return math.log(y)
+def _zero_unless_nan(y):
+    """``xlogy(0, y)``: 0, or NaN for a NaN `y`."""
     return 0.0 if y == y else y
 
 
 @_jit
-def log_loss_terms(P, Y, T, low, high, one, binary):
-    """scikit-learn's loss terms for boolean targets Y, into float64 `T`.
+def log_loss(P, Y, T, low, high, one, binary, sw, weighted, D, sums, zero):
+    """scikit-learn's log-loss terms for boolean targets Y into float64 `T`, and the delta.
 
     P is clipped to [low, high] in its dtype (``np.clip``); then ``xlogy(Y, P)``,
     plus ``xlogy(1 - Y, 1 - P)`` for the binary log-loss. scipy computes both in
-    float64 for boolean and integer first arguments, so T is float64 whatever P's
-    dtype; numpy's average over the rows then runs on T.
+    float64 for boolean and integer first arguments, with the C library's log as
+    here, so T is float64 whatever P's dtype. `D` receives ``P - Y`` (times the
+    sample weights `sw` if `weighted`) and `sums` its column sums, as
+    :func:`output_delta`. Returns ``-np.add.reduce(T.mean(axis=0))``, the
+    unweighted loss (the weighted one is numpy's average over T).
+
+    The log is taken only where xlogy takes it: LLVM would otherwise compute it
+    for every entry and select (it may speculate a log), ten times the work
+    for one-hot targets. So the first pass writes the zeros and the arguments,
+    the second takes the log of the arguments at the entries it recorded.
     """
     n, k = P.shape
+    flat = T.reshape(n * k)
+    at = np.empty(n * k, np.int64)
+    m = 0
+    sums[:] = zero
     for i in range(n):
         for j in range(k):
             p = P[i, j]
+            y = Y[i, j]
+            d = p - (one if y else zero)
+            if weighted:
+                d = d * sw[i]
+            D[i, j] = d
+            sums[j] += d
             p = p if (p > low or p != p) else low  # np.maximum(P, low)
             p = p if (p < high or p != p) else high  # np.minimum(., high)
-            y = Y[i, j]
-            term = _xlogy(y, 0.0 + p)
-            if binary:
-                term = term + _xlogy(not y, 0.0 + (one - p))
-            T[i, j] = term
+            if binary:  # one log per entry: of p where y, of 1 - p elsewhere
+                q, other = (0.0 + p, 0.0 + (one - p)) if y else (0.0 + (one - p), 0.0 + p)
+                T[i, j] = math.log(q) + _zero_unless_nan(other)
+            elif y:
+                T[i, j] = 0.0 + p
+                at[m] = i * k + j
+                m += 1
+            else:
+                T[i, j] = _zero_unless_nan(0.0 + p)
+    if k == 1:  # numpy sums a single column pairwise
+        column_sums(D, sums, zero)
+    for r in range(m):
+        flat[at[r]] = math.log(flat[at[r]])
+    means = np.empty(k)
+    column_sums(T, means, 0.0)
+    for j in range(k):
+        means[j] = means[j] / n  # numpy's mean: the sum over the count
+    return -pairwise(means, 0, k, 1, 0.0)
 
 
 @_jit

@@ -181,3 +181,16 @@ def test_the_numpy_path_serves_what_the_kernels_do_not_take(compiled_switch):
     assert fused.loss_and_delta(OUTPUT_LAYERS["softmax"](), Y64, P, None) is None
     assert fused.multiply_by_derivative(relu, z, z.copy()) is None
     assert not fused.penalty_fits(z, z, 1e-4, 5)
+
+
+def test_exp_and_log_are_left_to_numpy_when_numba_would_vectorise_them(monkeypatch):
+    """With Intel's SVML, numba's exp and log may differ from the C library's in the last bit."""
+    monkeypatch.setattr(fused, "_LIBM", False)
+    z, c = _values((6, 3), np.float64, 15), _values(3, np.float64, 16)
+    assert not fused.activate(activations.Logistic(), z.copy(), c)
+    assert not fused.activate(activations.CenteredLogistic(), z.copy(), c)
+    assert not fused.output(OUTPUT_LAYERS["logistic"](), z.copy(), c)
+    P = OUTPUT_LAYERS["softmax"]().apply(z.copy())
+    assert fused.loss_and_delta(OUTPUT_LAYERS["softmax"](), np.eye(3, dtype=bool)[[0, 1, 2, 0, 1, 2]],
+                                P, None) is None
+    assert fused.activate(activations.ReLU(), z, c)  # no exp or log: still compiled
