@@ -318,20 +318,9 @@ def penalize(G, W, offset, sums, shifted, alpha, scale):
     """``G += np.outer(offset, sums)`` (if `shifted`); ``G += alpha * W; G /= scale``."""
     n, k = G.shape
     for i in range(n):
-        o = offset[i] if shifted else alpha
         for j in range(k):
             g = G[i, j]
             if shifted:
-                g = g + o * sums[j]
+                g = g + offset[i] * sums[j]
             G[i, j] = (g + alpha * W[i, j]) / scale
-
-
-@_jit
-def gather_rows(X, rows, out):
-    """``out[:] = X[rows]`` for a C-contiguous 2-D `X`."""
-    k = X.shape[1]
-    for r in range(rows.shape[0]):
-        src = rows[r]
-        for j in range(k):
-            out[r, j] = X[src, j]
 

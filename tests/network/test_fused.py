@@ -1,4 +1,4 @@
-"""The compiled forward/backward steps equal the numpy path bit for bit, and step aside for the rest."""
+"""The compiled forward/backward steps equal the numpy path bit for bit, or step aside."""
 
 import numpy as np
 import pytest
@@ -191,6 +191,6 @@ def test_exp_and_log_are_left_to_numpy_when_numba_would_vectorise_them(monkeypat
     assert not fused.activate(activations.CenteredLogistic(), z.copy(), c)
     assert not fused.output(OUTPUT_LAYERS["logistic"](), z.copy(), c)
     P = OUTPUT_LAYERS["softmax"]().apply(z.copy())
-    assert fused.loss_and_delta(OUTPUT_LAYERS["softmax"](), np.eye(3, dtype=bool)[[0, 1, 2, 0, 1, 2]],
-                                P, None) is None
+    Y = np.eye(3, dtype=bool)[[0, 1, 2, 0, 1, 2]]
+    assert fused.loss_and_delta(OUTPUT_LAYERS["softmax"](), Y, P, None) is None
     assert fused.activate(activations.ReLU(), z, c)  # no exp or log: still compiled
