@@ -215,8 +215,16 @@ def multiply_by_derivative(activation, a, delta, sums=None):
 def penalty_fits(grad, coef, alpha, scale):
     """Whether :func:`penalize` applies: numpy would compute it all in `grad`'s dtype."""
     return (available() and grad.ndim == 2 and _fits(grad, coef)
-            and np.result_type(alpha, coef) == coef.dtype
-            and np.result_type(scale, grad) == grad.dtype)
+            and _takes_dtype(alpha, coef.dtype) and _takes_dtype(scale, grad.dtype))
+
+
+def _takes_dtype(value, dtype):
+    """Whether numpy computes ``value * array`` in the array's `dtype`: a Python number
+    (cast to it), or a NumPy scalar of that dtype (``np.result_type``, without its cost)."""
+    if type(value) in (bool, int, float):
+        return True
+    kind = getattr(value, "dtype", None)
+    return kind == dtype or (kind is not None and np.promote_types(kind, dtype) == dtype)
 
 
 def penalize(grad, coef, offset, sums, alpha, scale):

@@ -194,3 +194,13 @@ def test_exp_and_log_are_left_to_numpy_when_numba_would_vectorise_them(monkeypat
     Y = np.eye(3, dtype=bool)[[0, 1, 2, 0, 1, 2]]
     assert fused.loss_and_delta(OUTPUT_LAYERS["softmax"](), Y, P, None) is None
     assert fused.activate(activations.ReLU(), z, c)  # no exp or log: still compiled
+
+
+@pytest.mark.parametrize("value", [1e-4, 3, np.float64(1e-4), np.float32(1e-4), np.int64(3),
+                                   np.float16(2.0), True])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_the_penalty_is_compiled_exactly_when_numpy_keeps_the_dtype(value, dtype):
+    array = np.ones((2, 2), dtype)
+    keeps = np.result_type(value, array) == array.dtype
+    assert fused.penalty_fits(array, array, value, 5) == keeps
+    assert fused.penalty_fits(array, array, 1e-4, value) == keeps
