@@ -11,11 +11,14 @@ keeps the loops exact, and what they leave to numpy:
 
 - sums follow numpy's order: axis-0 sums add the rows one after another, a
   contiguous run (a row, a single column) is summed pairwise as numpy sums it;
-- ``scipy.special.expit`` is ``1 / (1 + exp(-z))`` with the C library's exp, as
-  a compiled loop computes it (logistic hidden units and output);
-- numpy's own vectorised ``exp``, ``log`` and ``tanh`` differ from the C
-  library's in the last bit of some values, so they stay numpy calls between
-  two loops: the softmax's exp, the loss's log, the tanh activations' values;
+- ``scipy.special.expit`` is ``1 / (1 + exp(-z))`` and ``scipy.special.xlogy``
+  is ``x * log(y)``, both with the C library's functions, as a compiled loop
+  calls them (logistic units and output; the log-losses, which scikit-learn
+  takes with xlogy); when numba would vectorise them with Intel's SVML
+  instead, those kernels step aside;
+- numpy's own vectorised ``exp`` and ``tanh`` differ from the C library's in
+  the last bit of some values, so they stay numpy calls: the softmax's exp
+  (between two loops), the tanh activations' values;
 - no fastmath; every constant is passed in the arrays' dtype.
 
 Each function returns False or None when it does not apply, and the caller
