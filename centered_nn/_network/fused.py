@@ -11,15 +11,20 @@ keeps the loops exact, and what they leave to numpy:
 
 - sums follow numpy's order: axis-0 sums add the rows one after another, a
   contiguous run (a row, a single column) is summed pairwise as numpy sums it;
-- ``scipy.special.expit`` is ``1 / (1 + exp(-z))`` and ``scipy.special.xlogy``
-  is ``x * log(y)``, both with the C library's functions, as a compiled loop
-  calls them (logistic units and output; the log-losses, which scikit-learn
-  takes with xlogy); when numba would vectorise them with Intel's SVML
-  instead, those kernels step aside;
+- ``scipy.special.xlogy`` is ``x * log(y)`` with the C library's log, as a
+  compiled loop calls it (the log-losses, which scikit-learn takes with
+  xlogy); when numba would vectorise it with Intel's SVML instead, that kernel
+  steps aside (so would ``1 / (1 + exp(-z))``, which equals scipy's ``expit``);
 - numpy's own vectorised ``exp`` and ``tanh`` differ from the C library's in
   the last bit of some values, so they stay numpy calls: the softmax's exp
   (between two loops), the tanh activations' values;
 - no fastmath; every constant is passed in the arrays' dtype.
+
+Only what pays is compiled: the ReLU with its bias (the logistic's and tanh's
+time is their exp or tanh, numpy's as fast), the softmax output (the logistic
+and identity outputs are one call), the loss with its delta, the derivatives,
+and the penalty and the identity output's delta from :data:`_SMALL` elements on
+(below, numba's dispatch costs more than numpy's two calls).
 
 Each function returns False or None when it does not apply, and the caller
 takes its numpy path: numba missing or switched off (:func:`.._compiled.enabled`),
@@ -32,7 +37,7 @@ would promote. The loops live in :mod:`.fused_loops`, imported on first use.
 import numpy as np
 
 from .. import _compiled
-from .output import Identity, Logistic, Softmax, _average
+from .output import Logistic, Softmax, _average
 
 _loops = None  # the module of compiled loops, imported on first use
 _LIBM = None  # whether compiled exp/log are the C library's (see _libm)
@@ -41,8 +46,11 @@ _LIBM = None  # whether compiled exp/log are the C library's (see _libm)
 #: classes of :mod:`centered_nn.activations`, which _network does not import:
 #: a subclass may change the function, so it is not one of them).
 _ACTIVATIONS_MODULE = "centered_nn.activations"
-_VALUE_KINDS = {"ReLU", "Logistic", "CenteredLogistic", "Identity"}
-_DERIVATIVE_KINDS = _VALUE_KINDS | {"Tanh", "LeCunTanh"}
+_VALUE_KINDS = {"ReLU"}
+_DERIVATIVE_KINDS = {"ReLU", "Logistic", "CenteredLogistic", "Identity", "Tanh", "LeCunTanh"}
+#: Below this many elements a compiled call (numba's dispatch) costs more than the
+#: two or three numpy calls it replaces, except where it replaces more.
+_SMALL = 1024
 _EPS = {np.dtype(t): np.finfo(t).eps for t in (np.float32, np.float64)}
 _NONE = {np.dtype(t): np.zeros(0, t) for t in (np.float32, np.float64)}  # never read
 
@@ -98,42 +106,30 @@ def _fits(*arrays):
 
 
 def activate(activation, z, c):
-    """``z = activation(z + c)`` in place for ReLU, logistic, centred logistic, identity.
+    """``z = max(z + c, 0)`` in place for ReLU: returns whether it did (else `z` is untouched).
 
-    Returns whether it did; otherwise `z` is untouched.
+    The other activations keep numpy's two calls: a logistic's or tanh's time is
+    its exp or tanh, the identity's a single add.
     """
-    kind = _builtin(activation, _VALUE_KINDS)
-    if kind is None or not available() or z.ndim != 2 or not _fits(z, c) \
-            or (kind.endswith("Logistic") and not _libm()):
+    if _builtin(activation, _VALUE_KINDS) is None or not available() or z.ndim != 2 \
+            or not _fits(z, c):
         return False
-    loops, t = _kernels(), z.dtype.type
-    if kind == "ReLU":
-        loops.bias_relu(z, c, t(0))
-    elif kind == "Identity":
-        loops.bias_add(z, c)
-    else:
-        loops.bias_logistic(z, c, t(1), t(0.5) if kind == "CenteredLogistic" else t(0))
+    _kernels().bias_relu(z, c, z.dtype.type(0))
     return True
 
 
 def output(layer, z, c):
-    """``layer.apply(z + c)`` in place for the softmax, logistic and identity outputs.
+    """``layer.apply(z + c)`` in place for the softmax output: returns whether it did.
 
-    Returns whether it did; otherwise `z` is untouched.
+    Two compiled passes around numpy's own exp; the logistic and identity outputs
+    (one exp, or one add) keep numpy's calls. Otherwise `z` is untouched.
     """
-    kind = type(layer)
-    if kind not in (Softmax, Logistic, Identity) or not available() or z.ndim != 2 \
-            or not _fits(z, c) or (kind is Logistic and not _libm()):
+    if type(layer) is not Softmax or not available() or z.ndim != 2 or not _fits(z, c):
         return False
-    loops, t = _kernels(), z.dtype.type
-    if kind is Softmax:
-        loops.softmax_shift(z, c)
-        np.exp(z, out=z)  # numpy's vectorised exp, as scikit-learn calls it
-        loops.softmax_normalize(z, t(0))
-    elif kind is Logistic:
-        loops.bias_logistic(z, c, t(1), t(0))
-    else:
-        loops.bias_add(z, c)
+    loops = _kernels()
+    loops.softmax_shift(z, c)
+    np.exp(z, out=z)  # numpy's vectorised exp, as scikit-learn calls it
+    loops.softmax_normalize(z, z.dtype.type(0))
     return True
 
 
@@ -167,7 +163,7 @@ def loss_and_delta(layer, Y, P, sample_weight, sums=None):
     compiled_loss = kind in (Softmax, Logistic) and Y.dtype == np.bool_ and _libm()
     arrays = (P, sample_weight) if weighted else (P,)
     if not _fits(*arrays) or (sums is not None and not _fits(P, sums)) \
-            or not (compiled_loss or _fits(P, Y)):
+            or not (compiled_loss or (P.size >= _SMALL and _fits(P, Y))):
         return None
     loops, t = _kernels(), P.dtype.type
     delta = np.empty_like(P)
@@ -217,7 +213,7 @@ def multiply_by_derivative(activation, a, delta, sums=None):
 
 def penalty_fits(grad, coef, alpha, scale):
     """Whether :func:`penalize` applies: numpy would compute it all in `grad`'s dtype."""
-    return (available() and grad.ndim == 2 and _fits(grad, coef)
+    return (available() and grad.ndim == 2 and grad.size >= _SMALL and _fits(grad, coef)
             and _takes_dtype(alpha, coef.dtype) and _takes_dtype(scale, grad.dtype))
 
 

@@ -114,16 +114,7 @@ def column_sums(D, sums, zero):
             sums[j] += D[i, j]
 
 
-# ---- forward: bias add and activation, in place ---------------------------------------
-
-@_jit
-def bias_add(Z, c):
-    """``Z += c`` (identity; the activations whose value stays numpy's)."""
-    n, k = Z.shape
-    for i in range(n):
-        for j in range(k):
-            Z[i, j] = Z[i, j] + c[j]
-
+# ---- forward: bias add and ReLU; the softmax around numpy's exp ------------------------
 
 @_jit
 def bias_relu(Z, c, zero):
@@ -133,18 +124,6 @@ def bias_relu(Z, c, zero):
         for j in range(k):
             x = Z[i, j] + c[j]
             Z[i, j] = x if (x > zero or x != x) else zero  # -0.0 gives 0.0, as numpy's
-
-
-@_jit
-def bias_logistic(Z, c, one, shift):
-    """``Z += c; expit(Z, out=Z); Z -= shift``: scipy's expit is ``1 / (1 + exp(-z))``
-    with the C library's exp, as here (`shift` 0 for the plain sigmoid, where
-    ``x - 0`` is x)."""
-    n, k = Z.shape
-    for i in range(n):
-        for j in range(k):
-            x = Z[i, j] + c[j]
-            Z[i, j] = one / (one + math.exp(-x)) - shift
 
 
 @_jit

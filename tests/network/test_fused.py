@@ -13,8 +13,7 @@ pytest.importorskip("numba")
 
 DTYPES = [np.float64, np.float32]
 SHAPES = [(1, 1), (7, 1), (300, 1), (13, 5), (200, 100)]
-VALUE_KINDS = ["relu", "logistic", "centered_logistic", "identity"]
-DERIVATIVE_KINDS = VALUE_KINDS + ["tanh", "lecun_tanh"]
+DERIVATIVE_KINDS = ["relu", "logistic", "centered_logistic", "identity", "tanh", "lecun_tanh"]
 
 
 @pytest.fixture(autouse=True)
@@ -36,11 +35,10 @@ def _assert_same(got, expected):
     np.testing.assert_array_equal(got, expected)
 
 
-@pytest.mark.parametrize("name", VALUE_KINDS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", SHAPES)
-def test_bias_and_activation_equal_numpy(name, dtype, shape):
-    activation = activations.get_activation(name)
+def test_bias_and_relu_equal_numpy(dtype, shape):
+    activation = activations.ReLU()
     z, c = _values(shape, dtype, 1), _values(shape[1], dtype, 2)
     expected = z.copy()
     expected += c
@@ -49,11 +47,10 @@ def test_bias_and_activation_equal_numpy(name, dtype, shape):
     _assert_same(z, expected)
 
 
-@pytest.mark.parametrize("name", ["softmax", "logistic", "identity"])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(1, 3), (9, 3), (200, 10), (5, 130), (40, 1)])
-def test_output_layer_equals_numpy(name, dtype, shape):
-    layer = OUTPUT_LAYERS[name]()
+def test_softmax_output_equals_numpy(dtype, shape):
+    layer = OUTPUT_LAYERS["softmax"]()
     z, c = _values(shape, dtype, 3, scale=1.0), _values(shape[1], dtype, 4, scale=1.0)
     expected = z.copy()
     expected += c
@@ -74,7 +71,7 @@ def _targets(name, shape, dtype, rng):
 
 @pytest.mark.parametrize("name", ["softmax", "logistic", "identity", "exp"])
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape", [(1, 3), (200, 10), (300, 1), (150, 2)])
+@pytest.mark.parametrize("shape", [(1, 3), (200, 10), (300, 1), (1100, 1), (150, 2), (600, 2)])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_loss_delta_and_sums_equal_numpy(name, dtype, shape, weighted):
     rng = np.random.default_rng(5)
@@ -85,7 +82,11 @@ def test_loss_delta_and_sums_equal_numpy(name, dtype, shape, weighted):
     Y = _targets(name, shape, dtype, rng)
     sw = rng.uniform(0.1, 3.0, shape[0]).astype(dtype) if weighted else None
     P_before, Y_before = P.copy(), Y.copy()
-    loss, delta, sums = fused.loss_and_delta(layer, Y, P, sw)
+    result = fused.loss_and_delta(layer, Y, P, sw)
+    if name in ("identity", "exp") and P.size < fused._SMALL:
+        assert result is None  # numpy's calls are cheaper there
+        return
+    loss, delta, sums = result
     expected_delta = layer.gradient(Y, P)
     if weighted:
         expected_delta *= sw.reshape(-1, 1)
@@ -164,6 +165,8 @@ def test_the_numpy_path_serves_what_the_kernels_do_not_take(compiled_switch):
     relu = activations.ReLU()
     assert not fused.activate(_Doubled(), z.copy(), c)  # a subclass may change the function
     assert not fused.activate(activations.Tanh(), z.copy(), c)  # numpy's tanh is kept
+    assert not fused.activate(activations.Logistic(), z.copy(), c)  # exp-bound: numpy's
+    assert not fused.output(OUTPUT_LAYERS["logistic"](), z.copy(), c)
     assert not fused.activate(relu, z.copy(), c.astype(np.float32))  # mixed dtypes
     assert not fused.activate(relu, np.asfortranarray(z), c)  # not C-contiguous
     assert not fused.activate(relu, z.astype(">f8"), c.astype(">f8"))  # byte-swapped
@@ -173,23 +176,24 @@ def test_the_numpy_path_serves_what_the_kernels_do_not_take(compiled_switch):
     Y64 = np.eye(3)[[0, 1, 2, 0, 1]]
     assert fused.loss_and_delta(OUTPUT_LAYERS["softmax"](), Y64, P.astype(np.float32),
                                 None) is None  # the delta would be float64
-    assert not fused.penalty_fits(z, z.astype(np.float32), 1e-4, 5)
-    assert not fused.penalty_fits(z.astype(np.float32), z.astype(np.float32), np.float64(1e-4), 5)
+    big = _values((40, 30), np.float64, 17)
+    assert fused.penalty_fits(big, big, 1e-4, 5)
+    assert not fused.penalty_fits(z, z, 1e-4, 5)  # small: numpy's two calls are cheaper
+    assert not fused.penalty_fits(big, big.astype(np.float32), 1e-4, 5)
+    assert not fused.penalty_fits(big.astype(np.float32), big.astype(np.float32),
+                                  np.float64(1e-4), 5)
     compiled_switch.ENABLED = False
     assert not fused.activate(relu, z.copy(), c)
     assert not fused.output(OUTPUT_LAYERS["softmax"](), z.copy(), c)
     assert fused.loss_and_delta(OUTPUT_LAYERS["softmax"](), Y64, P, None) is None
     assert fused.multiply_by_derivative(relu, z, z.copy()) is None
-    assert not fused.penalty_fits(z, z, 1e-4, 5)
+    assert not fused.penalty_fits(big, big, 1e-4, 5)
 
 
 def test_exp_and_log_are_left_to_numpy_when_numba_would_vectorise_them(monkeypatch):
     """With Intel's SVML, numba's exp and log may differ from the C library's in the last bit."""
     monkeypatch.setattr(fused, "_LIBM", False)
     z, c = _values((6, 3), np.float64, 15), _values(3, np.float64, 16)
-    assert not fused.activate(activations.Logistic(), z.copy(), c)
-    assert not fused.activate(activations.CenteredLogistic(), z.copy(), c)
-    assert not fused.output(OUTPUT_LAYERS["logistic"](), z.copy(), c)
     P = OUTPUT_LAYERS["softmax"]().apply(z.copy())
     Y = np.eye(3, dtype=bool)[[0, 1, 2, 0, 1, 2]]
     assert fused.loss_and_delta(OUTPUT_LAYERS["softmax"](), Y, P, None) is None
@@ -200,7 +204,7 @@ def test_exp_and_log_are_left_to_numpy_when_numba_would_vectorise_them(monkeypat
                                    np.float16(2.0), True])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_the_penalty_is_compiled_exactly_when_numpy_keeps_the_dtype(value, dtype):
-    array = np.ones((2, 2), dtype)
+    array = np.ones((32, 32), dtype)
     keeps = np.result_type(value, array) == array.dtype
     assert fused.penalty_fits(array, array, value, 5) == keeps
     assert fused.penalty_fits(array, array, 1e-4, value) == keeps
