@@ -155,12 +155,13 @@ def loss_and_delta(layer, Y, P, sample_weight, sums=None):
         ``np.add.reduce(delta, axis=0)`` give them; None where the numpy path
         must run (see the module docstring).
     """
-    if not available() or type(P) is not np.ndarray or P.ndim != 2 \
-            or type(Y) is not np.ndarray or Y.shape != P.shape:
-        return None
     kind = type(layer)
+    log_loss = kind is Softmax or kind is Logistic
+    if type(P) is not np.ndarray or (not log_loss and P.size < _SMALL) or not available() \
+            or P.ndim != 2 or type(Y) is not np.ndarray or Y.shape != P.shape:
+        return None
     weighted = sample_weight is not None
-    compiled_loss = kind in (Softmax, Logistic) and Y.dtype == np.bool_ and _libm()
+    compiled_loss = log_loss and Y.dtype == np.bool_ and _libm()
     arrays = (P, sample_weight) if weighted else (P,)
     if not _fits(*arrays) or (sums is not None and not _fits(P, sums)) \
             or not (compiled_loss or (P.size >= _SMALL and _fits(P, Y))):
@@ -213,7 +214,7 @@ def multiply_by_derivative(activation, a, delta, sums=None):
 
 def penalty_fits(grad, coef, alpha, scale):
     """Whether :func:`penalize` applies: numpy would compute it all in `grad`'s dtype."""
-    return (available() and grad.ndim == 2 and grad.size >= _SMALL and _fits(grad, coef)
+    return (grad.size >= _SMALL and available() and grad.ndim == 2 and _fits(grad, coef)
             and _takes_dtype(alpha, coef.dtype) and _takes_dtype(scale, grad.dtype))
 
 
