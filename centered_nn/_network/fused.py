@@ -50,7 +50,7 @@ _VALUE_KINDS = {"ReLU"}
 _DERIVATIVE_KINDS = {"ReLU", "Logistic", "CenteredLogistic", "Identity", "Tanh", "LeCunTanh"}
 #: Below this many elements a compiled call (numba's dispatch) costs more than the
 #: two or three numpy calls it replaces, except where it replaces more.
-_SMALL = 1024
+_SMALL = 4096
 _EPS = {np.dtype(t): np.finfo(t).eps for t in (np.float32, np.float64)}
 _NONE = {np.dtype(t): np.zeros(0, t) for t in (np.float32, np.float64)}  # never read
 

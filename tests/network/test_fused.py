@@ -71,7 +71,7 @@ def _targets(name, shape, dtype, rng):
 
 @pytest.mark.parametrize("name", ["softmax", "logistic", "identity", "exp"])
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape", [(1, 3), (200, 10), (300, 1), (1100, 1), (150, 2), (600, 2)])
+@pytest.mark.parametrize("shape", [(1, 3), (200, 10), (300, 1), (4100, 1), (150, 2), (2100, 2)])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_loss_delta_and_sums_equal_numpy(name, dtype, shape, weighted):
     rng = np.random.default_rng(5)
@@ -176,7 +176,7 @@ def test_the_numpy_path_serves_what_the_kernels_do_not_take(compiled_switch):
     Y64 = np.eye(3)[[0, 1, 2, 0, 1]]
     assert fused.loss_and_delta(OUTPUT_LAYERS["softmax"](), Y64, P.astype(np.float32),
                                 None) is None  # the delta would be float64
-    big = _values((40, 30), np.float64, 17)
+    big = _values((80, 60), np.float64, 17)
     assert fused.penalty_fits(big, big, 1e-4, 5)
     assert not fused.penalty_fits(z, z, 1e-4, 5)  # small: numpy's two calls are cheaper
     assert not fused.penalty_fits(big, big.astype(np.float32), 1e-4, 5)
@@ -204,7 +204,7 @@ def test_exp_and_log_are_left_to_numpy_when_numba_would_vectorise_them(monkeypat
                                    np.float16(2.0), True])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_the_penalty_is_compiled_exactly_when_numpy_keeps_the_dtype(value, dtype):
-    array = np.ones((32, 32), dtype)
+    array = np.ones((64, 64), dtype)
     keeps = np.result_type(value, array) == array.dtype
     assert fused.penalty_fits(array, array, value, 5) == keeps
     assert fused.penalty_fits(array, array, 1e-4, value) == keeps
