@@ -141,10 +141,13 @@ def warm_up():
     rng = np.random.default_rng(0)
     for dtype in (np.float64, np.float32):
         X = rng.standard_normal((40, 3)).astype(dtype)
-        for solver in ("adam", "sgd"):
+        for solver in ("adam", "sgd", "lbfgs"):
             for make, y in ((centered_nn.MLPClassifier, np.arange(40) % 2),
+                            (centered_nn.MLPClassifier, np.arange(40) % 3),
                             (centered_nn.MLPRegressor, X[:, 0].astype(np.float64))):
-                _fit(make(hidden_layer_sizes=(4,), solver=solver, max_iter=2), X, y)
+                for activation in ("relu", "logistic", "tanh"):
+                    _fit(make(hidden_layer_sizes=(4,), solver=solver, activation=activation,
+                              max_iter=2), X, y)
 
 
 def batch_counts(fitted, n_samples):

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import fused
 from .output import OUTPUT_LAYERS
 from .activation_calls import derivative_needs_value_only, multiply_by_derivative, write_value
 from .._stats import RunningMean, weighted_mean
@@ -131,14 +132,23 @@ def forward(X, net, tracker=None, sample_weight=None, keep_pre=False):
     for layer, (coef, intercept, offset) in enumerate(zip(coefs, net.intercepts, net.offsets)):
         if offset is not None and tracker is not None:
             tracker(layer, a, sample_weight, coef, intercept, offset)
-        z = pre_activation(a, coef, intercept, offset)
+        z, c = a @ coef, layer_bias(coef, intercept, offset)
         if layer < last:
             pre.append(z)
-            a = write_value(activation, z, z) if in_place else activation.value(z)
+            if in_place and fused.activate(activation, z, c):  # one compiled pass
+                a = z
+            else:
+                z += c
+                a = write_value(activation, z, z) if in_place else activation.value(z)
         else:
-            a = output.apply(z)
+            a = z if fused.output(output, z, c) else output.apply(_add(z, c))
         inputs.append(a)
     return inputs, pre
+
+
+def layer_bias(coef, intercept, offset):
+    """What a layer adds to ``a @ W``: ``c``, or ``b @ W + c`` with an offset b."""
+    return intercept if offset is None else offset @ coef + intercept
 
 
 def pre_activation(a, coef, intercept, offset):
@@ -146,9 +156,7 @@ def pre_activation(a, coef, intercept, offset):
 
     `a` may be sparse (``a @ W`` is dense); `offset` is None for a layer without one.
     """
-    z = a @ coef
-    z += intercept if offset is None else offset @ coef + intercept
-    return z
+    return _add(a @ coef, layer_bias(coef, intercept, offset))
 
 
 def center_layer_inputs(net, X, layers, sample_weight=None, chunk_rows=1024):
@@ -218,7 +226,8 @@ class BackwardOptions:
     centralize: bool = False
 
 
-def backward(delta, sample_weight, inputs, pre, net, options, out=None, step=None):
+def backward(delta, sample_weight, inputs, pre, net, options, out=None, step=None,
+             delta_sum=None):
     """Backpropagate the output gradient: gradients of the regularised mean loss.
 
     Parameters
@@ -240,6 +249,9 @@ def backward(delta, sample_weight, inputs, pre, net, options, out=None, step=Non
         Filled with each layer's delta; when it keeps the data terms, the weight
         gradients are returned as such, the penalty left to
         :meth:`BackwardStep.finish` (see :meth:`Network.gradient_step`).
+    delta_sum : ndarray of shape (n_outputs,), optional
+        The column sums of `delta` when the caller has already multiplied it by
+        the sample weights (:func:`.fused.loss_and_delta`).
 
     Returns
     -------
@@ -249,25 +261,31 @@ def backward(delta, sample_weight, inputs, pre, net, options, out=None, step=Non
     """
     coefs, offsets, activation = net.coefs, net.offsets, net.activation
     alpha, centralize = options.alpha, options.centralize
+    data_terms = step is not None and step.data_terms  # the penalty waits for finish()
     n_layers = len(coefs)
     sw_sum = delta.shape[0] if sample_weight is None else sample_weight.sum()
     coef_grads = [None] * n_layers
     intercept_grads = [None] * n_layers
     offset_grads = [None] * n_layers
-    if sample_weight is not None:
+    if sample_weight is not None and delta_sum is None:
         delta *= sample_weight.reshape(-1, 1)
     coef_out, intercept_out, offset_out = ([None] * n_layers,) * 3 if out is None else out
     for layer in range(n_layers - 1, -1, -1):
         a, coef, offset = inputs[layer], coefs[layer], offsets[layer]
         grad = _product(a.T, delta, coef_out[layer])
-        delta_sum = np.add.reduce(delta, axis=0, out=intercept_out[layer])
-        if offset is not None:
+        if delta_sum is None:
+            delta_sum = np.add.reduce(delta, axis=0, out=intercept_out[layer])
+        # the offset's term, the penalty and the scale in one compiled pass where allowed
+        fold = not (centralize or data_terms) and fused.penalty_fits(grad, coef, alpha, sw_sum)
+        if offset is not None and not fold:
             grad += np.outer(offset, delta_sum)
         if centralize:
             grad -= grad.mean(axis=0)
         if step is not None:
             step.deltas[layer] = delta
-        if step is None or not step.data_terms:
+        if fold:
+            fused.penalize(grad, coef, offset, delta_sum, alpha, sw_sum)
+        elif not data_terms:
             add_penalty(grad, coef, options, sw_sum)
         coef_grads[layer] = grad
         # in place when writing into `out`, whose dtype the caller matched to this quotient
@@ -281,14 +299,21 @@ def backward(delta, sample_weight, inputs, pre, net, options, out=None, step=Non
                     delta -= np.full(1, 1.0 / delta.shape[0]) * delta.sum(axis=0)
                 else:
                     delta -= np.outer(sample_weight / sw_sum, delta.sum(axis=0))
+            # with its column sums in one compiled pass where allowed; else numpy's,
             # in place, pre[layer - 1] as scratch unless it is the activation itself
-            multiply_by_derivative(activation, pre[layer - 1], inputs[layer], delta)
+            delta_sum = fused.multiply_by_derivative(activation, inputs[layer], delta,
+                                                     intercept_out[layer - 1])
+            if delta_sum is None:
+                multiply_by_derivative(activation, pre[layer - 1], inputs[layer], delta)
     return coef_grads, intercept_grads, offset_grads
 
 
 def add_penalty(grad, coef, options, sw_sum):
     """Turn a weight gradient's data term into the gradient: add the L2 term (centred
     under gradient centralization), divide by the batch's size or weight sum; in place."""
+    if not options.centralize and fused.penalty_fits(grad, coef, options.alpha, sw_sum):
+        fused.penalize(grad, coef, None, None, options.alpha, sw_sum)  # one compiled pass
+        return grad
     grad += options.alpha * coef
     if options.centralize:
         grad -= options.alpha * coef.mean(axis=0)
@@ -346,6 +371,11 @@ class BackwardStep:
                 add_penalty(grad, coef, options, sw_sum)
             self._finish = None
         return self.weight_gradients, self.intercept_gradients, self.offset_gradients
+
+
+def _add(z, c):
+    z += c
+    return z
 
 
 def _product(a, b, out=None):
@@ -427,14 +457,20 @@ class Network:
                 f"undefined; {remedy}."
             )
         inputs, pre = self.forward(X, tracker, sample_weight)
-        loss = self.output.loss(Y, inputs[-1], sample_weight)
+        # the loss, the weighted delta and its column sums in compiled passes where allowed
+        fused_output = fused.loss_and_delta(self.output, Y, inputs[-1], sample_weight,
+                                            None if out is None else out[1][-1])
+        if fused_output is None:
+            loss = self.output.loss(Y, inputs[-1], sample_weight)
+            delta, delta_sum = self.output.gradient(Y, inputs[-1]), None
+        else:
+            loss, delta, delta_sum = fused_output
         loss += l2_penalty(self.coefs, options.alpha, sw_sum)
-        delta = self.output.gradient(Y, inputs[-1])
         step = BackwardStep(inputs, self.offsets, sample_weight, options.centralize,
                             data_terms)
         (step.weight_gradients, step.intercept_gradients,
          step.offset_gradients) = backward(delta, sample_weight, inputs, pre, self, options,
-                                           out, step)
+                                           out, step, delta_sum)
         if data_terms:
             step._finish = (self.coefs, options, sw_sum)
         return loss, step

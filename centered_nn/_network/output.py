@@ -9,8 +9,9 @@ logistic with the binary log-loss, identity with half the squared error, exp
 with half the Poisson deviance), so the gradient of the per-sample objective
 with respect to the output pre-activation z is ``P - Y`` in each case.
 
-Losses follow scikit-learn's definitions: the (sample-weighted) average over
-samples, summed over output columns; probabilities are clipped to
+Losses follow scikit-learn's definitions and its order of operations, so that
+they round as its own do: the (sample-weighted) average over samples of each
+output column, summed over the columns; probabilities are clipped to
 ``[eps, 1 - eps]`` of their dtype. One exception, kept for parity:
 scikit-learn's squared error *averages* over output columns while the gradient
 it trains with (``P - Y``) is that of the *sum*, so for ``n_outputs > 1`` the
@@ -131,10 +132,9 @@ class Softmax(OutputLayer):
         return z
 
     def loss(self, Y, P, sample_weight=None):
-        terms = _clipped(P)
-        np.log(terms, out=terms)
-        terms *= Y
-        return _average(np.negative(np.add.reduce(terms, axis=1)), sample_weight)
+        # scikit-learn's expression and dtypes (xlogy of boolean targets is float64)
+        terms = xlogy(Y, _clipped(P))
+        return np.negative(np.add.reduce(_average(terms, sample_weight, axis=0)))
 
 
 class Logistic(OutputLayer):
@@ -146,10 +146,10 @@ class Logistic(OutputLayer):
         return expit(z, out=z)
 
     def loss(self, Y, P, sample_weight=None):
+        # scikit-learn's binary log-loss, expression and dtypes
         P = _clipped(P)
-        terms = np.where(Y, P, 1 - P)
-        np.log(terms, out=terms)
-        return _average(np.negative(np.add.reduce(terms, axis=1)), sample_weight)
+        terms = xlogy(Y, P) + xlogy(1 - Y, 1 - P)
+        return np.negative(np.add.reduce(_average(terms, sample_weight, axis=0)))
 
 
 class Identity(OutputLayer):

@@ -1,7 +1,8 @@
 """Output-layer losses: bit for bit numpy's own wrappers (np.clip, np.average, mean).
 
 The losses avoid the wrappers' per-call overhead on small minibatches; these
-tests hold them to the wrapper formulas, which scikit-learn's losses round like.
+tests hold them to the wrapper formulas, written as scikit-learn's losses
+(``sklearn/neural_network/_base.py``) write them, which they round like.
 """
 
 import numpy as np
@@ -12,14 +13,14 @@ from centered_nn._network.output import OUTPUT_LAYERS
 
 
 def _wrapper_loss(name, Y, P, sw):
-    if name == "softmax":
+    if name == "softmax":  # scikit-learn's log_loss (for n_outputs > 1)
         eps = np.finfo(P.dtype).eps
         P = np.clip(P, eps, 1 - eps)
-        return np.average(-(np.log(P) * Y).sum(axis=1), weights=sw)
-    if name == "logistic":
+        return -np.average(xlogy(Y, P), weights=sw, axis=0).sum()
+    if name == "logistic":  # scikit-learn's binary_log_loss
         eps = np.finfo(P.dtype).eps
         P = np.clip(P, eps, 1 - eps)
-        return np.average(-np.log(np.where(Y, P, 1 - P)).sum(axis=1), weights=sw)
+        return -np.average(xlogy(Y, P) + xlogy(1 - Y, 1 - P), weights=sw, axis=0).sum()
     if name == "identity":
         return 0.5 * np.average((Y - P) ** 2, weights=sw, axis=0).mean()
     return np.average(xlogy(Y, Y / P) - Y + P, weights=sw, axis=0).sum()

@@ -1,0 +1,239 @@
+"""Optional compiled steps of the forward and backward passes (numba), bit for bit numpy's.
+
+The numpy passes of :mod:`.network` spend most of a minibatch step outside the
+matrix products in a dozen elementwise passes: the bias add and the
+activation, the output's softmax, loss and ``P - Y``, the derivative times the
+delta and its column sums, the weight gradient's penalty and scale. Each
+function here does one such group in one compiled loop over the arrays, with
+the same operations in the same order and dtypes, so every result is the numpy
+path's to the last bit. The matrix products stay numpy's (BLAS) calls. What
+keeps the loops exact, and what they leave to numpy:
+
+- sums follow numpy's order: axis-0 sums add the rows one after another, a
+  contiguous run (a row, a single column) is summed pairwise as numpy sums it;
+- ``scipy.special.xlogy`` is ``x * log(y)`` with the C library's log, as a
+  compiled loop calls it (the log-losses, which scikit-learn takes with
+  xlogy); when numba would vectorise it with Intel's SVML instead, that kernel
+  steps aside (so would ``1 / (1 + exp(-z))``, which equals scipy's ``expit``);
+- numpy's own vectorised ``exp`` and ``tanh`` differ from the C library's in
+  the last bit of some values, so they stay numpy calls: the softmax's exp
+  (between two loops), the tanh activations' values;
+- no fastmath; every constant is passed in the arrays' dtype.
+
+Only what pays is compiled: the ReLU with its bias (the logistic's and tanh's
+time is their exp or tanh, numpy's as fast), the softmax output (the logistic
+and identity outputs are one call), the loss with its delta, the derivatives,
+and the penalty and the identity output's delta from :data:`_SMALL` elements on
+(below, numba's dispatch costs more than numpy's two calls).
+
+Each function returns False or None when it does not apply, and the caller
+takes its numpy path: numba missing or switched off (:func:`.._compiled.enabled`),
+an activation that is not one of the built-ins below (a user's, a subclass),
+arrays that are not C-contiguous native float32/float64 of one dtype (a sample
+weight or target of another dtype included), or a penalty whose scalar numpy
+would promote. The loops live in :mod:`.fused_loops`, imported on first use.
+"""
+
+import numpy as np
+
+from .. import _compiled
+from .output import Logistic, Softmax, _average
+
+_loops = None  # the module of compiled loops, imported on first use
+_LIBM = None  # whether compiled exp/log are the C library's (see _libm)
+
+#: The built-in hidden activations with a compiled step, by class name (exact
+#: classes of :mod:`centered_nn.activations`, which _network does not import:
+#: a subclass may change the function, so it is not one of them).
+_ACTIVATIONS_MODULE = "centered_nn.activations"
+_VALUE_KINDS = {"ReLU"}
+_DERIVATIVE_KINDS = {"ReLU", "Logistic", "CenteredLogistic", "Identity", "Tanh", "LeCunTanh"}
+#: Below this many elements a compiled call (numba's dispatch) costs more than the
+#: two or three numpy calls it replaces, except where it replaces more.
+_SMALL = 4096
+_EPS = {np.dtype(t): np.finfo(t).eps for t in (np.float32, np.float64)}
+_NONE = {np.dtype(t): np.zeros(0, t) for t in (np.float32, np.float64)}  # never read
+
+
+def available():
+    """True when the compiled steps may be used (see :func:`.._compiled.enabled`)."""
+    return _compiled.enabled()
+
+
+def _libm():
+    """Whether compiled exp and log are the C library's, as scipy's expit and xlogy call.
+
+    numba vectorises them with Intel's SVML when that library is installed; its
+    results may differ from the C library's in the last bit, so the kernels that
+    take an exp or a log then leave it to numpy.
+    """
+    global _LIBM
+    if _LIBM is None:
+        import numba
+
+        _LIBM = not numba.config.USING_SVML
+    return _LIBM
+
+
+def _kernels():
+    global _loops
+    if _loops is None:
+        from . import fused_loops  # compiles (or loads from the cache) on first call
+
+        _loops = fused_loops
+    return _loops
+
+
+def _builtin(activation, kinds):
+    cls = type(activation)
+    return cls.__name__ if cls.__module__ == _ACTIVATIONS_MODULE and cls.__name__ in kinds \
+        else None
+
+
+def _fits(*arrays):
+    """C-contiguous ndarrays of one native float dtype (float32 or float64).
+
+    A byte-swapped dtype (``>f8`` on a little-endian machine) is not one of them:
+    numba compiles for native floats only.
+    """
+    dtype = getattr(arrays[0], "dtype", None)
+    if dtype not in _NONE:
+        return False
+    for a in arrays:
+        if type(a) is not np.ndarray or a.dtype != dtype or not a.flags.c_contiguous:
+            return False
+    return True
+
+
+def activate(activation, z, c):
+    """``z = max(z + c, 0)`` in place for ReLU: returns whether it did (else `z` is untouched).
+
+    The other activations keep numpy's two calls: a logistic's or tanh's time is
+    its exp or tanh, the identity's a single add.
+    """
+    if _builtin(activation, _VALUE_KINDS) is None or not available() or z.ndim != 2 \
+            or not _fits(z, c):
+        return False
+    _kernels().bias_relu(z, c, z.dtype.type(0))
+    return True
+
+
+def output(layer, z, c):
+    """``layer.apply(z + c)`` in place for the softmax output: returns whether it did.
+
+    Two compiled passes around numpy's own exp; the logistic and identity outputs
+    (one exp, or one add) keep numpy's calls. Otherwise `z` is untouched.
+    """
+    if type(layer) is not Softmax or not available() or z.ndim != 2 or not _fits(z, c):
+        return False
+    loops = _kernels()
+    loops.softmax_shift(z, c)
+    np.exp(z, out=z)  # numpy's vectorised exp, as scikit-learn calls it
+    loops.softmax_normalize(z, z.dtype.type(0))
+    return True
+
+
+def loss_and_delta(layer, Y, P, sample_weight, sums=None):
+    """The output's loss, its delta ``(P - Y) * sample_weight`` and the delta's column sums.
+
+    Parameters
+    ----------
+    layer : OutputLayer
+    Y : ndarray of shape (n_samples, n_outputs)
+        Targets of P's dtype, or booleans (the classifiers'); the loss terms of
+        boolean targets are compiled, the others' are numpy's.
+    P : ndarray of shape (n_samples, n_outputs)
+        The output.
+    sample_weight : ndarray of shape (n_samples,) or None
+    sums : ndarray of shape (n_outputs,), optional
+        Where to write the column sums.
+
+    Returns
+    -------
+    (loss, delta, sums) or None
+        As ``layer.loss``, ``layer.gradient`` times the weights and
+        ``np.add.reduce(delta, axis=0)`` give them; None where the numpy path
+        must run (see the module docstring).
+    """
+    kind = type(layer)
+    log_loss = kind is Softmax or kind is Logistic
+    if type(P) is not np.ndarray or (not log_loss and P.size < _SMALL) or not available() \
+            or P.ndim != 2 or type(Y) is not np.ndarray or Y.shape != P.shape:
+        return None
+    weighted = sample_weight is not None
+    compiled_loss = log_loss and Y.dtype == np.bool_ and _libm()
+    arrays = (P, sample_weight) if weighted else (P,)
+    if not _fits(*arrays) or (sums is not None and not _fits(P, sums)) \
+            or not (compiled_loss or (P.size >= _SMALL and _fits(P, Y))):
+        return None
+    loops, t = _kernels(), P.dtype.type
+    delta = np.empty_like(P)
+    sums = np.empty(P.shape[1], P.dtype) if sums is None else sums
+    sw = sample_weight if weighted else _NONE[P.dtype]
+    if compiled_loss:
+        if not Y.flags.c_contiguous:
+            Y = np.ascontiguousarray(Y)
+        terms = np.empty(P.shape)  # float64, as scipy's xlogy gives them for booleans
+        eps = _EPS[P.dtype]
+        loss = np.float64(loops.log_loss(P, Y, terms, eps, 1 - eps, t(1), kind is Logistic,
+                                         sw, weighted, delta, sums, t(0)))
+        if weighted:  # numpy's np.average over the terms, as scikit-learn's
+            loss = np.negative(np.add.reduce(_average(terms, sample_weight, axis=0)))
+    else:
+        loss = layer.loss(Y, P, sample_weight)
+        loops.output_delta(P, Y, sw, weighted, delta, sums, t(0))
+    return loss, delta, sums
+
+
+def multiply_by_derivative(activation, a, delta, sums=None):
+    """``delta *= activation's derivative at a`` in place, and its column sums.
+
+    For the built-in activations whose derivative is a function of the value `a`.
+    Returns the sums (into `sums` when given), or None when the numpy path must run.
+    """
+    kind = _builtin(activation, _DERIVATIVE_KINDS)
+    if kind is None or not available() or type(a) is not np.ndarray or a.ndim != 2 \
+            or not _fits(a, delta) or (sums is not None and not _fits(a, sums)):
+        return None
+    loops, t = _kernels(), a.dtype.type
+    sums = np.empty(a.shape[1], a.dtype) if sums is None else sums
+    if kind == "ReLU":
+        loops.relu_delta(a, delta, sums, t(0), t(1))
+    elif kind == "Logistic":
+        loops.logistic_delta(a, delta, sums, t(0), t(1))
+    elif kind == "Identity":
+        loops.identity_delta(delta, sums, t(0))
+    elif kind == "LeCunTanh":
+        scale = activation.scale
+        loops.square_delta(a, delta, sums, t(0), t(0), t(scale), t(2.0 / 3.0), True)
+    else:
+        top = 1 if kind == "Tanh" else 0.25
+        loops.square_delta(a, delta, sums, t(0), t(top), t(1), t(1), False)
+    return sums
+
+
+def penalty_fits(grad, coef, alpha, scale):
+    """Whether :func:`penalize` applies: numpy would compute it all in `grad`'s dtype."""
+    return (grad.size >= _SMALL and available() and grad.ndim == 2 and _fits(grad, coef)
+            and _takes_dtype(alpha, coef.dtype) and _takes_dtype(scale, grad.dtype))
+
+
+def _takes_dtype(value, dtype):
+    """Whether numpy computes ``value * array`` in the array's `dtype`: a Python number
+    (cast to it), or a NumPy scalar of that dtype (``np.result_type``, without its cost)."""
+    if type(value) in (bool, int, float):
+        return True
+    kind = getattr(value, "dtype", None)
+    return kind == dtype or (kind is not None and np.promote_types(kind, dtype) == dtype)
+
+
+def penalize(grad, coef, offset, sums, alpha, scale):
+    """``grad += np.outer(offset, sums)`` (unless `offset` is None),
+    ``grad += alpha * coef``, ``grad /= scale``, in one pass (see :func:`penalty_fits`)."""
+    t = grad.dtype.type
+    shifted = offset is not None and _fits(grad, offset, sums)
+    if offset is not None and not shifted:
+        grad += np.outer(offset, sums)
+    # unread when not shifted: any row of grad stands in for the offset and the sums
+    _kernels().penalize(grad, coef, offset if shifted else grad[0],
+                        sums if shifted else grad[0], shifted, t(alpha), t(scale))

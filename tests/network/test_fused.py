@@ -1,0 +1,210 @@
+"""The compiled forward/backward steps equal the numpy path bit for bit, or step aside."""
+
+import numpy as np
+import pytest
+from sklearn.neural_network._base import binary_log_loss, log_loss
+
+from centered_nn import activations
+from centered_nn._network import fused
+from centered_nn._network.activation_calls import multiply_by_derivative, write_value
+from centered_nn._network.output import OUTPUT_LAYERS
+
+pytest.importorskip("numba")
+
+DTYPES = [np.float64, np.float32]
+SHAPES = [(1, 1), (7, 1), (300, 1), (13, 5), (200, 100)]
+DERIVATIVE_KINDS = ["relu", "logistic", "centered_logistic", "identity", "tanh", "lecun_tanh"]
+
+
+@pytest.fixture(autouse=True)
+def _kernels_on(compiled_switch):
+    compiled_switch.ENABLED = True
+
+
+def _values(shape, dtype, seed, scale=3.0):
+    """Random values over many magnitudes, with zeros, -0.0 and extremes at the start."""
+    rng = np.random.default_rng(seed)
+    values = rng.standard_normal(shape) * scale * 10.0 ** rng.integers(-6, 2, shape)
+    flat = values.reshape(-1)
+    flat[:4] = [0.0, -0.0, 800.0, -800.0][: flat.size]  # exp overflows for ±800
+    return values.astype(dtype)
+
+
+def _assert_same(got, expected):
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_bias_and_relu_equal_numpy(dtype, shape):
+    activation = activations.ReLU()
+    z, c = _values(shape, dtype, 1), _values(shape[1], dtype, 2)
+    expected = z.copy()
+    expected += c
+    write_value(activation, expected, expected)
+    assert fused.activate(activation, z, c)
+    _assert_same(z, expected)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 3), (9, 3), (200, 10), (5, 130), (40, 1)])
+def test_softmax_output_equals_numpy(dtype, shape):
+    layer = OUTPUT_LAYERS["softmax"]()
+    z, c = _values(shape, dtype, 3, scale=1.0), _values(shape[1], dtype, 4, scale=1.0)
+    expected = z.copy()
+    expected += c
+    expected = layer.apply(expected)
+    assert fused.output(layer, z, c)
+    _assert_same(z, expected)
+
+
+def _targets(name, shape, dtype, rng):
+    if name == "softmax":
+        return np.eye(shape[1], dtype=bool)[rng.integers(0, shape[1], shape[0])]
+    if name == "logistic":
+        return rng.random(shape) < 0.5
+    if name == "exp":  # counts: the Poisson deviance needs Y >= 0
+        return rng.uniform(0, 3, shape).astype(dtype)
+    return rng.standard_normal(shape).astype(dtype)
+
+
+@pytest.mark.parametrize("name", ["softmax", "logistic", "identity", "exp"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 3), (200, 10), (300, 1), (4100, 1), (150, 2), (2100, 2)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_loss_delta_and_sums_equal_numpy(name, dtype, shape, weighted):
+    rng = np.random.default_rng(5)
+    layer = OUTPUT_LAYERS[name]()
+    z = rng.standard_normal(shape).astype(dtype)
+    z[0, 0] = 60.0  # a probability clipped at 1 - eps
+    P = layer.apply(z)
+    Y = _targets(name, shape, dtype, rng)
+    sw = rng.uniform(0.1, 3.0, shape[0]).astype(dtype) if weighted else None
+    P_before, Y_before = P.copy(), Y.copy()
+    result = fused.loss_and_delta(layer, Y, P, sw)
+    if name in ("identity", "exp") and P.size < fused._SMALL:
+        assert result is None  # numpy's calls are cheaper there
+        return
+    loss, delta, sums = result
+    expected_delta = layer.gradient(Y, P)
+    if weighted:
+        expected_delta *= sw.reshape(-1, 1)
+    expected_loss = layer.loss(Y, P, sw)
+    assert loss == expected_loss and np.asarray(loss).dtype == np.asarray(expected_loss).dtype
+    _assert_same(delta, expected_delta)
+    _assert_same(sums, np.add.reduce(expected_delta, axis=0))
+    np.testing.assert_array_equal(P, P_before)
+    np.testing.assert_array_equal(Y, Y_before)
+
+
+@pytest.mark.parametrize("name, sklearn_loss", [("softmax", log_loss),
+                                                ("logistic", binary_log_loss)])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_log_losses_are_scikit_learns(name, sklearn_loss, dtype, weighted):
+    rng = np.random.default_rng(6)
+    shape = (120, 4)
+    P = OUTPUT_LAYERS[name]().apply(rng.standard_normal(shape).astype(dtype))
+    Y = _targets(name, shape, dtype, rng)
+    sw = rng.uniform(0.1, 3.0, shape[0]).astype(dtype) if weighted else None
+    loss = fused.loss_and_delta(OUTPUT_LAYERS[name](), Y, P, sw)[0]
+    assert loss == sklearn_loss(Y, P, sw)
+
+
+@pytest.mark.parametrize("name", DERIVATIVE_KINDS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_derivative_times_delta_and_sums_equal_numpy(name, dtype, shape):
+    activation = activations.get_activation(name)
+    z = _values(shape, dtype, 7)
+    a = write_value(activation, z, z.copy())
+    delta = _values(shape, dtype, 8)
+    expected = multiply_by_derivative(activation, z.copy(), a, delta.copy())
+    sums = fused.multiply_by_derivative(activation, a, delta)
+    _assert_same(delta, expected)
+    _assert_same(sums, np.add.reduce(expected, axis=0))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("with_offset", [False, True])
+@pytest.mark.parametrize("scale", [200, 37.25])
+def test_penalty_and_scale_equal_numpy(dtype, with_offset, scale):
+    grad, coef = _values((64, 100), dtype, 9), _values((64, 100), dtype, 10)
+    offset = _values(64, dtype, 11) if with_offset else None
+    sums = _values(100, dtype, 12)
+    scale = dtype(scale) if isinstance(scale, float) else scale  # a weight sum, or a count
+    expected = grad.copy()
+    if with_offset:
+        expected += np.outer(offset, sums)
+    expected += 1e-4 * coef
+    expected /= scale
+    assert fused.penalty_fits(grad, coef, 1e-4, scale)
+    fused.penalize(grad, coef, offset, sums, 1e-4, scale)
+    _assert_same(grad, expected)
+
+
+@pytest.mark.parametrize("n", [1, 7, 8, 127, 128, 129, 300, 1797, 5000, 100003])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_single_column_sums_are_numpys_pairwise_sums(n, dtype):
+    delta = _values((n, 1), dtype, n)
+    sums = fused.multiply_by_derivative(activations.Identity(), delta, delta)
+    _assert_same(sums, np.add.reduce(delta, axis=0))
+
+
+class _Doubled(activations.ReLU):
+    def value(self, z):
+        return 2 * np.maximum(z, 0)
+
+    def derivative(self, z, a):
+        return 2.0 * (z > 0)
+
+
+def test_the_numpy_path_serves_what_the_kernels_do_not_take(compiled_switch):
+    z, c = _values((5, 3), np.float64, 13), _values(3, np.float64, 14)
+    relu = activations.ReLU()
+    assert not fused.activate(_Doubled(), z.copy(), c)  # a subclass may change the function
+    assert not fused.activate(activations.Tanh(), z.copy(), c)  # numpy's tanh is kept
+    assert not fused.activate(activations.Logistic(), z.copy(), c)  # exp-bound: numpy's
+    assert not fused.output(OUTPUT_LAYERS["logistic"](), z.copy(), c)
+    assert not fused.activate(relu, z.copy(), c.astype(np.float32))  # mixed dtypes
+    assert not fused.activate(relu, np.asfortranarray(z), c)  # not C-contiguous
+    assert not fused.activate(relu, z.astype(">f8"), c.astype(">f8"))  # byte-swapped
+    assert fused.multiply_by_derivative(_Doubled(), z, z.copy()) is None
+    assert fused.multiply_by_derivative(relu, z, z.astype(np.float32)) is None
+    P = OUTPUT_LAYERS["softmax"]().apply(z.copy())
+    Y64 = np.eye(3)[[0, 1, 2, 0, 1]]
+    assert fused.loss_and_delta(OUTPUT_LAYERS["softmax"](), Y64, P.astype(np.float32),
+                                None) is None  # the delta would be float64
+    big = _values((80, 60), np.float64, 17)
+    assert fused.penalty_fits(big, big, 1e-4, 5)
+    assert not fused.penalty_fits(z, z, 1e-4, 5)  # small: numpy's two calls are cheaper
+    assert not fused.penalty_fits(big, big.astype(np.float32), 1e-4, 5)
+    assert not fused.penalty_fits(big.astype(np.float32), big.astype(np.float32),
+                                  np.float64(1e-4), 5)
+    compiled_switch.ENABLED = False
+    assert not fused.activate(relu, z.copy(), c)
+    assert not fused.output(OUTPUT_LAYERS["softmax"](), z.copy(), c)
+    assert fused.loss_and_delta(OUTPUT_LAYERS["softmax"](), Y64, P, None) is None
+    assert fused.multiply_by_derivative(relu, z, z.copy()) is None
+    assert not fused.penalty_fits(big, big, 1e-4, 5)
+
+
+def test_exp_and_log_are_left_to_numpy_when_numba_would_vectorise_them(monkeypatch):
+    """With Intel's SVML, numba's exp and log may differ from the C library's in the last bit."""
+    monkeypatch.setattr(fused, "_LIBM", False)
+    z, c = _values((6, 3), np.float64, 15), _values(3, np.float64, 16)
+    P = OUTPUT_LAYERS["softmax"]().apply(z.copy())
+    Y = np.eye(3, dtype=bool)[[0, 1, 2, 0, 1, 2]]
+    assert fused.loss_and_delta(OUTPUT_LAYERS["softmax"](), Y, P, None) is None
+    assert fused.activate(activations.ReLU(), z, c)  # no exp or log: still compiled
+
+
+@pytest.mark.parametrize("value", [1e-4, 3, np.float64(1e-4), np.float32(1e-4), np.int64(3),
+                                   np.float16(2.0), True])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_the_penalty_is_compiled_exactly_when_numpy_keeps_the_dtype(value, dtype):
+    array = np.ones((64, 64), dtype)
+    keeps = np.result_type(value, array) == array.dtype
+    assert fused.penalty_fits(array, array, value, 5) == keeps
+    assert fused.penalty_fits(array, array, 1e-4, value) == keeps
