@@ -5,6 +5,8 @@ and the loop's gradient function), so that a change there is made once.
 """
 
 import copy
+import os
+import signal
 
 import numpy as np
 
@@ -14,6 +16,7 @@ from centered_nn._training import loops as _training
 from centered_nn._training.layout import ParameterLayout
 from centered_nn._training.observers import Observers
 from centered_nn._training.settings import FitSettings
+from centered_nn.activations import Activation
 
 
 def flat_loss_and_gradient(est, X, Y, sample_weight=None):
@@ -74,3 +77,20 @@ def network_gradients(X, Y, sample_weight, net, options, out=None):
     inputs, pre = net.forward(X)
     delta = output.gradient(Y, inputs[-1])
     return _network.backward(delta, sample_weight, inputs, pre, net, options, out=out)
+
+
+class CtrlC(Activation):
+    """ReLU that sends SIGINT to this process at its ``at``-th forward pass (Ctrl-C in
+    the middle of a fit, for the study's and the command line's interrupt tests)."""
+
+    calls, at = 0, None
+
+    def value(self, z):
+        cls = type(self)
+        cls.calls += 1
+        if cls.calls == cls.at:
+            os.kill(os.getpid(), signal.SIGINT)  # the handler runs before this returns
+        return np.maximum(z, 0.0)
+
+    def derivative(self, z, a):
+        return (z > 0).astype(z.dtype)

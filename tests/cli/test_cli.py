@@ -276,7 +276,7 @@ from matplotlib.figure import Figure  # noqa: E402
 import centered_nn  # noqa: E402
 from centered_nn.cli import compare as cli  # noqa: E402
 from centered_nn.cli import parser  # noqa: E402
-from centered_nn.activations import ACTIVATIONS, Activation  # noqa: E402
+from centered_nn.activations import ACTIVATIONS  # noqa: E402
 
 from ..figure_checks import legend_problems  # noqa: E402
 
@@ -309,20 +309,7 @@ def test_version_flag(capsys):
 # Case 1: Ctrl-C. The estimator's fit catches KeyboardInterrupt (scikit-learn's
 # behaviour) and returns; the run must stop anyway.
 
-class _CtrlC(Activation):
-    """ReLU that sends SIGINT to this process at its ``at``-th forward pass."""
-
-    calls, at = 0, None
-
-    def value(self, z):
-        cls = type(self)
-        cls.calls += 1
-        if cls.calls == cls.at:
-            os.kill(os.getpid(), signal.SIGINT)  # the handler runs before this returns
-        return np.maximum(z, 0.0)
-
-    def derivative(self, z, a):
-        return (z > 0).astype(z.dtype)
+from ..harness import CtrlC as _CtrlC  # noqa: E402
 
 
 def _count_forward_passes(capsys, tmp_path, monkeypatch, argv):

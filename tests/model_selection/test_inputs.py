@@ -1,6 +1,5 @@
 """The study's failures and bad input: each refused or handled as cross_validate would."""
 
-import os
 import signal
 
 import numpy as np
@@ -10,9 +9,10 @@ from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import GroupKFold
 
 from centered_nn import MLPClassifier, MLPRegressor
-from centered_nn.activations import Activation, Tanh
+from centered_nn.activations import Tanh
 from centered_nn.model_selection import centering_study
 
+from ..harness import CtrlC as _CtrlC
 from . import make_pipe
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -44,22 +44,6 @@ def test_a_huge_max_iter_allocates_no_epoch_budget_array(iris):
         expected = (curve.sum() + (10**11 - curve.size) * curve[-1]) / 10**11
         assert study.figures["mean_relative_loss"][0, 0, k] == pytest.approx(
             expected / study.reference_loss[k], rel=1e-12)
-
-
-class _CtrlC(Activation):
-    """ReLU that sends SIGINT to this process at its ``at``-th forward pass."""
-
-    calls, at = 0, None
-
-    def value(self, z):
-        cls = type(self)
-        cls.calls += 1
-        if cls.calls == cls.at:
-            os.kill(os.getpid(), signal.SIGINT)  # the handler runs before this returns
-        return np.maximum(z, 0.0)
-
-    def derivative(self, z, a):
-        return (z > 0).astype(z.dtype)
 
 
 @pytest.mark.parametrize("fraction", [0.1, 0.6])
