@@ -24,7 +24,7 @@ from sklearn.preprocessing import MinMaxScaler
 from .. import __version__
 from .interrupt import InterruptGuard
 from .report import json_bytes, jsonable, plot_bytes, study_json
-from .table import columns, format_table, sentence, wrap
+from .table import columns, format_table, sentence, setup_figures, wrap
 from .csv_data import CSVError, read_csv
 from .outputs import BrokenStdout, Interrupted, OutputError, check_output, print_and_write
 from ..diagnostics import InputEigenvalueRatio
@@ -223,9 +223,10 @@ def _report(args, task, studies, rows):
     targets = [wrap(f"target training loss per run, {activation}: "
                     + ", ".join(f"{t:.4g}" for t in study.target_loss))
                for activation, study in studies.items()]
-    curvatures = [wrap(f"L0 input λ_max / mean λ, {activation}: " + ", ".join(
-        f"{row['setup']} {_figure(row['input_eigenvalue_ratio_mean'], '.1f')}"
-        for row in rows if row["activation"] == activation)) for activation in studies]
+    curvatures = [wrap(setup_figures(f"L0 input λ_max / mean λ, {activation}",
+                                     [r for r in rows if r["activation"] == activation],
+                                     "input_eigenvalue_ratio_mean", ".1f"))
+                  for activation in studies]
     study = next(iter(studies.values()))
     rule = (study.target_rule if args.target_loss is None
             else f"--target-loss {args.target_loss:g} in every run")
@@ -243,11 +244,6 @@ def _report(args, task, studies, rows):
         "2/λ_max (LeCun et al. 1998, §4.3).")
     return "\n\n".join([f"{wrap(title)}\n{table}", "\n".join(sentences),
                          "\n".join(targets + curvatures) + "\n" + rules])
-
-
-def _figure(value, fmt):
-    """A summary figure as text, '-' where it is missing (None or NaN)."""
-    return "-" if value is None or not math.isfinite(value) else format(value, fmt)
 
 
 def _json_document(args, task, name, X, rows, studies):

@@ -26,6 +26,28 @@ def _raise_terminated(signum, frame):
     raise Terminated
 
 
+#: signal -> the handler to restore when the one found was installed outside Python
+_OUTSIDE_PYTHON = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+
+
+@contextmanager
+def _handling(handlers):
+    """Install `handlers` (signal -> handler) for the block, then restore those found.
+
+    Outside the main thread, where signals are not delivered, nothing is installed.
+    """
+    try:
+        previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, _OUTSIDE_PYTHON[signum] if handler is None else handler)
+
+
 @contextmanager
 def terminated_like_interrupts():
     """Within the block SIGTERM raises :class:`Terminated` instead of ending the process.
@@ -33,19 +55,8 @@ def terminated_like_interrupts():
     Its default action ends the process at once, skipping the ``finally``
     clauses that remove temporary files. Outside the main thread it does nothing.
     """
-    try:
-        previous = signal.signal(signal.SIGTERM, _raise_terminated)
-    except ValueError:  # not the main thread: signals are not delivered here
+    with _handling({signal.SIGTERM: _raise_terminated}):
         yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
-
-
-#: signal -> the handler to restore when the one found was installed outside Python
-_OUTSIDE_PYTHON = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
 
 
 @contextmanager
@@ -59,17 +70,9 @@ def deferred_interrupts():
     files behind. Outside the main thread it does nothing.
     """
     requested = []
-    try:
-        previous = {signum: signal.signal(signum, lambda got, frame: requested.append(got))
-                    for signum in _OUTSIDE_PYTHON}
-    except ValueError:  # not the main thread: signals are not delivered here
+    with _handling({signum: lambda got, frame: requested.append(got)
+                    for signum in _OUTSIDE_PYTHON}):
         yield
-        return
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, _OUTSIDE_PYTHON[signum] if handler is None else handler)
     if signal.SIGINT in requested:
         InterruptGuard.requested = True
     if signal.SIGTERM in requested:

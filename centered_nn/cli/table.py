@@ -71,6 +71,12 @@ def _number(key, fmt, std=False):
     return cell
 
 
+def setup_figures(title, rows, key, fmt):
+    """``'title: setup value, ...'``: one summary figure of each row, '-' where missing."""
+    cell = _number(key, fmt)
+    return f"{title}: " + ", ".join(f"{row['setup']} {cell(row)}" for row in rows)
+
+
 def _speedup(row):
     if row["vs_reference"] == "reference":
         return "-"
