@@ -18,6 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from .failures import nonfinite_cause, nonfinite_loss
 from .layout import FlatParameters, ParameterLayout
 from .observers import Observers
+from .row_epoch import RowEpochs
 from .solvers import SGD, Adam, blas_threads, minibatch_blas_threads, minimize_lbfgs
 from .._network.network import BackwardOptions, l2_penalty
 
@@ -106,7 +107,8 @@ def _batch_size(settings, n_samples):
 
 
 def _step_buffers(net, offsets, X, Y, sample_weight):
-    """``(arrays, grads, out)``: what the optimiser steps and where backward writes.
+    """``(arrays, grads, out, flat)``: what the optimiser steps, where backward writes,
+    and the :class:`~.layout.FlatParameters` holding both (None when separate).
 
     When the trainable arrays share one dtype and the gradients share one too,
     the arrays move into one buffer (:class:`~.layout.FlatParameters`) and the
@@ -127,9 +129,9 @@ def _step_buffers(net, offsets, X, Y, sample_weight):
     widened = sample_weight is not None and \
         np.result_type(grad_dtype, sample_weight.dtype) != grad_dtype
     if len(dtypes) > 1 or widened:
-        return arrays, None, None
+        return arrays, None, None, None
     flat = FlatParameters(layout, grad_dtype=grad_dtype)
-    return flat.value_chunks(), flat.grad_chunks(), flat.grad_out
+    return flat.value_chunks(), flat.grad_chunks(), flat.grad_out, flat
 
 
 def _make_optimizer(settings, arrays):
@@ -159,7 +161,7 @@ def fit_stochastic(net, state, settings, train, validation, rng, incremental, sc
         Validation score of the network's output P; NaN counts as no improvement.
     """
     X, Y, sample_weight = train
-    arrays, grads, out = _step_buffers(net, state.offsets, X, Y, sample_weight)
+    arrays, grads, out, flat = _step_buffers(net, state.offsets, X, Y, sample_weight)
     if not incremental or state.optimizer is None:
         state.optimizer = _make_optimizer(settings, arrays)
     optimizer = state.optimizer
@@ -184,13 +186,18 @@ def fit_stochastic(net, state, settings, train, validation, rng, incremental, sc
     def step(batch_grads):  # the buffer's chunks, or the separate arrays backward returned
         optimizer.step(arrays, batch_grads if grads is None else grads)
 
+    # one-row steps in a compiled loop where it takes the fit (else None)
+    rows_epoch = RowEpochs.plan(net, settings, train, flat, optimizer, observers, batch_size,
+                                gradients, step)
+
     try:
         with blas_threads(threads):
             for _ in range(settings.max_iter):
                 observers.on_iteration_begin(net, state)
                 if shuffle:
                     rng.shuffle(order)
-                state.loss = _epoch(gradients, batches, step, state.n_iter + 1)
+                state.loss = (_epoch(gradients, batches, step, state.n_iter + 1)
+                              if rows_epoch is None else rows_epoch(order, state.n_iter + 1))
                 state.n_iter += 1
                 state.t += n_samples
                 state.loss_curve.append(state.loss)

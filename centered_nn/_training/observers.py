@@ -18,6 +18,12 @@ observer defines the hooks it needs, each optional:
   matrix l's input and delta, the gradient being their outer product. Such a
   loop may run only when every observer of steps has this hook
   (:attr:`Observers.takes_row_steps`);
+- ``on_row_summaries(summaries)``: the same for a compiled loop that summarises
+  the steps itself (a :class:`~.row_epoch.RowSummaries`: each exact step's sign
+  counts, input sums and flip fractions); a step it cannot summarise comes
+  through ``on_step``. Such a loop may run only when every observer of steps
+  says it takes them (its ``takes_row_summaries`` is true:
+  :attr:`Observers.takes_row_summaries`);
 - ``on_discard()``: the steps since the last iteration's end do not count (an
   L-BFGS line-search trial, or an epoch cut short by Ctrl-C);
 - ``on_iteration_end(net, state)``: the iteration ended (its loss is in
@@ -27,8 +33,8 @@ observer defines the hooks it needs, each optional:
 The loops know no observer by type; observers do not change a trajectory.
 """
 
-HOOKS = ("on_fit_begin", "on_iteration_begin", "on_step", "on_row_steps", "on_discard",
-         "on_iteration_end", "on_fit_end")
+HOOKS = ("on_fit_begin", "on_iteration_begin", "on_step", "on_row_steps", "on_row_summaries",
+         "on_discard", "on_iteration_end", "on_fit_end")
 
 
 class Observers:
@@ -58,6 +64,9 @@ class Observers:
         #: Whether every observer of steps also takes one-row steps in blocks.
         self.takes_row_steps = all(hasattr(o, "on_row_steps") for o in observers
                                    if hasattr(o, "on_step"))
+        #: Whether every observer of steps takes summaries of one-row steps.
+        self.takes_row_summaries = all(getattr(o, "takes_row_summaries", False)
+                                       for o in observers if hasattr(o, "on_step"))
         self._hooks = {hook: tuple(getattr(o, hook) for o in observers if hasattr(o, hook))
                        for hook in HOOKS}
         #: Whether any observer looks at the steps (else the loops need not announce them).
@@ -78,6 +87,10 @@ class Observers:
     def on_row_steps(self, inputs, deltas):
         for hook in self._hooks["on_row_steps"]:
             hook(inputs, deltas)
+
+    def on_row_summaries(self, summaries):
+        for hook in self._hooks["on_row_summaries"]:
+            hook(summaries)
 
     def on_discard(self):
         for hook in self._hooks["on_discard"]:

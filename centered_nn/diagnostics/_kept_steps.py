@@ -169,8 +169,9 @@ class KeptSummary:
         Flip fractions against the step before, if asked for.
     """
 
-    def __init__(self, rows, counts, fan_in):
-        self._rows, self.fan_in, self.flips = rows, fan_in, None
+    def __init__(self, rows, counts, fan_in, input_sums=None, flips=None):
+        self._rows, self.fan_in, self.flips = rows, fan_in, flips
+        self._input_sums = input_sums
         has = counts > 0
         a_pos, a_neg = has[0, :, 0], has[1, :, 0]
         counted = (a_pos | a_neg) & (has[0, :, 1] | has[1, :, 1])
@@ -181,7 +182,9 @@ class KeptSummary:
     @property
     def input_sums(self):
         # the float64 sum of each row, bitwise its own
-        return np.add.reduce(self._rows, axis=1, dtype=np.float64)
+        if self._input_sums is None:
+            self._input_sums = np.add.reduce(self._rows, axis=1, dtype=np.float64)
+        return self._input_sums
 
 
 def _exact_sign_rows(kept, steps, signs, n_nonzero, scratch):

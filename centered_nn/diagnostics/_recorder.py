@@ -12,7 +12,7 @@ observer protocol (``on_fit_begin``, ``on_step``, ``on_row_steps``, ``on_discard
 import numpy as np
 
 from ._functions import InputSignStats
-from ._kept_steps import KeptSteps
+from ._kept_steps import KeptSteps, KeptSummary
 from ._kernels import NO_ROWS, SIGN_ROWS, VARYING_ROWS
 from ._metrics import DEFAULT_METRICS, document_metrics, resolve_metrics
 from ._step import LayerStep
@@ -152,6 +152,33 @@ class GradientSignRecorder:
         """
         for layer in range(self.n_weight_matrices - 1, -1, -1):
             self.observe_rows(layer, inputs[layer], deltas[layer])
+
+    @property
+    def takes_row_summaries(self):
+        """Whether :meth:`on_row_summaries` records every metric: each has a batched form."""
+        return self._keepable
+
+    def on_row_summaries(self, summaries):
+        """Record summarised one-row steps of every weight matrix (``batch_size=1``).
+
+        ``summaries`` (a ``RowSummaries`` of the compiled batch-size-one epoch)
+        holds, per weight matrix and exact step, the sign counts of the input
+        and delta rows, the input row's sum and the flip fraction against the
+        step before, and the signs of the last step's rows: what the metrics'
+        batched forms (``kept_values``) read. The values are those of announcing
+        the steps one by one.
+        """
+        n = len(summaries)
+        for layer in range(self.n_weight_matrices):
+            self._flush(layer)
+            summary = KeptSummary(None, summaries.counts[layer], int(summaries.fans_in[layer]),
+                                  summaries.input_sums[layer], summaries.flips[layer])
+            values = np.full((n + 1, len(self.metrics)), np.nan)
+            for column, metric in enumerate(self.step_metrics):
+                values[1:, column] = metric.kept_values(summary)
+            self._add_kept_values(layer, values)
+            if self._chained:  # the last step's gradient signs, for the next step's flips
+                self._prev_signs[layer] = np.multiply.outer(*summaries.last_signs[layer])
 
     def on_discard(self):
         """Forget the steps since the last record (see :meth:`discard_steps`)."""

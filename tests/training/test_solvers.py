@@ -212,7 +212,7 @@ def _assert_one_buffer_trains_as_separate_arrays(monkeypatch, estimator, X, y):
     assert flat.coefs_[0].base is not None
     assert flat.coefs_[0].base is flat.intercepts_[1].base  # views of one buffer
     monkeypatch.setattr(_training, "_step_buffers", lambda net, offsets, X, Y, sw: (
-        ParameterLayout.of(net, offsets.trainable).arrays(), None, None))
+        ParameterLayout.of(net, offsets.trainable).arrays(), None, None, None))
     with pytest.warns(ConvergenceWarning):
         separate.fit(X, y)
     assert separate.coefs_[0].base is None or separate.coefs_[0].base is not \

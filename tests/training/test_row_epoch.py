@@ -1,0 +1,212 @@
+"""The compiled epoch at batch_size=1: scikit-learn's trajectories bit for bit, the numpy
+path's history, its self-check, and where it steps aside."""
+
+import ctypes
+import warnings
+
+import numpy as np
+import pytest
+import sklearn.neural_network as sk_nn
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+
+from centered_nn import MLPClassifier, MLPRegressor
+from centered_nn._training import row_epoch
+from centered_nn._training.row_epoch import RowEpochs, ufunc_loop_address
+
+pytest.importorskip("numba")
+
+
+@pytest.fixture
+def compiled_on(compiled_switch):
+    compiled_switch.ENABLED = True
+    return compiled_switch
+
+
+@pytest.fixture
+def epochs_run(monkeypatch):
+    """The compiled epochs of fits run during the test (not those of the self-check, which
+    has no numpy path's gradients to fall back on)."""
+    calls = []
+    original = RowEpochs.__call__
+
+    def counted(self, order, epoch):
+        if self.gradients is not None:
+            calls.append(epoch)
+        return original(self, order, epoch)
+
+    monkeypatch.setattr(RowEpochs, "__call__", counted)
+    return calls
+
+
+@pytest.fixture
+def numpy_path(monkeypatch):
+    """Makes every fit of the test take the numpy path's epochs."""
+    def use_numpy():
+        monkeypatch.setattr(RowEpochs, "plan", classmethod(lambda cls, *args: None))
+    return use_numpy
+
+
+def _digits(n=150):
+    X, y = load_digits(return_X_y=True)
+    return X[:n] / 16.0, y[:n]
+
+
+def _fit(estimator, X, y, **fit_params):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return estimator.fit(X, y, **fit_params)
+
+
+def _assert_same_fit(ours, theirs):
+    for name in ("coefs_", "intercepts_"):
+        for a, b in zip(getattr(ours, name), getattr(theirs, name)):
+            np.testing.assert_array_equal(a, b)
+    assert ours.loss_curve_ == theirs.loss_curve_
+    assert ours.n_iter_ == theirs.n_iter_ and ours.t_ == theirs.t_
+
+
+TARGETS = {
+    "multiclass": lambda y: y,
+    "binary": lambda y: y % 2,
+    "multilabel": lambda y: np.stack([y % 2, y > 4], axis=1),
+}
+SOLVERS = [
+    dict(solver="sgd"),
+    dict(solver="sgd", nesterovs_momentum=False, learning_rate="invscaling"),
+    dict(solver="adam", learning_rate_init=0.01),
+]
+
+
+@pytest.mark.parametrize("activation", ["identity", "logistic", "tanh", "relu"])
+@pytest.mark.parametrize("solver", SOLVERS, ids=["sgd", "momentum-invscaling", "adam"])
+@pytest.mark.parametrize("target", TARGETS)
+def test_classifier_equals_scikit_learn(compiled_on, epochs_run, activation, solver, target):
+    X, y = _digits()
+    Y = TARGETS[target](y)
+    params = dict(hidden_layer_sizes=(7, 5), activation=activation, batch_size=1, max_iter=3,
+                  alpha=1e-3, random_state=0, **solver)
+    ours = _fit(MLPClassifier(**params), X, Y)
+    _assert_same_fit(ours, _fit(sk_nn.MLPClassifier(**params), X, Y))
+    assert epochs_run == [1, 2, 3]
+
+
+@pytest.mark.parametrize("activation", ["identity", "logistic", "tanh", "relu"])
+@pytest.mark.parametrize("solver", SOLVERS, ids=["sgd", "momentum-invscaling", "adam"])
+@pytest.mark.parametrize("n_outputs", [1, 2])
+def test_regressor_equals_scikit_learn(compiled_on, epochs_run, activation, solver, n_outputs):
+    X, y = _digits()
+    Y = y / 9.0 if n_outputs == 1 else np.stack([y / 9.0, X[:, 20]], axis=1)
+    params = dict(hidden_layer_sizes=(6,), activation=activation, batch_size=1, max_iter=3,
+                  random_state=1, **{"learning_rate_init": 0.01, **solver})
+    ours = _fit(MLPRegressor(**params), X, Y)
+    _assert_same_fit(ours, _fit(sk_nn.MLPRegressor(**params), X, Y))
+    assert len(epochs_run) == 3
+
+
+def test_early_stopping_shuffle_and_partial_fit_equal_scikit_learn(compiled_on, epochs_run):
+    X, y = _digits(300)
+    params = dict(hidden_layer_sizes=(9,), batch_size=1, max_iter=4, random_state=3,
+                  early_stopping=True, validation_fraction=0.2)
+    _assert_same_fit(_fit(MLPClassifier(**params), X, y),
+                     _fit(sk_nn.MLPClassifier(**params), X, y))
+    params = dict(hidden_layer_sizes=(9,), batch_size=1, shuffle=False, random_state=3,
+                  solver="adam")
+    ours, theirs = MLPClassifier(**params), sk_nn.MLPClassifier(**params)
+    for _ in range(3):
+        ours.partial_fit(X, y, classes=np.arange(10))
+        theirs.partial_fit(X, y, classes=np.arange(10))
+    _assert_same_fit(ours, theirs)
+    assert len(epochs_run) >= 4 + 3
+
+
+@pytest.mark.parametrize("record", [True, ["sign_flip_fraction", "input_mean"]])
+@pytest.mark.parametrize("estimator", [MLPClassifier, MLPRegressor])
+def test_history_equals_the_numpy_paths(compiled_on, epochs_run, numpy_path, record,
+                                        estimator):
+    X, y = _digits(300)  # over two blocks of kept rows per epoch
+    y = y if estimator is MLPClassifier else y.astype(np.int32)  # cast to float64 as numpy's
+    params = dict(hidden_layer_sizes=(8, 6), batch_size=1, max_iter=2, random_state=0,
+                  record_gradient_signs=record, activation="tanh")
+    compiled = _fit(estimator(**params), X, y)
+    assert len(epochs_run) == 2
+    numpy_path()
+    reference = _fit(estimator(**params), X, y)
+    assert len(epochs_run) == 2
+    _assert_same_fit(compiled, reference)
+    assert compiled.gradient_sign_history_.keys() == reference.gradient_sign_history_.keys()
+    for name, values in reference.gradient_sign_history_.items():
+        np.testing.assert_array_equal(compiled.gradient_sign_history_[name], values)
+
+
+def test_a_non_finite_loss_raises_as_on_the_numpy_path(compiled_on, epochs_run, numpy_path):
+    X, y = _digits()
+    params = dict(hidden_layer_sizes=(5,), activation="identity", batch_size=1,
+                  solver="sgd", learning_rate_init=1e3, max_iter=5, random_state=0)
+    with pytest.raises(ValueError) as compiled, warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        MLPRegressor(**params).fit(X, y * 1e3)
+    assert epochs_run
+    numpy_path()
+    with pytest.raises(ValueError) as reference, warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        MLPRegressor(**params).fit(X, y * 1e3)
+    assert str(compiled.value) == str(reference.value)
+    assert "epoch" in str(compiled.value)
+
+
+def test_a_failed_self_check_warns_and_trains_on_numpy(compiled_on, epochs_run, monkeypatch):
+    """A wrong exp (numpy's sin loop in its place) makes the softmax differ: the check sees it."""
+    monkeypatch.setattr(row_epoch, "_checked", {})
+    sin = ufunc_loop_address(np.sin)
+    monkeypatch.setattr(row_epoch, "_addresses", {"exp": sin, "tanh": sin})
+    X, y = _digits()
+    params = dict(hidden_layer_sizes=(6,), batch_size=1, max_iter=2, random_state=0)
+    with pytest.warns(RuntimeWarning, match="compiled batch_size=1 epoch does not match its "
+                      "numpy path in this process .its parameters or losses differ."):
+        ours = _fit(MLPClassifier(**params), X, y)
+    assert epochs_run == []
+    _assert_same_fit(ours, _fit(sk_nn.MLPClassifier(**params), X, y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # once per process and setup
+        _fit(MLPClassifier(**params), X, y)
+
+
+@pytest.mark.parametrize("ufunc", [np.exp, np.tanh, np.sqrt])
+def test_the_loop_address_is_numpys_float64_loop(ufunc):
+    """Called through ctypes as numpy calls an inner loop, it gives the ufunc's values."""
+    loop = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                            ctypes.c_void_p)(ufunc_loop_address(ufunc))
+    x = np.random.default_rng(0).uniform(0.1, 5, 37)
+    out = np.empty_like(x)
+    args = (ctypes.c_void_p * 2)(x.ctypes.data, out.ctypes.data)
+    loop(args, (ctypes.c_ssize_t * 1)(37), (ctypes.c_ssize_t * 2)(8, 8), None)
+    np.testing.assert_array_equal(out, ufunc(x))
+
+
+def test_a_ufunc_without_a_float64_loop_has_no_address():
+    assert ufunc_loop_address(np.bitwise_and) == 0
+    assert ufunc_loop_address(np.add) > 0  # binary ufuncs too ('dd->d')
+
+
+@pytest.mark.parametrize("params, fit_params", [
+    (dict(input_bias="mean"), {}),
+    (dict(gradient_centralization=True), {}),
+    (dict(activation="softplus"), {}),
+    ({}, dict(sample_weight=np.linspace(0.5, 1.5, 150))),
+    (dict(batch_size=2), {}),
+])
+def test_what_it_does_not_take_trains_on_numpy(compiled_on, epochs_run, params, fit_params):
+    X, y = _digits()
+    _fit(MLPClassifier(**{"hidden_layer_sizes": (5,), "batch_size": 1, "max_iter": 1,
+                          **params}), X, y, **fit_params)
+    assert epochs_run == []
+
+
+def test_float32_and_sparse_inputs_train_on_numpy(compiled_on, epochs_run):
+    from scipy import sparse
+
+    X, y = _digits()
+    for data in (X.astype(np.float32), sparse.csr_matrix(X)):
+        _fit(MLPClassifier(hidden_layer_sizes=(5,), batch_size=1, max_iter=1), data, y)
+    assert epochs_run == []
