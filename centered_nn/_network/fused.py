@@ -40,7 +40,7 @@ from .. import _compiled
 from .output import Logistic, Softmax, _average
 
 _loops = None  # the module of compiled loops, imported on first use
-_LIBM = None  # whether compiled exp/log are the C library's (see _libm)
+_LIBM = None  # whether compiled exp/log are the C library's (see uses_libm)
 
 #: The built-in hidden activations with a compiled step, by class name (exact
 #: classes of :mod:`centered_nn.activations`, which _network does not import:
@@ -60,7 +60,7 @@ def available():
     return _compiled.enabled()
 
 
-def _libm():
+def uses_libm():
     """Whether compiled exp and log are the C library's, as scipy's expit and xlogy call.
 
     numba vectorises them with Intel's SVML when that library is installed; its
@@ -161,7 +161,7 @@ def loss_and_delta(layer, Y, P, sample_weight, sums=None):
             or P.ndim != 2 or type(Y) is not np.ndarray or Y.shape != P.shape:
         return None
     weighted = sample_weight is not None
-    compiled_loss = log_loss and Y.dtype == np.bool_ and _libm()
+    compiled_loss = log_loss and Y.dtype == np.bool_ and uses_libm()
     arrays = (P, sample_weight) if weighted else (P,)
     if not _fits(*arrays) or (sums is not None and not _fits(P, sums)) \
             or not (compiled_loss or (P.size >= _SMALL and _fits(P, Y))):

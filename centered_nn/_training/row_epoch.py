@@ -11,7 +11,7 @@ the last bit. It relies on three things of the running process:
 - the BLAS library numba calls (scipy's) computes ``dgemv`` and ``ddot`` as the
   one numpy's matmul calls does, at these shapes;
 - numpy's float64 ``exp`` and ``tanh`` loops, called through their addresses,
-  which :func:`ufunc_loop_address` reads from the ufunc object (the layout of
+  which :func:`.ufunc_address.ufunc_loop_address` reads from the ufunc object (the layout of
   numpy's public ``PyUFuncObject``, checked against what the ufunc reports);
 - the C library's ``exp`` and ``log``, as scipy's ``expit`` and ``xlogy`` call them.
 
@@ -28,7 +28,6 @@ of steps that take one-row steps in blocks (``on_row_steps``: the gradient-sign
 recorder). numba must be installed and switched on (:mod:`.._compiled`).
 """
 
-import ctypes
 import warnings
 
 import numpy as np
@@ -40,11 +39,12 @@ from .._network.output import Identity as IdentityOutput
 from .._network.output import Logistic as LogisticOutput
 from .._network.output import Softmax
 from .solvers import SGD, Adam
+from .ufunc_address import float64_loop
 
 #: Steps between two calls to the observers when they take the steps' rows.
 KEPT_ROWS = 128
 #: Steps between two calls to the observers when they take the steps' summaries.
-SUMMARISED_ROWS = 1024
+SUMMARISED_ROWS = 256
 #: Steps per compiled call when no observer watches them (Ctrl-C is heard between calls).
 ROWS_PER_CALL = 4096
 
@@ -54,7 +54,6 @@ _EPS64 = float(np.finfo(np.float64).eps)
 
 _loops = None  # the compiled module, imported on first use
 _checked = {}  # (hidden, output, optimizer) -> whether the self-check passed
-_addresses = {}  # ufunc name -> its float64 loop's address, or 0
 
 
 def _kernels():
@@ -64,56 +63,6 @@ def _kernels():
 
         _loops = row_epoch_loops
     return _loops
-
-
-def ufunc_loop_address(ufunc):
-    """The address of numpy's inner loop of `ufunc` for float64 -> float64, or 0.
-
-    Read from the ufunc object's ``functions`` and ``types`` arrays (numpy's
-    public ``PyUFuncObject``: after the object header, four ints ``nin``,
-    ``nout``, ``nargs``, ``identity``, then the ``functions`` and ``data``
-    pointers, ``ntypes``, a reserved int, ``name`` and ``types``). The fields
-    read are checked against what the ufunc reports (its name, its number of
-    arguments and loops, its type signatures); 0 when any disagrees. The first
-    float64 loop is taken, as numpy's type resolution takes it.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from centered_nn._training.row_epoch import ufunc_loop_address
-    >>> ufunc_loop_address(np.exp) > 0
-    True
-    """
-    try:
-        base = id(ufunc)
-        header = ctypes.sizeof(ctypes.c_ssize_t) + ctypes.sizeof(ctypes.c_void_p)
-        pointer = ctypes.sizeof(ctypes.c_void_p)
-        nin, nout, nargs = (ctypes.c_int.from_address(base + header + 4 * i).value
-                            for i in range(3))
-        functions = ctypes.c_void_p.from_address(base + header + 16).value
-        ntypes = ctypes.c_int.from_address(base + header + 16 + 2 * pointer).value
-        name = ctypes.c_char_p.from_address(base + header + 24 + 2 * pointer).value
-        types = ctypes.c_void_p.from_address(base + header + 24 + 3 * pointer).value
-        if (nin, nout, nargs, ntypes) != (ufunc.nin, ufunc.nout, ufunc.nargs, ufunc.ntypes) \
-                or name != ufunc.__name__.encode() or not functions or not types:
-            return 0
-        codes = ctypes.string_at(types, ntypes * nargs)
-        double = np.dtype(np.float64).num
-        for i, signature in enumerate(ufunc.types):
-            numbers = list(codes[i * nargs:(i + 1) * nargs])
-            if numbers != [np.dtype(c).num for c in signature.replace("->", "")]:
-                return 0  # the layout is not the one read
-            if numbers == [double] * nargs:
-                return ctypes.c_void_p.from_address(functions + i * pointer).value or 0
-    except (ValueError, TypeError, OSError):  # pragma: no cover - a foreign ufunc object
-        return 0
-    return 0
-
-
-def _address(ufunc):
-    if ufunc.__name__ not in _addresses:
-        _addresses[ufunc.__name__] = ufunc_loop_address(ufunc)
-    return _addresses[ufunc.__name__]
 
 
 def _hidden_kind(activation):
@@ -167,7 +116,7 @@ class RowEpochs:
             step, for a step whose loss is not finite (which raises as there).
         """
         X, Y, sample_weight = train
-        if batch_size != 1 or flat is None or not _compiled.enabled() or not fused._libm():
+        if batch_size != 1 or flat is None or not _compiled.enabled() or not fused.uses_libm():
             return None
         hidden, output = _hidden_kind(net.activation), _OUTPUTS.get(type(net.output))
         kind = _optimizer_kind(optimizer)
@@ -181,8 +130,8 @@ class RowEpochs:
                 or not isinstance(settings.alpha, (int, float, np.floating)) \
                 or (observers.watches_steps and not observers.takes_row_steps):
             return None
-        exp_loop = _address(np.exp) if output == 4 else 0
-        tanh_loop = _address(np.tanh) if hidden == 2 else 0
+        exp_loop = float64_loop(np.exp) if output == 4 else 0
+        tanh_loop = float64_loop(np.tanh) if hidden == 2 else 0
         if (output == 4 and not exp_loop) or (hidden == 2 and not tanh_loop):
             return None
         if not self_check(hidden, output, kind):
@@ -220,6 +169,8 @@ class RowEpochs:
         self.constants = (float(getattr(optimizer, "beta_2", 0.0)),
                           float(getattr(optimizer, "epsilon", 0.0)), float(settings.alpha),
                           _EPS64)
+        self.network = (flat.values, flat.grads, self.table, self.units, self.hidden,
+                        self.output, self.exp_loop, self.tanh_loop)
         self._buffers(observers)
 
     def _buffers(self, observers):
@@ -249,9 +200,17 @@ class RowEpochs:
         self.current = np.zeros(width, np.int8)
         self.known = np.zeros(n_layers, np.bool_)  # the first step is seen whole
         self.exact = np.zeros(n_layers, np.bool_)
-        self.counts = np.zeros((n_layers, 2, summarised, 2), np.int64)
+        self.counts = np.zeros((n_layers, 2, summarised, 2), np.int32)
+        self.last_signs = [(self.signs[first:first + fan_in],
+                            self.signs[first + fan_in:first + fan_in + fan_out])
+                           for first, fan_in, fan_out in zip(self.kept_table[:, 0].tolist(),
+                                                             fans_in.tolist(), fans_out.tolist())]
+        self.fans_in = fans_in.copy()
         self.sums = np.zeros((n_layers, summarised))
         self.flips = np.zeros((n_layers, summarised))
+        self.observed = (self.record, self.kept_inputs, self.kept_deltas, self.kept_table,
+                         self.signs, self.current, self.known, self.exact, self.counts,
+                         self.sums, self.flips)
 
     def _scalars(self):
         optimizer = self.optimizer
@@ -270,12 +229,8 @@ class RowEpochs:
 
     def _summaries(self, done):
         """The :class:`RowSummaries` of the first `done` steps of the last call."""
-        signs = []
-        for (first, _), (_, fan_in, fan_out, _, _) in zip(self.kept_table, self.table):
-            signs.append((self.signs[first:first + fan_in],
-                          self.signs[first + fan_in:first + fan_in + fan_out]))
         return RowSummaries(self.counts[:, :, :done], self.sums[:, :done],
-                            self.flips[:, :done], signs, self.table[:, 1])
+                            self.flips[:, :done], self.last_signs, self.fans_in)
 
     def _announce(self, done, whole, row):
         """Tell the observers of the last call's `done` steps (the last one whole if `whole`)."""
@@ -310,18 +265,14 @@ class RowEpochs:
         order = np.ascontiguousarray(order, dtype=np.int64)
         n = order.shape[0]
         counters = np.array([getattr(self.optimizer, "t", 0)], dtype=np.int64)
-        scalars = self._scalars()
+        data = (X, Y, order)
+        optimizer = (self.kind, *self.state, self._scalars(), counters)
         accumulated, start = 0.0, 0
         try:
             while start < n:
                 stop = min(start + self.rows_per_call, n)
                 done, accumulated, whole = loops.run_rows(
-                    X, Y, order, start, stop, self.flat.values, self.flat.grads, self.table,
-                    self.units, self.hidden, self.output, self.kind, self.state[0],
-                    self.state[1], scalars, counters, self.exp_loop, self.tanh_loop,
-                    self.record, self.kept_inputs, self.kept_deltas, self.kept_table,
-                    self.signs, self.current, self.known, self.exact, self.counts, self.sums,
-                    self.flips, accumulated)
+                    data, start, stop, self.network, optimizer, self.observed, accumulated)
                 self._announce(done, whole, order[start + done - 1] if done else None)
                 start += done
                 if start < stop and not whole:  # the loss of the step at `start` is not finite
@@ -411,7 +362,7 @@ def _compare(hidden, output, kind):
         if compiled:
             epochs = RowEpochs(net, _CheckSettings(1e-3), (X, Y, None), flat, optimizer,
                                Observers([]), (hidden, output, kind),
-                               (_address(np.exp), _address(np.tanh)), None, None)
+                               (float64_loop(np.exp), float64_loop(np.tanh)), None, None)
         for epoch, order in enumerate(orders):
             if compiled:
                 losses.append(epochs(order, epoch + 1))

@@ -29,6 +29,7 @@ from numba.extending import intrinsic
 
 from .._compiled import jit
 from .._network import fused_loops as fl
+from .row_summary_loops import summarise_step
 
 _jit = jit(nogil=True, fastmath=False, error_model="numpy")
 #: For the per-element steps called in loops: inlined where called (not a call per element).
@@ -36,7 +37,6 @@ _inline = jit(nogil=True, fastmath=False, error_model="numpy", inline="always")
 
 #: Hidden activations and outputs, by number (see :mod:`.row_epoch`).
 IDENTITY, LOGISTIC, TANH, RELU, SOFTMAX = 0, 1, 2, 3, 4
-_LARGEST = np.finfo(np.float64).max
 #: Optimisers, by number.
 SGD, NESTEROV, ADAM = 0, 1, 2
 
@@ -81,7 +81,7 @@ def _row_times(a, w, fan_out, out):
     if fan_out == 1:
         out[0] = np.dot(a, w)
     else:
-        out[:] = np.dot(a, w.reshape(a.shape[0], fan_out))
+        np.dot(a, w.reshape(a.shape[0], fan_out), out)
 
 
 @_jit
@@ -90,7 +90,7 @@ def _row_times_transposed(d, W, out):
     if W.shape[0] == 1:
         out[0] = np.dot(d, W[0])
     else:
-        out[:] = np.dot(d, W.T)
+        np.dot(d, W.T, out)
 
 
 @_jit
@@ -138,8 +138,29 @@ def _loss_and_delta(kind, P, Y, D, sums, terms, eps, no_weights):
         fl.output_delta(P.reshape(1, k), Y.reshape(1, k), no_weights, False,
                         D.reshape(1, k), sums, 0.0)
         return loss
-    return fl.log_loss(P.reshape(1, k), Y.reshape(1, k), terms.reshape(1, k), eps, 1 - eps,
-                       1.0, kind == LOGISTIC, no_weights, False, D.reshape(1, k), sums, 0.0)
+    # fused_loops.log_loss over one row, without its work arrays: the terms' mean over
+    # the one row is the term itself (plus 0.0, divided by 1), summed pairwise
+    low, high = eps, 1 - eps
+    for j in range(k):
+        p, y = P[j], Y[j]
+        d = p - (1.0 if y else 0.0)
+        D[j] = d
+        sums[j] = 0.0 + d
+        p = p if (p > low or p != p) else low
+        p = p if (p < high or p != p) else high
+        if kind == LOGISTIC:
+            q, other = (p, 1.0 - p) if y else (1.0 - p, p)
+            term = math.log(q) + _zero_unless_nan(other)
+        else:
+            term = math.log(p) if y else _zero_unless_nan(p)
+        terms[j] = (0.0 + term) / 1.0
+    return -fl.pairwise(terms, 0, k, 1, 0.0)
+
+
+@_inline
+def _zero_unless_nan(y):
+    """``xlogy(0, y)``: 0, or NaN for a NaN `y` (as :mod:`.fused_loops`' log-loss)."""
+    return 0.0 if y == y else y
 
 
 @_jit
@@ -159,63 +180,6 @@ def _multiply_by_derivative(kind, a, d, sums):
 
 #: What a step's observers are handed (see :func:`run_rows`).
 NOTHING, ROWS, SUMMARIES = 0, 1, 2
-
-
-@_jit
-def _signs(x, signs, previous, first, counts, t, h, small):
-    """Signs of `x` into ``signs[first:]``, their counts into ``counts[:, t, h]``;
-    returns the smallest nonzero magnitude (or `small` when none is smaller),
-    whether every entry is finite, and the sum and the count of the nonzero
-    products with ``previous[first:]``. Integer counts only, so the loop vectorises."""
-    pos = neg = net = both = finite = tiny = 0
-    n = x.shape[0]
-    for i in range(n):
-        v = x[i]
-        up, down = np.int64(v > 0.0), np.int64(v < 0.0)
-        s = up - down
-        signs[first + i] = s
-        pos += up
-        neg += down
-        magnitude = abs(v)
-        finite += np.int64(magnitude <= _LARGEST)  # not for inf or NaN
-        tiny += np.int64(magnitude < small) & (up | down)
-        p = s * np.int64(previous[first + i])
-        net += p
-        both += p * p
-    counts[0, t, h], counts[1, t, h] = pos, neg
-    smallest = small
-    if tiny:  # a rare second pass: the exact smallest nonzero magnitude
-        for i in range(n):
-            if x[i] != 0.0 and abs(x[i]) < smallest:
-                smallest = abs(x[i])
-    return smallest, finite == n, net, both
-
-
-@_jit
-def _summarise(a, d, signs, previous, known, counts, t, sums, flips, tiny, small):
-    """One layer's one-row step: sign counts, input sum, flip fraction; whether exact.
-
-    `signs` receives ``[sign(a) | sign(d)]``; `previous` holds the step before's
-    (its gradient's signs if `known`). The step is exact when its gradient
-    ``outer(a, d)`` has the signs ``sign(a) ⊗ sign(d)``: every entry finite and
-    the smallest nonzero product ``min|a| min|d|`` at least the smallest normal
-    float64 `tiny` (rounding is monotone; `small`, with ``small² >= tiny``, spares
-    finding the smallest when no magnitude is below it). Writes ``counts[:, t, :]`` (> 0 and
-    < 0 entries of a and d), ``sums[t]`` (a's sum, pairwise as numpy's) and
-    ``flips[t]`` (the fraction of entries nonzero in both steps' gradients whose
-    signs differ; NaN if none, or unknown). With p (q) the products of the two
-    steps' signs of a (d), the gradients' sign products are ``p ⊗ q``: of the
-    ``Σ|p| Σ|q|`` entries nonzero in both, ``(Σ|p| Σ|q| - Σp Σq) / 2`` differ.
-    """
-    m = a.shape[0]
-    a_min, a_finite, net_a, both_a = _signs(a, signs, previous, 0, counts, t, 0, small)
-    d_min, d_finite, net_d, both_d = _signs(d, signs, previous, m, counts, t, 1, small)
-    sums[t] = fl.pairwise(a, 0, m, 1, 0.0)
-    exact = a_finite and d_finite and a_min * d_min >= tiny
-    both = both_a * both_d
-    flips[t] = (both - net_a * net_d) / (2 * both) if known and exact and both > 0 \
-        else math.nan
-    return exact
 
 
 @_inline
@@ -248,23 +212,22 @@ def _update(optimizer, params, state_1, state_2, at, a, d, alpha, rate, momentum
             epsilon, neg_rate):
     """The optimiser's update of the weight matrix ``params[at:at + len(a) * len(d)]``
     (C order) from its one-row gradient ``a[i] d[j] + alpha W[i, j]``; one loop per
-    optimiser, so that each vectorises."""
+    optimiser over row views (indices a range's, known non-negative), so that each
+    vectorises."""
     n = d.shape[0]
-    if optimizer == ADAM:
-        c1, c2 = 1 - momentum, 1 - beta_2
-        for i in range(a.shape[0]):
-            first, ai = at + i * n, a[i]
+    nesterov = optimizer == NESTEROV
+    c1, c2 = 1 - momentum, 1 - beta_2
+    for i in range(a.shape[0]):
+        first, ai = at + i * n, a[i]
+        w, s1, s2 = params[first:first + n], state_1[first:first + n], state_2[first:first + n]
+        if optimizer == ADAM:
             for j in range(n):
-                g = ai * d[j] + alpha * params[first + j]
-                _adam(params, state_1, state_2, first + j, g, momentum, c1, beta_2, c2,
-                      epsilon, neg_rate)
-    else:
-        nesterov = optimizer == NESTEROV
-        for i in range(a.shape[0]):
-            first, ai = at + i * n, a[i]
+                g = ai * d[j] + alpha * w[j]
+                _adam(w, s1, s2, j, g, momentum, c1, beta_2, c2, epsilon, neg_rate)
+        else:
             for j in range(n):
-                g = ai * d[j] + alpha * params[first + j]
-                _sgd(params, state_1, first + j, g, rate, momentum, nesterov)
+                g = ai * d[j] + alpha * w[j]
+                _sgd(w, s1, j, g, rate, momentum, nesterov)
 
 
 @_jit
@@ -283,55 +246,46 @@ def _update_intercept(optimizer, params, state_1, state_2, at, grad, rate, momen
 
 
 @_jit
-def run_rows(X, Y, order, start, stop, params, grads, table, units, hidden, output,
-             optimizer, state_1, state_2, scalars, counters, exp_loop, tanh_loop,
-             record, kept_inputs, kept_deltas, kept_table, signs, current, known, exact,
-             counts, sums, flips, accumulated):
+def run_rows(data, start, stop, network, optimizer, observed, accumulated):
     """One-row steps on the rows ``order[start:stop]``, in order; stops before a
     step whose loss is not finite.
 
     Parameters
     ----------
-    X : ndarray (n_samples, n_features), float64
-    Y : ndarray (n_samples, n_outputs), bool (log-losses) or float64 (identity)
-    order : int64 array
-        The epoch's row order.
+    data : tuple ``(X, Y, order)``
+        X (n_samples, n_features) float64; Y (n_samples, n_outputs), bool (the
+        log-losses) or float64 (identity); the epoch's row order, int64.
     start, stop : int
         The positions in `order` to step through.
-    params, grads : 1-D float64
-        The parameter buffer (weights and intercepts) and the gradient buffer,
-        of which the loop uses the intercepts' part.
-    table : int64 (n_layers, 5)
-        Per weight matrix: its start in both buffers, fan_in, fan_out, its
-        intercept's start, and the start of its output in `units`.
-    units : 1-D float64 of twice the layers' total width
-        The layers' outputs, then their deltas (at the same offsets plus the
-        total width).
-    hidden, output : int
-        The hidden activation and the output layer (see the module's constants).
-    optimizer : int
-    state_1, state_2 : 1-D float64
-        SGD's velocities (`state_2` unused) or Adam's first and second moments.
-    scalars : float64 array
-        The learning rate (SGD's, or Adam's initial one), momentum (or beta_1),
-        beta_2, epsilon, alpha, and the log-loss's clip eps.
-    counters : int64 array
-        ``[Adam's step count]``, updated.
-    exp_loop, tanh_loop : int
-        Addresses of numpy's float64 exp and tanh loops (0 when not used).
-    record : int
-        What the observers get: :data:`NOTHING`; :data:`ROWS`, each step's layer
-        inputs and deltas copied into `kept_inputs` and `kept_deltas` (step s of
-        layer l at ``kept_table[l, 0] + s * fan_in`` and ``kept_table[l, 1] + s *
-        fan_out``); or :data:`SUMMARIES`, each step's summary per layer (see
-        :func:`_summarise`) into ``counts[l]``, ``sums[l]`` and ``flips[l]``, the
-        sign rows ``[sign(a) | sign(d)]`` of each layer's last summarised step
-        in `signs` (layer l's from ``kept_table[l, 0]``), ``known[l]`` telling
-        whether they are the signs of its gradient. A step that is not exact in
-        some layer, or follows one whose signs are not known, ends the call: its
-        observers must see it whole. Its sign rows are then in `current` and
-        whether each layer's is exact in `exact`, for the caller to move into
-        `signs` and `known` once it has been seen.
+    network : tuple ``(params, grads, table, units, hidden, output, exp_loop, tanh_loop)``
+        The parameter buffer (weights and intercepts) and the gradient buffer (of
+        which the loop uses the intercepts' part); ``table`` (n_layers, 5) int64:
+        per weight matrix its start in both buffers, fan_in, fan_out, its
+        intercept's start and the start of its output in ``units``, a float64
+        buffer of twice the layers' total width (their outputs, then their
+        deltas at the same offsets plus the total width); the hidden activation
+        and the output layer (the module's constants); the addresses of numpy's
+        float64 exp and tanh loops (0 when not used).
+    optimizer : tuple ``(kind, state_1, state_2, scalars, counters)``
+        SGD's velocities (``state_2`` unused) or Adam's moments, of the
+        parameters' layout; ``scalars``: the learning rate (SGD's, or Adam's
+        initial one), momentum (or beta_1), beta_2, epsilon, alpha, and the
+        log-loss's clip eps; ``counters``: ``[Adam's step count]``, updated.
+    observed : tuple ``(record, kept_inputs, kept_deltas, kept_table, signs, current,
+            known, exact, counts, sums, flips)``
+        What the observers get. ``record`` :data:`NOTHING`; :data:`ROWS`, each
+        step's layer inputs and deltas copied into ``kept_inputs`` and
+        ``kept_deltas`` (step s of layer l at ``kept_table[l, 0] + s * fan_in``
+        and ``kept_table[l, 1] + s * fan_out``); or :data:`SUMMARIES`, each
+        step's summary per layer (:func:`.row_summary_loops.summarise_step`)
+        into ``counts[l]``, ``sums[l]`` and ``flips[l]``, the sign rows ``[sign(a)
+        | sign(d)]`` of each layer's last summarised step in ``signs`` (layer l's
+        from ``kept_table[l, 0]``), ``known[l]`` telling whether they are the
+        signs of its gradient. A step that is not exact in some layer, or follows
+        one whose signs are not known, ends the call: its observers must see it
+        whole. Its sign rows are then in ``current`` and whether each layer's is
+        exact in ``exact``, for the caller to move into ``signs`` and ``known``
+        once it has been seen.
     accumulated : float
         The epoch's loss sum so far.
 
@@ -344,6 +298,11 @@ def run_rows(X, Y, order, start, stop, params, grads, table, units, hidden, outp
     whole : bool
         Whether the last step taken must be seen whole (its summary is not written).
     """
+    X, Y, order = data
+    params, grads, table, units, hidden, output, exp_loop, tanh_loop = network
+    kind, state_1, state_2, scalars, counters = optimizer
+    (record, kept_inputs, kept_deltas, kept_table, signs, current, known, exact, counts, sums,
+     flips) = observed
     n_layers = table.shape[0]
     n_features = X.shape[1]
     n_outputs = Y.shape[1]
@@ -396,7 +355,7 @@ def run_rows(X, Y, order, start, stop, params, grads, table, units, hidden, outp
         # backward, layer by layer: the delta it sends down, then its update (the
         # intercept gradients already hold the deltas' column sums over the one row);
         # SGD's or Adam's update of each element is that of the numpy path's step
-        if optimizer == ADAM:
+        if kind == ADAM:
             counters[0] += 1
             t = float(counters[0])
             neg_rate = -(rate * math.sqrt(1 - math.pow(beta_2, t)) / (1 - math.pow(momentum, t)))
@@ -411,9 +370,9 @@ def run_rows(X, Y, order, start, stop, params, grads, table, units, hidden, outp
                 kept_deltas[into:into + fan_out] = d
             elif record == SUMMARIES:
                 first, last = kept_table[layer, 0], kept_table[layer, 0] + fan_in + fan_out
-                exact[layer] = _summarise(a, d, current[first:last], signs[first:last],
-                                          known[layer], counts[layer], step, sums[layer],
-                                          flips[layer], tiny, small)
+                exact[layer] = summarise_step(a, d, current[first:last], signs[first:last],
+                                              known[layer], counts[layer], step, sums[layer],
+                                              flips[layer], tiny, small)
                 whole = whole or not exact[layer] or not known[layer]
             W = params[at:at + fan_in * fan_out]
             if layer > 0:  # with the weights before this step's update
@@ -424,9 +383,9 @@ def run_rows(X, Y, order, start, stop, params, grads, table, units, hidden, outp
                 _multiply_by_derivative(hidden, a, down, grads[bias_below:bias_below + fan_in])
             # the optimiser's update of the layer's weights from their gradient
             # a[i] d[j] + alpha W (over one row), then of its intercept
-            _update(optimizer, params, state_1, state_2, at, a, d, alpha, rate, momentum,
+            _update(kind, params, state_1, state_2, at, a, d, alpha, rate, momentum,
                     beta_2, epsilon, neg_rate)
-            _update_intercept(optimizer, params, state_1, state_2, bias,
+            _update_intercept(kind, params, state_1, state_2, bias,
                               grads[bias:bias + fan_out], rate, momentum, beta_2, epsilon,
                               neg_rate)
         if whole:

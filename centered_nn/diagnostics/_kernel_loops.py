@@ -150,3 +150,27 @@ def step_kernel(G, prev, compare, signs, A, b, has_offset, D, rows):
     n_signed, n_single, n_both, n_differ = grad_kernel(G, prev, compare, signs)
     n_positive, total, num, den = input_kernel(A, b, has_offset, D, rows)
     return n_signed, n_single, n_both, n_differ, n_positive, total, num, den
+
+
+@_jit
+def add_kept_summaries(codes, counts, input_sums, flips, fan_in, sums, n_counted):
+    """The values of :data:`._kernels.KEPT_CODES` at each summarised step, added in order
+    (see :func:`._kernels.add_kept_summaries`)."""
+    for t in range(input_sums.shape[0]):
+        a_pos, a_neg = counts[0, t, 0] > 0, counts[1, t, 0] > 0
+        counted = (a_pos or a_neg) and (counts[0, t, 1] > 0 or counts[1, t, 1] > 0)
+        for c in range(codes.shape[0]):
+            code = codes[c]
+            if code == 0:
+                value = (1.0 if a_pos != a_neg else 0.0) if counted else np.nan
+            elif code == 1:
+                value = flips[t]
+            elif code == 2:
+                value = input_sums[t] / fan_in
+            elif code == 3:
+                value = counts[0, t, 0] / fan_in
+            else:
+                value = float(fan_in) if (a_pos or a_neg) else np.nan
+            if value == value:
+                sums[c] += value
+                n_counted[c] += 1

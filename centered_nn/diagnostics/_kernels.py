@@ -36,6 +36,16 @@ from .. import _compiled
 #: How :func:`step_stats` reads the rows for the per-sample fraction.
 NO_ROWS, SIGN_ROWS, VARYING_ROWS = 0, 1, 2
 
+#: The compiled forms of the metrics' ``kept_values`` (a metric's ``kept_code``): the
+#: value of one exact one-row step from its :class:`~._kept_steps.KeptSummary` entries.
+KEPT_CODES = {
+    "SINGLE_SIGNED": 0,  # summary.same_sign
+    "FLIPS": 1,  # summary.flips
+    "INPUT_MEAN": 2,  # summary.input_sums / summary.fan_in
+    "POSITIVE_INPUTS": 3,  # summary.n_positive / summary.fan_in
+    "NONZERO_FAN_IN": 4,  # fan_in where summary.n_nonzero > 0, else NaN
+}
+
 _loops = None  # the module of compiled loops, imported on first use
 _NO_OFFSET = {np.dtype(t): np.zeros(0, t) for t in (np.float32, np.float64)}  # never read
 
@@ -103,3 +113,23 @@ def _kernels():
 
         _loops = _kernel_loops
     return _loops
+
+
+def add_kept_summaries(codes, counts, input_sums, flips, fan_in, sums, n_counted):
+    """Add the values of summarised one-row steps to running sums, in step order.
+
+    Parameters
+    ----------
+    codes : ndarray of int64
+        The recorded metrics' ``kept_code``, one per metric.
+    counts : ndarray of int, shape (2, n_steps, 2)
+        The steps' sign counts, as :class:`~._kept_steps.KeptSummary` takes them.
+    input_sums, flips : ndarray of float64, shape (n_steps,)
+    fan_in : int
+    sums : ndarray of float64
+        One running sum per metric, updated: each step's non-NaN value added in turn,
+        as the recorder adds a step's values.
+    n_counted : ndarray of int64
+        One count per metric of the values added, updated.
+    """
+    _kernels().add_kept_summaries(codes, counts, input_sums, flips, fan_in, sums, n_counted)

@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 from ._curvature import top_eigenvalue_ratio
+from ._kernels import KEPT_CODES
 from ._sign_stats import _flip_fraction, _rows_vary, _sample_fraction
 
 
@@ -90,6 +91,9 @@ class StepMetric:
     #: Fast path over many kept one-row steps, ``kept_values(summary) -> ndarray``
     #: (built-ins; None: one-row steps are recorded one by one).
     kept_values = None
+    #: The compiled form of :attr:`kept_values`, one of :data:`._kernels.KEPT_CODES`'
+    #: values (built-ins; None: :attr:`kept_values` is called).
+    kept_code = None
     #: The compiled counts must include the per-sample fraction's rows.
     counts_rows = False
     #: The value depends on ``previous_gradient_signs`` (the recorder then keeps them).
@@ -131,6 +135,7 @@ class SameSignFraction(StepMetric):
     """Fraction of units whose weight-gradient column has all its nonzero entries of one sign."""
 
     name = "same_sign_fraction"
+    kept_code = KEPT_CODES["SINGLE_SIGNED"]
 
     def step_value(self, step):
         return step._grad_statistics()[0]
@@ -147,6 +152,7 @@ class SampleSameSignFraction(StepMetric):
     """The same for per-sample gradients: fraction of (sample, unit) pairs with nonzero dL/dz."""
 
     name = "sample_same_sign_fraction"
+    kept_code = KEPT_CODES["SINGLE_SIGNED"]
     counts_rows = True
 
     def step_value(self, step):
@@ -167,6 +173,7 @@ class SignFlipFraction(StepMetric):
     """Fraction of weight-gradient entries whose sign differs from the previous step's."""
 
     name = "sign_flip_fraction"
+    kept_code = KEPT_CODES["FLIPS"]
     reads_previous_signs = True
 
     def step_value(self, step):
@@ -184,6 +191,7 @@ class InputMean(StepMetric):
     """Mean of the layer's effective input a + b."""
 
     name = "input_mean"
+    kept_code = KEPT_CODES["INPUT_MEAN"]
 
     def step_value(self, step):
         return step._input_values(rows=False)[1]
@@ -200,6 +208,7 @@ class PositiveInputFraction(StepMetric):
     """Fraction of the layer's effective input entries that are > 0."""
 
     name = "positive_input_fraction"
+    kept_code = KEPT_CODES["POSITIVE_INPUTS"]
 
     def step_value(self, step):
         return step._input_values(rows=False)[2]
@@ -250,12 +259,13 @@ class InputEigenvalueRatio(StepMetric):
     """
 
     name = "input_eigenvalue_ratio"
+    kept_code = KEPT_CODES["NONZERO_FAN_IN"]
 
     def __init__(self, layers=None):
         self.layers = layers
         if layers is not None:
             # the one-row batched form cannot see the layer: one-row steps go one by one
-            self.kept_values = None
+            self.kept_values = self.kept_code = None
 
     def __repr__(self):
         return f"{type(self).__name__}()" if self.layers is None else (

@@ -13,6 +13,7 @@ import numpy as np
 
 from ._functions import InputSignStats
 from ._kept_steps import KeptSteps, KeptSummary
+from . import _kernels
 from ._kernels import NO_ROWS, SIGN_ROWS, VARYING_ROWS
 from ._metrics import DEFAULT_METRICS, document_metrics, resolve_metrics
 from ._step import LayerStep
@@ -169,14 +170,27 @@ class GradientSignRecorder:
         the steps one by one.
         """
         n = len(summaries)
+        codes = self._kept_codes if _kernels.available() else None
         for layer in range(self.n_weight_matrices):
             self._flush(layer)
-            summary = KeptSummary(None, summaries.counts[layer], int(summaries.fans_in[layer]),
-                                  summaries.input_sums[layer], summaries.flips[layer])
-            values = np.full((n + 1, len(self.metrics)), np.nan)
-            for column, metric in enumerate(self.step_metrics):
-                values[1:, column] = metric.kept_values(summary)
-            self._add_kept_values(layer, values)
+            fan_in = int(summaries.fans_in[layer])
+            if codes is not None:  # one compiled pass, no per-step arrays
+                sums, counts = self._sums[layer], self._counts[layer]
+                totals = np.array([sums[name] for name in self.metrics])
+                added = np.zeros(len(self.metrics), np.int64)
+                _kernels.add_kept_summaries(codes, summaries.counts[layer],
+                                            summaries.input_sums[layer],
+                                            summaries.flips[layer], fan_in, totals, added)
+                for name, total, count in zip(self.metrics, totals.tolist(), added.tolist()):
+                    sums[name] = total
+                    counts[name] += count
+            else:
+                summary = KeptSummary(None, summaries.counts[layer], fan_in,
+                                      summaries.input_sums[layer], summaries.flips[layer])
+                values = np.full((n + 1, len(self.metrics)), np.nan)
+                for column, metric in enumerate(self.step_metrics):
+                    values[1:, column] = metric.kept_values(summary)
+                self._add_kept_values(layer, values)
             if self._chained:  # the last step's gradient signs, for the next step's flips
                 self._prev_signs[layer] = np.multiply.outer(*summaries.last_signs[layer])
 
@@ -335,6 +349,8 @@ class GradientSignRecorder:
         """Which paths the recorded metrics allow (read at every step: computed once)."""
         metrics = self.step_metrics
         self._keepable = all(m.kept_values is not None for m in metrics)
+        codes = [m.kept_code for m in metrics]
+        self._kept_codes = None if None in codes else np.array(codes, dtype=np.int64)
         self._compiled = any(m.from_counts is not None for m in metrics)
         self._counts_rows = any(m.counts_rows for m in metrics)
         self._chained = any(m.reads_previous_signs for m in metrics)

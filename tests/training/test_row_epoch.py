@@ -12,7 +12,9 @@ from sklearn.exceptions import ConvergenceWarning
 
 from centered_nn import MLPClassifier, MLPRegressor
 from centered_nn._training import row_epoch
-from centered_nn._training.row_epoch import RowEpochs, ufunc_loop_address
+from centered_nn._training import ufunc_address
+from centered_nn._training.row_epoch import RowEpochs
+from centered_nn._training.ufunc_address import ufunc_loop_address
 
 pytest.importorskip("numba")
 
@@ -159,7 +161,7 @@ def test_a_failed_self_check_warns_and_trains_on_numpy(compiled_on, epochs_run, 
     """A wrong exp (numpy's sin loop in its place) makes the softmax differ: the check sees it."""
     monkeypatch.setattr(row_epoch, "_checked", {})
     sin = ufunc_loop_address(np.sin)
-    monkeypatch.setattr(row_epoch, "_addresses", {"exp": sin, "tanh": sin})
+    monkeypatch.setattr(ufunc_address, "_addresses", {"exp": sin, "tanh": sin})
     X, y = _digits()
     params = dict(hidden_layer_sizes=(6,), batch_size=1, max_iter=2, random_state=0)
     with pytest.warns(RuntimeWarning, match="compiled batch_size=1 epoch does not match its "
@@ -210,3 +212,68 @@ def test_float32_and_sparse_inputs_train_on_numpy(compiled_on, epochs_run):
     for data in (X.astype(np.float32), sparse.csr_matrix(X)):
         _fit(MLPClassifier(hidden_layer_sizes=(5,), batch_size=1, max_iter=1), data, y)
     assert epochs_run == []
+
+
+def _history_equal(a, b):
+    assert a.keys() == b.keys()
+    for name, values in b.items():
+        np.testing.assert_array_equal(a[name], values, err_msg=name)
+
+
+def _compiled_and_numpy(make, X, y, numpy_path, epochs_run):
+    compiled = _fit(make(), X, y)
+    assert epochs_run
+    numpy_path()
+    reference = _fit(make(), X, y)
+    _assert_same_fit(compiled, reference)
+    _history_equal(compiled.gradient_sign_history_, reference.gradient_sign_history_)
+    return compiled
+
+
+def test_steps_whose_signs_are_not_outer_products_are_seen_whole(compiled_on, epochs_run,
+                                                                 numpy_path, monkeypatch):
+    """Inputs of 1e-306 make products of the first layer's gradient round below the
+    smallest normal float: those steps (and the ones after them, whose flips need the
+    whole previous signs) are announced one by one; the history is the numpy path's."""
+    whole = []
+    original = RowEpochs._whole_step
+    monkeypatch.setattr(RowEpochs, "_whole_step",
+                        lambda self, row: whole.append(row) or original(self, row))
+    X, y = _digits(120)
+    X = X.copy()
+    X[::7, 0] = 1e-306
+    _compiled_and_numpy(lambda: MLPClassifier(hidden_layer_sizes=(6,), batch_size=1, max_iter=2,
+                                              random_state=0), X, y, numpy_path, epochs_run)
+    assert len(whole) > 20  # the first step, then the tiny rows and the steps after them
+
+
+def test_a_metric_without_a_batched_form_takes_the_rows(compiled_on, epochs_run, numpy_path):
+    """A user's metric has no batched form: the loop hands over the steps' rows instead."""
+    from centered_nn.diagnostics import StepMetric
+
+    class InputMax(StepMetric):
+        name = "input_max"
+
+        def step_value(self, step):
+            return float(np.max(step.effective_input))
+
+    X, y = _digits(300)
+    compiled = _compiled_and_numpy(
+        lambda: MLPClassifier(hidden_layer_sizes=(6,), batch_size=1, max_iter=2, random_state=0,
+                              record_gradient_signs=["sign_flip_fraction", InputMax()]),
+        X, y, numpy_path, epochs_run)
+    assert not np.isnan(compiled.gradient_sign_history_["input_max"]).any()
+
+
+def test_the_recorders_numpy_sums_of_summaries_are_its_compiled_ones(compiled_on, monkeypatch):
+    """The recorder adds summaries in one compiled pass, or through the metrics' numpy
+    ``kept_values`` when its kernels are off: the same history."""
+    from centered_nn.diagnostics import _kernels as sign_kernels
+
+    X, y = _digits(300)
+    params = dict(hidden_layer_sizes=(7,), batch_size=1, max_iter=2, random_state=0,
+                  record_gradient_signs=True)
+    compiled = _fit(MLPClassifier(**params), X, y)
+    monkeypatch.setattr(sign_kernels, "available", lambda: False)
+    reference = _fit(MLPClassifier(**params), X, y)
+    _history_equal(compiled.gradient_sign_history_, reference.gradient_sign_history_)

@@ -1,0 +1,109 @@
+"""The summary of one-row steps that a compiled ``batch_size=1`` epoch hands its observers.
+
+A one-row step's weight gradient is the outer product ``aᵀd`` of the layer's
+input row and delta row, each entry one rounded product; unless a product rounds
+to zero or an entry is not finite, its signs are ``sign(a) ⊗ sign(d)``, so its
+sign statistics follow from the two rows' signs (the recorder's kept steps use
+the same facts in numpy, :mod:`centered_nn.diagnostics._kept_steps`). These
+loops compute, per layer and step, the rows' sign counts, the input row's sum
+(numpy's pairwise order) and the flip fraction against the step before, inlined
+into :func:`.row_epoch_loops.run_rows`. Integer counts only in the hot loops, so
+they vectorise; no fastmath.
+"""
+
+import math
+
+import numpy as np
+
+from .._compiled import jit
+from .._network import fused_loops as fl
+
+_inline = jit(nogil=True, fastmath=False, error_model="numpy", inline="always")
+
+_LARGEST = np.finfo(np.float64).max
+
+
+@_inline
+def signs_and_counts(x, signs, previous, counts, t, h, small):
+    """Signs of `x` into `signs`, their counts into ``counts[:, t, h]``; returns the
+    smallest nonzero magnitude (or `small` when none is smaller), whether every
+    entry is finite, and the sum and the count of the nonzero products with
+    `previous`. Integer counts only, so the loop vectorises."""
+    pos = neg = net = both = finite = tiny = 0
+    n = x.shape[0]
+    for i in range(n):
+        v = x[i]
+        up, down = np.int64(v > 0.0), np.int64(v < 0.0)
+        s = up - down
+        signs[i] = s
+        pos += up
+        neg += down
+        magnitude = abs(v)
+        finite += np.int64(magnitude <= _LARGEST)  # not for inf or NaN
+        tiny += np.int64(magnitude < small) & (up | down)
+        p = s * np.int64(previous[i])
+        net += p
+        both += p * p
+    counts[0, t, h], counts[1, t, h] = pos, neg
+    smallest = small
+    if tiny:  # a rare second pass: the exact smallest nonzero magnitude
+        for i in range(n):
+            if x[i] != 0.0 and abs(x[i]) < smallest:
+                smallest = abs(x[i])
+    return smallest, finite == n, net, both
+
+
+@_inline
+def row_sum(x):
+    """numpy's pairwise sum of the contiguous vector `x` (:func:`.fused_loops.pairwise`),
+    its eight running sums unrolled here for the short rows of a layer."""
+    n = x.shape[0]
+    if n > 128:
+        return fl.pairwise(x, 0, n, 1, 0.0)
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += x[i]
+        return res
+    r0, r1, r2, r3, r4, r5, r6, r7 = x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]
+    whole = n - n % 8
+    for i in range(8, whole, 8):
+        r0 += x[i]
+        r1 += x[i + 1]
+        r2 += x[i + 2]
+        r3 += x[i + 3]
+        r4 += x[i + 4]
+        r5 += x[i + 5]
+        r6 += x[i + 6]
+        r7 += x[i + 7]
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    for i in range(whole, n):
+        res += x[i]
+    return res
+
+
+@_inline
+def summarise_step(a, d, signs, previous, known, counts, t, sums, flips, tiny, small):
+    """One layer's one-row step: sign counts, input sum, flip fraction; whether exact.
+
+    `signs` receives ``[sign(a) | sign(d)]``; `previous` holds the step before's
+    (its gradient's signs if `known`). The step is exact when its gradient
+    ``outer(a, d)`` has the signs ``sign(a) ⊗ sign(d)``: every entry finite and
+    the smallest nonzero product ``min|a| min|d|`` at least the smallest normal
+    float64 `tiny` (rounding is monotone; `small`, with ``small² >= tiny``, spares
+    finding the smallest when no magnitude is below it). Writes ``counts[:, t, :]`` (> 0 and
+    < 0 entries of a and d), ``sums[t]`` (a's sum, pairwise as numpy's) and
+    ``flips[t]`` (the fraction of entries nonzero in both steps' gradients whose
+    signs differ; NaN if none, or unknown). With p (q) the products of the two
+    steps' signs of a (d), the gradients' sign products are ``p ⊗ q``: of the
+    ``Σ|p| Σ|q|`` entries nonzero in both, ``(Σ|p| Σ|q| - Σp Σq) / 2`` differ.
+    """
+    m = a.shape[0]
+    a_min, a_finite, net_a, both_a = signs_and_counts(a, signs[:m], previous[:m], counts, t, 0, small)
+    d_min, d_finite, net_d, both_d = signs_and_counts(d, signs[m:], previous[m:], counts, t, 1, small)
+    sums[t] = row_sum(a)
+    exact = a_finite and d_finite and a_min * d_min >= tiny
+    both = both_a * both_d
+    flips[t] = (both - net_a * net_d) / (2 * both) if known and exact and both > 0 \
+        else math.nan
+    return exact
