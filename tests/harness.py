@@ -1,11 +1,13 @@
 """The loss and gradient that training computes, as plain functions for the tests.
 
 One place that reaches into the estimator's internals (its network, training state
-and the loop's gradient function), so that a change there is made once.
+and the loop's gradient function), so that a change there is made once; and the one
+comparison of printed numbers with those a document shows.
 """
 
 import copy
 import os
+import re
 import signal
 
 import numpy as np
@@ -94,3 +96,22 @@ class CtrlC(Activation):
 
     def derivative(self, z, a):
         return (z > 0).astype(z.dtype)
+
+
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def assert_numbers_as_shown(got, shown, rel=0.1):
+    """`got` reads as `shown`: the same words, each number within one unit of its last
+    shown digit or within `rel` of its value.
+
+    The numbers a document shows come from one machine. Another CPU rounds some
+    trajectories differently in the last bits (OpenBLAS picks its kernels by CPU,
+    numpy vectorises exp for the instruction set it finds), and an L-BFGS fit, or a
+    run at a rate where training blows up, carries that into the shown digits.
+    """
+    got, shown = " ".join(got.split()), " ".join(shown.split())
+    assert _NUMBER.sub("#", got) == _NUMBER.sub("#", shown), (got, shown)
+    for a, b in zip(_NUMBER.findall(got), _NUMBER.findall(shown)):
+        unit = 10.0 ** -len(b.split(".")[1]) if "." in b else 1.0
+        assert abs(float(a) - float(b)) <= max(1.01 * unit, rel * abs(float(b))), (a, b, got)

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from .harness import assert_numbers_as_shown
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 NUMBER = re.compile(r"-?\d+\.\d+")
 
@@ -30,14 +32,11 @@ def _run_quietly(code, namespace=None):
 
 
 def _assert_printed_as_shown(printed, shown):
-    """Same lines and words; each number within one unit of its last printed digit."""
+    """Same lines and words, each number as :func:`assert_numbers_as_shown` allows."""
     printed, shown = printed.strip().splitlines(), shown.strip().splitlines()
     assert len(printed) == len(shown), (printed, shown)
     for got, want in zip(printed, shown):
-        assert NUMBER.sub("#", got) == NUMBER.sub("#", want)
-        for a, b in zip(NUMBER.findall(got), NUMBER.findall(want)):
-            digits = len(b.split(".")[1])
-            assert float(a) == pytest.approx(float(b), abs=1.01 * 10.0 ** -digits), (got, want)
+        assert_numbers_as_shown(got, want)
 
 
 def test_readme_usage_example_prints_what_is_shown(capsys):
