@@ -391,6 +391,8 @@ def run_rows(data, start, stop, network, optimizer, observed, accumulated):
         if whole:
             return step + 1, accumulated, True
         if record == SUMMARIES:
-            signs[:] = current
-            known[:] = exact
+            for i in range(signs.shape[0]):  # a loop: numba's slice assignment costs more
+                signs[i] = current[i]
+            for i in range(n_layers):
+                known[i] = exact[i]
     return stop - start, accumulated, False
