@@ -153,24 +153,27 @@ def step_kernel(G, prev, compare, signs, A, b, has_offset, D, rows):
 
 
 @_jit
-def add_kept_summaries(codes, counts, input_sums, flips, fan_in, sums, n_counted):
-    """The values of :data:`._kernels.KEPT_CODES` at each summarised step, added in order
-    (see :func:`._kernels.add_kept_summaries`)."""
-    for t in range(input_sums.shape[0]):
-        a_pos, a_neg = counts[0, t, 0] > 0, counts[1, t, 0] > 0
-        counted = (a_pos or a_neg) and (counts[0, t, 1] > 0 or counts[1, t, 1] > 0)
-        for c in range(codes.shape[0]):
-            code = codes[c]
-            if code == 0:
-                value = (1.0 if a_pos != a_neg else 0.0) if counted else np.nan
-            elif code == 1:
-                value = flips[t]
-            elif code == 2:
-                value = input_sums[t] / fan_in
-            elif code == 3:
-                value = counts[0, t, 0] / fan_in
-            else:
-                value = float(fan_in) if (a_pos or a_neg) else np.nan
-            if value == value:
-                sums[c] += value
-                n_counted[c] += 1
+def add_kept_summaries(codes, counts, input_sums, flips, fans_in, sums, n_counted):
+    """The values of :data:`._kernels.KEPT_CODES` at each summarised step of each weight
+    matrix, added in step order (see :func:`._kernels.add_kept_summaries`)."""
+    for layer in range(fans_in.shape[0]):
+        fan_in = fans_in[layer]
+        for t in range(input_sums.shape[1]):
+            a_pos, a_neg = counts[layer, 0, t, 0] > 0, counts[layer, 1, t, 0] > 0
+            counted = (a_pos or a_neg) and (counts[layer, 0, t, 1] > 0
+                                            or counts[layer, 1, t, 1] > 0)
+            for c in range(codes.shape[0]):
+                code = codes[c]
+                if code == 0:
+                    value = (1.0 if a_pos != a_neg else 0.0) if counted else np.nan
+                elif code == 1:
+                    value = flips[layer, t]
+                elif code == 2:
+                    value = input_sums[layer, t] / fan_in
+                elif code == 3:
+                    value = counts[layer, 0, t, 0] / fan_in
+                else:
+                    value = float(fan_in) if (a_pos or a_neg) else np.nan
+                if value == value:
+                    sums[layer, c] += value
+                    n_counted[layer, c] += 1

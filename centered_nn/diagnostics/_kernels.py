@@ -115,21 +115,22 @@ def _kernels():
     return _loops
 
 
-def add_kept_summaries(codes, counts, input_sums, flips, fan_in, sums, n_counted):
+def add_kept_summaries(codes, counts, input_sums, flips, fans_in, sums, n_counted):
     """Add the values of summarised one-row steps to running sums, in step order.
 
     Parameters
     ----------
     codes : ndarray of int64
         The recorded metrics' ``kept_code``, one per metric.
-    counts : ndarray of int, shape (2, n_steps, 2)
-        The steps' sign counts, as :class:`~._kept_steps.KeptSummary` takes them.
-    input_sums, flips : ndarray of float64, shape (n_steps,)
-    fan_in : int
-    sums : ndarray of float64
-        One running sum per metric, updated: each step's non-NaN value added in turn,
-        as the recorder adds a step's values.
-    n_counted : ndarray of int64
-        One count per metric of the values added, updated.
+    counts : ndarray of int, shape (n_layers, 2, n_steps, 2)
+        Per weight matrix, the steps' sign counts as :class:`~._kept_steps.KeptSummary`
+        takes them.
+    input_sums, flips : ndarray of float64, shape (n_layers, n_steps)
+    fans_in : ndarray of int, shape (n_layers,)
+    sums : ndarray of float64, shape (n_layers, n_metrics)
+        The running sums, updated: each step's non-NaN value added in turn, as the
+        recorder adds a step's values.
+    n_counted : ndarray of int64, shape (n_layers, n_metrics)
+        The counts of the values added, updated.
     """
-    _kernels().add_kept_summaries(codes, counts, input_sums, flips, fan_in, sums, n_counted)
+    _kernels().add_kept_summaries(codes, counts, input_sums, flips, fans_in, sums, n_counted)

@@ -169,30 +169,32 @@ class GradientSignRecorder:
         batched forms (``kept_values``) read. The values are those of announcing
         the steps one by one.
         """
-        n = len(summaries)
-        codes = self._kept_codes if _kernels.available() else None
+        n, metrics = len(summaries), self.metrics
         for layer in range(self.n_weight_matrices):
             self._flush(layer)
-            fan_in = int(summaries.fans_in[layer])
-            if codes is not None:  # one compiled pass, no per-step arrays
-                sums, counts = self._sums[layer], self._counts[layer]
-                totals = np.array([sums[name] for name in self.metrics])
-                added = np.zeros(len(self.metrics), np.int64)
-                _kernels.add_kept_summaries(codes, summaries.counts[layer],
-                                            summaries.input_sums[layer],
-                                            summaries.flips[layer], fan_in, totals, added)
-                for name, total, count in zip(self.metrics, totals.tolist(), added.tolist()):
-                    sums[name] = total
+        if self._kept_codes is not None and _kernels.available():
+            # every layer in one compiled pass from the running sums, no per-step arrays
+            totals = np.array([[sums[name] for name in metrics] for sums in self._sums])
+            added = np.zeros(totals.shape, np.int64)
+            _kernels.add_kept_summaries(self._kept_codes, summaries.counts,
+                                        summaries.input_sums, summaries.flips,
+                                        summaries.fans_in, totals, added)
+            for sums, counts, layer_totals, layer_added in zip(
+                    self._sums, self._counts, totals.tolist(), added.tolist()):
+                sums.update(zip(metrics, layer_totals))
+                for name, count in zip(metrics, layer_added):
                     counts[name] += count
-            else:
-                summary = KeptSummary(None, summaries.counts[layer], fan_in,
+        else:
+            for layer in range(self.n_weight_matrices):
+                summary = KeptSummary(None, summaries.counts[layer],
+                                      int(summaries.fans_in[layer]),
                                       summaries.input_sums[layer], summaries.flips[layer])
-                values = np.full((n + 1, len(self.metrics)), np.nan)
+                values = np.full((n + 1, len(metrics)), np.nan)
                 for column, metric in enumerate(self.step_metrics):
                     values[1:, column] = metric.kept_values(summary)
                 self._add_kept_values(layer, values)
-            if self._chained:  # the last step's gradient signs, for the next step's flips
-                self._prev_signs[layer] = np.multiply.outer(*summaries.last_signs[layer])
+        if self._chained:  # the last step's gradient signs, for the next step's flips
+            self._prev_signs = [np.multiply.outer(*signs) for signs in summaries.last_signs]
 
     def on_discard(self):
         """Forget the steps since the last record (see :meth:`discard_steps`)."""
