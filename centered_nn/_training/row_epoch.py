@@ -24,8 +24,10 @@ It takes the common case and leaves the rest to the numpy path: dense float64
 input, no sample weights, no offsets (``input_bias='none'``), no gradient
 centralization, scikit-learn's four activations (identity, logistic, tanh,
 relu), the softmax, logistic and identity outputs, SGD or Adam, and observers
-of steps that take one-row steps in blocks (``on_row_steps``: the gradient-sign
-recorder). numba must be installed and switched on (:mod:`.._compiled`).
+of steps that take summaries of one-row steps (``on_row_summaries``: the
+gradient-sign recorder, when each of its metrics has a batched form) or their
+rows in blocks (``on_row_steps``). numba must be installed and switched on
+(:mod:`.._compiled`).
 """
 
 import warnings
@@ -48,8 +50,15 @@ SUMMARISED_ROWS = 256
 #: Steps per compiled call when no observer watches them (Ctrl-C is heard between calls).
 ROWS_PER_CALL = 4096
 
-_ACTIVATIONS = {"Identity": 0, "Logistic": 1, "Tanh": 2, "ReLU": 3}
-_OUTPUTS = {IdentityOutput: 0, LogisticOutput: 1, Softmax: 4}
+#: The hidden activations and outputs the loop takes, by number (shared with the loop).
+IDENTITY, LOGISTIC, TANH, RELU, SOFTMAX = 0, 1, 2, 3, 4
+#: The optimisers' updates, by number.
+SGD_STEP, NESTEROV_STEP, ADAM_STEP = 0, 1, 2
+#: What the loop hands the observers of steps: nothing, each step's rows, or summaries.
+NOTHING, ROWS, SUMMARIES = 0, 1, 2
+
+_ACTIVATIONS = {"Identity": IDENTITY, "Logistic": LOGISTIC, "Tanh": TANH, "ReLU": RELU}
+_OUTPUTS = {IdentityOutput: IDENTITY, LogisticOutput: LOGISTIC, Softmax: SOFTMAX}
 _EPS64 = float(np.finfo(np.float64).eps)
 
 _loops = None  # the compiled module, imported on first use
@@ -74,9 +83,9 @@ def _hidden_kind(activation):
 
 def _optimizer_kind(optimizer):
     if type(optimizer) is Adam:
-        return 2
+        return ADAM_STEP
     if type(optimizer) is SGD:
-        return 1 if optimizer.nesterov else 0
+        return NESTEROV_STEP if optimizer.nesterov else SGD_STEP
     return None
 
 
@@ -120,7 +129,7 @@ class RowEpochs:
             return None
         hidden, output = _hidden_kind(net.activation), _OUTPUTS.get(type(net.output))
         kind = _optimizer_kind(optimizer)
-        log_loss = output in (1, 4)
+        log_loss = output in (LOGISTIC, SOFTMAX)
         if hidden is None or output is None or kind is None or sample_weight is not None \
                 or settings.gradient_centralization or any(b is not None for b in net.offsets) \
                 or type(X) is not np.ndarray or X.dtype != np.float64 or X.ndim != 2 \
@@ -130,18 +139,18 @@ class RowEpochs:
                 or not isinstance(settings.alpha, (int, float, np.floating)) \
                 or (observers.watches_steps and not observers.takes_row_steps):
             return None
-        exp_loop = float64_loop(np.exp) if output == 4 else 0
-        tanh_loop = float64_loop(np.tanh) if hidden == 2 else 0
-        if (output == 4 and not exp_loop) or (hidden == 2 and not tanh_loop):
+        exp_loop = float64_loop(np.exp) if output == SOFTMAX else 0
+        tanh_loop = float64_loop(np.tanh) if hidden == TANH else 0
+        if (output == SOFTMAX and not exp_loop) or (hidden == TANH and not tanh_loop):
             return None
-        if not self_check(hidden, output, kind):
+        if not self_check(net.activation, net.output, optimizer):
             return None
         if not log_loss:  # numpy casts the targets to float64 in P - Y: once here
             train = (X, Y.astype(np.float64, copy=False), None)
-        return cls(net, settings, train, flat, optimizer, observers, (hidden, output, kind),
-                   (exp_loop, tanh_loop), gradients, step)
+        return cls(net, float(settings.alpha), train, flat, optimizer, observers,
+                   (hidden, output, kind), (exp_loop, tanh_loop), gradients, step)
 
-    def __init__(self, net, settings, train, flat, optimizer, observers, kinds, loops,
+    def __init__(self, net, alpha, train, flat, optimizer, observers, kinds, loops,
                  gradients, step):
         self.X, self.Y, _ = train
         self.net, self.flat, self.optimizer, self.observers = net, flat, optimizer, observers
@@ -158,7 +167,7 @@ class RowEpochs:
             unit += fan_out
         self.table = np.array(rows, dtype=np.int64)
         self.units = np.empty(2 * unit)
-        if self.kind == 2:
+        if self.kind == ADAM_STEP:
             self.state = (_flat_state(optimizer, "ms", flat), _flat_state(optimizer, "vs", flat))
             momentum = optimizer.beta_1
         else:
@@ -167,7 +176,7 @@ class RowEpochs:
             momentum = optimizer.momentum
         self.momentum = float(momentum)
         self.constants = (float(getattr(optimizer, "beta_2", 0.0)),
-                          float(getattr(optimizer, "epsilon", 0.0)), float(settings.alpha),
+                          float(getattr(optimizer, "epsilon", 0.0)), alpha,
                           _EPS64)
         self.network = (flat.values, flat.grads, self.table, self.units, self.hidden,
                         self.output, self.exp_loop, self.tanh_loop)
@@ -182,20 +191,20 @@ class RowEpochs:
             return np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
 
         if not observers.watches_steps:
-            self.record, self.rows_per_call = 0, ROWS_PER_CALL
+            self.record, self.rows_per_call = NOTHING, ROWS_PER_CALL
         elif observers.takes_row_summaries:
-            self.record, self.rows_per_call = 2, SUMMARISED_ROWS
+            self.record, self.rows_per_call = SUMMARIES, SUMMARISED_ROWS
         else:
-            self.record, self.rows_per_call = 1, KEPT_ROWS
+            self.record, self.rows_per_call = ROWS, KEPT_ROWS
         n = self.rows_per_call
-        kept = n if self.record == 1 else 0
+        kept = n if self.record == ROWS else 0
         self.kept_table = np.stack([starts(fans_in), starts(fans_out)], axis=1) * kept
         self.kept_inputs = np.empty(kept * int(fans_in.sum()))
         self.kept_deltas = np.empty(kept * int(fans_out.sum()))
-        summarised = n if self.record == 2 else 0
-        if self.record == 2:  # the sign rows' starts
+        summarised = n if self.record == SUMMARIES else 0
+        if self.record == SUMMARIES:  # the sign rows' starts
             self.kept_table[:, 0] = starts(fans_in + fans_out)
-        width = int((fans_in + fans_out).sum()) if self.record == 2 else 0
+        width = int((fans_in + fans_out).sum()) if self.record == SUMMARIES else 0
         self.signs = np.zeros(width, np.int8)
         self.current = np.zeros(width, np.int8)
         self.known = np.zeros(n_layers, np.bool_)  # the first step is seen whole
@@ -214,7 +223,7 @@ class RowEpochs:
 
     def _scalars(self):
         optimizer = self.optimizer
-        rate = optimizer.learning_rate_init if self.kind == 2 else optimizer.learning_rate
+        rate = optimizer.learning_rate_init if self.kind == ADAM_STEP else optimizer.learning_rate
         return np.array([float(rate), self.momentum, *self.constants])
 
     def _kept(self, done):
@@ -234,9 +243,9 @@ class RowEpochs:
 
     def _announce(self, done, whole, row):
         """Tell the observers of the last call's `done` steps (the last one whole if `whole`)."""
-        if self.record == 1 and done:
+        if self.record == ROWS and done:
             self.observers.on_row_steps(*self._kept(done))
-        elif self.record == 2:
+        elif self.record == SUMMARIES:
             if done - whole:
                 self.observers.on_row_summaries(self._summaries(done - whole))
             if whole:
@@ -249,7 +258,7 @@ class RowEpochs:
         inputs = [self.X[row].reshape(1, -1)]
         deltas = []
         total = self.units.shape[0] // 2
-        for _, fan_in, fan_out, _, out in self.table.tolist():
+        for _, _, fan_out, _, out in self.table.tolist():
             inputs.append(self.units[out:out + fan_out].reshape(1, fan_out).copy())
             deltas.append(self.units[total + out:total + out + fan_out].reshape(1, fan_out))
         step = BackwardStep(inputs, self.net.offsets, None, False)
@@ -280,14 +289,14 @@ class RowEpochs:
                     counters[0] = getattr(self.optimizer, "t", 0)
                     start += 1
         finally:
-            if self.kind == 2:
+            if self.kind == ADAM_STEP:
                 self._sync_adam(int(counters[0]))
         return accumulated / n
 
     def _numpy_step(self, rows, accumulated, epoch):
         """The step over `rows` by the numpy path (which raises for a non-finite loss)."""
         X, Y = self.X[rows], self.Y[rows]
-        if self.kind == 2:
+        if self.kind == ADAM_STEP:
             self._sync_adam(getattr(self.optimizer, "t", 0))
         loss, grads = self.gradients(X, Y, None, rows)
         self.gradients.check_finite(loss, X, Y, f"in epoch {epoch}")
@@ -304,18 +313,19 @@ class RowEpochs:
                                        / (1 - b1**t))
 
 
-def self_check(hidden, output, kind):
-    """Whether the compiled epoch equals the numpy path here, for these kinds (once per process).
+def self_check(activation, output, optimizer):
+    """Whether the compiled epoch equals the numpy path here, for this activation, output
+    and optimiser (checked once per process and kind of each).
 
     Two epochs of a small network (two hidden layers; three classes for the
     softmax, one output otherwise, which takes BLAS's ``dot``) on both paths;
     parameters and losses must be equal to the last bit. If not, a
     RuntimeWarning says so and the numpy path trains.
     """
-    key = (hidden, output, kind)
+    key = (_hidden_kind(activation), _OUTPUTS[type(output)], _optimizer_kind(optimizer))
     if key not in _checked:
         try:
-            passed = _compare(hidden, output, kind)
+            passed = _compare(activation, output, key)
             detail = "its parameters or losses differ"
         except Exception as error:  # a missing symbol, a numba error: the numpy path is safe
             passed, detail = False, f"{type(error).__name__}: {error}"
@@ -329,39 +339,36 @@ def self_check(hidden, output, kind):
     return _checked[key]
 
 
-def _compare(hidden, output, kind):
+def _compare(activation, output, kinds):
     """Run the small fit of :func:`self_check` on both paths; whether they agree."""
-    from .. import activations
     from .._network.network import Network, init_parameters
     from .layout import FlatParameters, ParameterLayout
     from .observers import Observers
 
+    kind = kinds[2]
     rng = np.random.RandomState(0)
-    n_outputs = 3 if output == 4 else 1
+    n_outputs = 3 if kinds[1] == SOFTMAX else 1
     X = rng.standard_normal((23, 4))
-    if output == 0:
+    if kinds[1] == IDENTITY:
         Y = rng.standard_normal((23, n_outputs))
-    elif output == 4:
+    elif kinds[1] == SOFTMAX:
         Y = np.arange(23).reshape(-1, 1) % 3 == np.arange(3)
     else:
         Y = rng.rand(23, 1) > 0.5
     orders = [rng.permutation(23) for _ in range(2)]
-    activation = getattr(activations, {v: k for k, v in _ACTIVATIONS.items()}[hidden])()
-    output_layer = {v: k for k, v in _OUTPUTS.items()}[output]()
     results = []
     for compiled in (False, True):
         coefs, intercepts = init_parameters(np.random.RandomState(1), [4, 5, 3, n_outputs],
                                             6.0, np.float64)
-        net = Network(coefs, intercepts, [None] * 3, activation, output_layer)
+        net = Network(coefs, intercepts, [None] * 3, activation, output)
         flat = FlatParameters(ParameterLayout.of(net, False))
         arrays = flat.value_chunks()
-        optimizer = (Adam(arrays, 0.01, 0.9, 0.999, 1e-8) if kind == 2 else
-                     SGD(arrays, 0.01, "constant", 0.9, kind == 1, 0.5))
+        optimizer = (Adam(arrays, 0.01, 0.9, 0.999, 1e-8) if kind == ADAM_STEP else
+                     SGD(arrays, 0.01, "constant", 0.9, kind == NESTEROV_STEP, 0.5))
         options = BackwardOptions(1e-3)
         losses = []
         if compiled:
-            epochs = RowEpochs(net, _CheckSettings(1e-3), (X, Y, None), flat, optimizer,
-                               Observers([]), (hidden, output, kind),
+            epochs = RowEpochs(net, 1e-3, (X, Y, None), flat, optimizer, Observers([]), kinds,
                                (float64_loop(np.exp), float64_loop(np.tanh)), None, None)
         for epoch, order in enumerate(orders):
             if compiled:
@@ -378,15 +385,6 @@ def _compare(hidden, output, kind):
         results.append((flat.values.copy(), np.array(losses)))
     (reference, reference_losses), (values, losses) = results
     return np.array_equal(reference, values) and np.array_equal(reference_losses, losses)
-
-
-class _CheckSettings:
-    """The one setting :class:`RowEpochs` reads, for :func:`self_check`."""
-
-    gradient_centralization = False
-
-    def __init__(self, alpha):
-        self.alpha = alpha
 
 
 class RowSummaries:

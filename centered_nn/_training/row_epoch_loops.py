@@ -29,16 +29,14 @@ from numba.extending import intrinsic
 
 from .._compiled import jit
 from .._network import fused_loops as fl
+from .row_epoch import (ADAM_STEP as ADAM, IDENTITY, LOGISTIC, NESTEROV_STEP as NESTEROV,
+                        RELU, ROWS, SOFTMAX, SUMMARIES, TANH)
 from .row_summary_loops import summarise_step
 
 _jit = jit(nogil=True, fastmath=False, error_model="numpy")
 #: For the per-element steps called in loops: inlined where called (not a call per element).
 _inline = jit(nogil=True, fastmath=False, error_model="numpy", inline="always")
 
-#: Hidden activations and outputs, by number (see :mod:`.row_epoch`).
-IDENTITY, LOGISTIC, TANH, RELU, SOFTMAX = 0, 1, 2, 3, 4
-#: Optimisers, by number.
-SGD, NESTEROV, ADAM = 0, 1, 2
 
 
 @intrinsic
@@ -178,8 +176,6 @@ def _multiply_by_derivative(kind, a, d, sums):
         fl.identity_delta(D, sums, 0.0)
 
 
-#: What a step's observers are handed (see :func:`run_rows`).
-NOTHING, ROWS, SUMMARIES = 0, 1, 2
 
 
 @_inline
@@ -273,10 +269,10 @@ def run_rows(data, start, stop, network, optimizer, observed, accumulated):
         log-loss's clip eps; ``counters``: ``[Adam's step count]``, updated.
     observed : tuple ``(record, kept_inputs, kept_deltas, kept_table, signs, current,
             known, exact, counts, sums, flips)``
-        What the observers get. ``record`` :data:`NOTHING`; :data:`ROWS`, each
+        What the observers get. ``record`` (:mod:`.row_epoch`'s constants) NOTHING; ROWS, each
         step's layer inputs and deltas copied into ``kept_inputs`` and
         ``kept_deltas`` (step s of layer l at ``kept_table[l, 0] + s * fan_in``
-        and ``kept_table[l, 1] + s * fan_out``); or :data:`SUMMARIES`, each
+        and ``kept_table[l, 1] + s * fan_out``); or SUMMARIES, each
         step's summary per layer (:func:`.row_summary_loops.summarise_step`)
         into ``counts[l]``, ``sums[l]`` and ``flips[l]``, the sign rows ``[sign(a)
         | sign(d)]`` of each layer's last summarised step in ``signs`` (layer l's
