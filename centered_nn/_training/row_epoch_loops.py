@@ -208,22 +208,24 @@ def _update(optimizer, params, state_1, state_2, at, a, d, alpha, rate, momentum
             epsilon, neg_rate):
     """The optimiser's update of the weight matrix ``params[at:at + len(a) * len(d)]``
     (C order) from its one-row gradient ``a[i] d[j] + alpha W[i, j]``; one loop per
-    optimiser over row views (indices a range's, known non-negative), so that each
+    optimiser, indexed with unsigned integers (no wraparound test), so that each
     vectorises."""
     n = d.shape[0]
     nesterov = optimizer == NESTEROV
     c1, c2 = 1 - momentum, 1 - beta_2
     for i in range(a.shape[0]):
-        first, ai = at + i * n, a[i]
-        w, s1, s2 = params[first:first + n], state_1[first:first + n], state_2[first:first + n]
+        first, ai = np.uint64(at + i * n), a[i]
         if optimizer == ADAM:
             for j in range(n):
-                g = ai * d[j] + alpha * w[j]
-                _adam(w, s1, s2, j, g, momentum, c1, beta_2, c2, epsilon, neg_rate)
+                e = first + np.uint64(j)
+                g = ai * d[j] + alpha * params[e]
+                _adam(params, state_1, state_2, e, g, momentum, c1, beta_2, c2, epsilon,
+                      neg_rate)
         else:
             for j in range(n):
-                g = ai * d[j] + alpha * w[j]
-                _sgd(w, s1, j, g, rate, momentum, nesterov)
+                e = first + np.uint64(j)
+                g = ai * d[j] + alpha * params[e]
+                _sgd(params, state_1, e, g, rate, momentum, nesterov)
 
 
 @_jit
@@ -365,10 +367,9 @@ def run_rows(data, start, stop, network, optimizer, observed, accumulated):
                 into = kept_table[layer, 1] + step * fan_out
                 kept_deltas[into:into + fan_out] = d
             elif record == SUMMARIES:
-                first, last = kept_table[layer, 0], kept_table[layer, 0] + fan_in + fan_out
-                exact[layer] = summarise_step(a, d, current[first:last], signs[first:last],
-                                              known[layer], counts[layer], step, sums[layer],
-                                              flips[layer], tiny, small)
+                exact[layer] = summarise_step(a, d, current, signs, kept_table[layer, 0],
+                                              known[layer], counts, layer, step, sums, flips,
+                                              tiny, small)
                 whole = whole or not exact[layer] or not known[layer]
             W = params[at:at + fan_in * fan_out]
             if layer > 0:  # with the weights before this step's update

@@ -24,7 +24,7 @@ _LARGEST = np.finfo(np.float64).max
 
 
 @_inline
-def signs_and_counts(x, signs, previous, counts, t, h, small):
+def signs_and_counts(x, signs, previous, first, counts, layer, t, h, small):
     """Signs of `x` into `signs`, their counts into ``counts[:, t, h]``; returns the
     smallest nonzero magnitude (or `small` when none is smaller), whether every
     entry is finite, and the sum and the count of the nonzero products with
@@ -35,16 +35,17 @@ def signs_and_counts(x, signs, previous, counts, t, h, small):
         v = x[i]
         up, down = np.int64(v > 0.0), np.int64(v < 0.0)
         s = up - down
-        signs[i] = s
+        at = first + np.uint64(i)  # unsigned: no wraparound test, so the loop vectorises
+        signs[at] = s
         pos += up
         neg += down
         magnitude = abs(v)
         finite += np.int64(magnitude <= _LARGEST)  # not for inf or NaN
         tiny += np.int64(magnitude < small) & (up | down)
-        p = s * np.int64(previous[i])
+        p = s * np.int64(previous[at])
         net += p
         both += p * p
-    counts[0, t, h], counts[1, t, h] = pos, neg
+    counts[layer, 0, t, h], counts[layer, 1, t, h] = pos, neg
     smallest = small
     if tiny:  # a rare second pass: the exact smallest nonzero magnitude
         for i in range(n):
@@ -83,7 +84,8 @@ def row_sum(x):
 
 
 @_inline
-def summarise_step(a, d, signs, previous, known, counts, t, sums, flips, tiny, small):
+def summarise_step(a, d, signs, previous, first, known, counts, layer, t, sums, flips, tiny,
+                   small):
     """One layer's one-row step: sign counts, input sum, flip fraction; whether exact.
 
     `signs` receives ``[sign(a) | sign(d)]``; `previous` holds the step before's
@@ -99,11 +101,14 @@ def summarise_step(a, d, signs, previous, known, counts, t, sums, flips, tiny, s
     ``Σ|p| Σ|q|`` entries nonzero in both, ``(Σ|p| Σ|q| - Σp Σq) / 2`` differ.
     """
     m = a.shape[0]
-    a_min, a_finite, net_a, both_a = signs_and_counts(a, signs[:m], previous[:m], counts, t, 0, small)
-    d_min, d_finite, net_d, both_d = signs_and_counts(d, signs[m:], previous[m:], counts, t, 1, small)
-    sums[t] = row_sum(a)
+    first = np.uint64(first)
+    a_min, a_finite, net_a, both_a = signs_and_counts(a, signs, previous, first, counts, layer,
+                                                      t, 0, small)
+    d_min, d_finite, net_d, both_d = signs_and_counts(d, signs, previous, first + np.uint64(m),
+                                                      counts, layer, t, 1, small)
+    sums[layer, t] = row_sum(a)
     exact = a_finite and d_finite and a_min * d_min >= tiny
     both = both_a * both_d
-    flips[t] = (both - net_a * net_d) / (2 * both) if known and exact and both > 0 \
+    flips[layer, t] = (both - net_a * net_d) / (2 * both) if known and exact and both > 0 \
         else math.nan
     return exact
