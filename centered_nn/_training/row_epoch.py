@@ -47,8 +47,11 @@ from .ufunc_address import float64_loop
 KEPT_ROWS = 128
 #: Steps between two calls to the observers when they take the steps' summaries.
 SUMMARISED_ROWS = 256
-#: Steps per compiled call when no observer watches them (Ctrl-C is heard between calls).
+#: Steps per compiled call when no observer watches them, at most: Ctrl-C is heard
+#: between calls, so a call also takes at most about :data:`WORK_PER_CALL` parameter
+#: updates (a few milliseconds).
 ROWS_PER_CALL = 4096
+WORK_PER_CALL = 1 << 24
 
 #: The hidden activations and outputs the loop takes, by number (shared with the loop).
 IDENTITY, LOGISTIC, TANH, RELU, SOFTMAX = 0, 1, 2, 3, 4
@@ -191,7 +194,8 @@ class RowEpochs:
             return np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
 
         if not observers.watches_steps:
-            self.record, self.rows_per_call = NOTHING, ROWS_PER_CALL
+            self.record = NOTHING
+            self.rows_per_call = max(1, min(ROWS_PER_CALL, WORK_PER_CALL // self.flat.values.size))
         elif observers.takes_row_summaries:
             self.record, self.rows_per_call = SUMMARIES, SUMMARISED_ROWS
         else:

@@ -277,3 +277,28 @@ def test_the_recorders_numpy_sums_of_summaries_are_its_compiled_ones(compiled_on
     monkeypatch.setattr(sign_kernels, "available", lambda: False)
     reference = _fit(MLPClassifier(**params), X, y)
     _history_equal(compiled.gradient_sign_history_, reference.gradient_sign_history_)
+
+
+def test_ctrl_c_between_blocks_keeps_the_epochs_before(compiled_on, epochs_run, monkeypatch):
+    """Ctrl-C is heard between two blocks of compiled steps: the epochs before it stay, the
+    cut-short epoch's steps are not recorded, as on the numpy path."""
+    from centered_nn.diagnostics import GradientSignRecorder
+
+    calls = []
+    original = GradientSignRecorder.on_row_summaries
+
+    def interrupted(self, summaries):
+        calls.append(len(summaries))
+        if len(calls) == 3:  # epoch 1: its first step whole, then 256 and 43 steps; epoch 2
+            raise KeyboardInterrupt
+        return original(self, summaries)
+
+    monkeypatch.setattr(GradientSignRecorder, "on_row_summaries", interrupted)
+    X, y = _digits(300)
+    with pytest.warns(UserWarning, match="Training interrupted by user"):
+        est = MLPClassifier(hidden_layer_sizes=(6,), batch_size=1, max_iter=3,
+                            random_state=0).fit(X, y)
+    assert epochs_run == [1, 2]
+    assert est.n_iter_ == 1 and len(est.loss_curve_) == 1 and est.t_ == 300
+    assert est.gradient_sign_history_["same_sign_fraction"].shape == (1, 2)
+    assert all(count == 0 for row in est._state.recorder._counts for count in row.values())
