@@ -27,6 +27,7 @@ in threads share one process-wide limit (:func:`blas_threads`), restored when
 the last of them ends.
 """
 
+import concurrent.futures
 import contextlib
 import functools
 import os
@@ -71,43 +72,40 @@ class _SharedLimit:
         self._lock = threading.Lock()
         self._active = 0
         self._limiter = None  # restores the original counts, while a limit is set
+        self._setter = None  # the one thread that sets the counts, started on first use
 
     def enter(self, limit):
         with self._lock:
             if self._active == 0:
-                self._limiter = _in_fresh_thread(_controller().limit, limits=limit,
-                                                 user_api="blas")
+                blas = [lib for lib in _controller().lib_controllers if lib.user_api == "blas"]
+                if all(lib.num_threads <= limit for lib in blas):
+                    self._limiter = None  # within the limit already: nothing to set
+                else:
+                    self._limiter = self._set(_controller().limit, limits=limit,
+                                              user_api="blas")
             self._active += 1
 
     def exit(self):
         with self._lock:
             self._active -= 1
-            if self._active == 0:
-                _in_fresh_thread(self._limiter.restore_original_limits)
+            if self._active == 0 and self._limiter is not None:
+                self._set(self._limiter.restore_original_limits)
                 self._limiter = None
 
+    def _set(self, function, **kwargs):
+        """``function(**kwargs)`` run in a thread of its own that makes no BLAS call.
 
-def _in_fresh_thread(function, **kwargs):
-    """``function(**kwargs)`` run in a new thread that makes no BLAS call of its own.
-
-    OpenBLAS 0.3.30 (scipy's wheels) was seen to ignore a thread count set from a
-    thread other than the one that set the previous count, once both had run BLAS
-    calls; set from a thread that has run none, the count holds for the process.
-    """
-    outcome = {}
-
-    def run():
-        try:
-            outcome["value"] = function(**kwargs)
-        except BaseException as error:  # re-raised in the calling thread
-            outcome["error"] = error
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
+        OpenBLAS 0.3.30 (scipy's wheels) was seen to ignore a thread count set from a
+        thread other than the one that set the previous count, once both had run BLAS
+        calls; set from a thread that has run none, the count holds for the process.
+        One such thread serves every fit of the process (a new thread per fit cost
+        0.4 to 4 ms on a busy machine, a tenth of a small fit); an exception it
+        raises is raised here.
+        """
+        if self._setter is None:
+            self._setter = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="centered_nn-blas-threads")
+        return self._setter.submit(function, **kwargs).result()
 
 
 _SHARED_LIMIT = _SharedLimit()
