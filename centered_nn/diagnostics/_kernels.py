@@ -37,7 +37,9 @@ from .. import _compiled
 NO_ROWS, SIGN_ROWS, VARYING_ROWS = 0, 1, 2
 
 _loops = None  # the module of compiled loops, imported on first use
-_NO_OFFSET = {np.dtype(t): np.zeros(0, t) for t in (np.float32, np.float64)}  # never read
+#: An empty offset of each dtype the kernels take (never read), keyed by the native
+#: float32 and float64 dtypes (a byte-swapped dtype is not a key).
+_NO_OFFSET = {np.dtype(t): np.zeros(0, t) for t in (np.float32, np.float64)}
 
 
 def available():
@@ -46,14 +48,21 @@ def available():
 
 
 def accepts(inputs, delta, grad, offset):
-    """Whether one step's arrays suit the kernels: dense 2-D floats of matching shapes."""
-    return (type(inputs) is np.ndarray and type(delta) is np.ndarray
-            and type(grad) is np.ndarray and inputs.ndim == delta.ndim == grad.ndim == 2
-            and _compiled.native_floats(inputs, delta, grad)
-            and delta.shape[0] == inputs.shape[0] and grad.shape[0] == inputs.shape[1]
-            and (offset is None or (type(offset) is np.ndarray and offset.ndim == 1
-                                    and offset.shape[0] == inputs.shape[1]
-                                    and _compiled.native_floats(offset))))
+    """Whether one step's arrays suit the kernels: dense 2-D floats of matching shapes.
+
+    Floats are float32 or float64 in native byte order (see
+    :func:`..._compiled.native_floats`), each array's own.
+    """
+    # checked at every step: plain comparisons, in the order that fails soonest
+    if type(inputs) is not np.ndarray or type(delta) is not np.ndarray \
+            or type(grad) is not np.ndarray or inputs.ndim != 2 or delta.ndim != 2 \
+            or grad.ndim != 2 or inputs.dtype not in _NO_OFFSET \
+            or delta.dtype not in _NO_OFFSET or grad.dtype not in _NO_OFFSET \
+            or delta.shape[0] != inputs.shape[0] or grad.shape[0] != inputs.shape[1]:
+        return False
+    return offset is None or (type(offset) is np.ndarray and offset.ndim == 1
+                              and offset.shape[0] == inputs.shape[1]
+                              and offset.dtype in _NO_OFFSET)
 
 
 def step_stats(G, previous, A, offset, D, rows):

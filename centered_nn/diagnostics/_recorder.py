@@ -13,6 +13,7 @@ import numpy as np
 
 from ._functions import InputSignStats
 from ._kept_steps import KeptSteps
+from . import _kernels
 from ._kernels import NO_ROWS, SIGN_ROWS, VARYING_ROWS
 from ._metrics import DEFAULT_METRICS, document_metrics, resolve_metrics
 from ._step import LayerStep
@@ -130,14 +131,21 @@ class GradientSignRecorder:
         ``sample_weight``, ``centered`` (gradient centralization) and ``rows``, the
         batch's rows of the fit's X (None: all of them, in order).
         """
-        stats = self._row_stats
-        if stats is not None and step.rows is not None:
-            stats = stats.take(step.rows)
         centered, sample_weight = step.centered, step.sample_weight
+        counted = self._counted is not None and _kernels.available()
+        stats = None
         for layer in range(self.n_weight_matrices - 1, -1, -1):
-            offset = step.offsets[layer]
-            self.observe(layer, step.inputs[layer], step.deltas[layer],
-                         step.weight_gradients[layer], offset=offset,
+            offset, inputs = step.offsets[layer], step.inputs[layer]
+            delta, grad = step.deltas[layer], step.weight_gradients[layer]
+            if counted and _kernels.accepts(inputs, delta, grad, offset) \
+                    and inputs.shape[0] > 1:
+                self._observe_counted(layer, inputs, delta, grad, offset, centered)
+                continue
+            if layer == 0 and self._row_stats is not None:
+                stats = self._row_stats
+                if step.rows is not None:
+                    stats = stats.take(step.rows)
+            self.observe(layer, inputs, delta, grad, offset=offset,
                          input_stats=stats if layer == 0 else None, centered_rows=centered,
                          product=offset is None and not centered,
                          sample_weight=sample_weight)
@@ -311,6 +319,30 @@ class GradientSignRecorder:
         self._compiled = any(m.from_counts is not None for m in metrics)
         self._counts_rows = any(m.counts_rows for m in metrics)
         self._chained = any(m.reads_previous_signs for m in metrics)
+        # every metric from the compiled counts: on_step's steps skip the LayerStep
+        self._counted = None if any(m.from_counts is None for m in metrics) else tuple(
+            (m.name, m.from_counts) for m in metrics)
+
+    def _observe_counted(self, layer, inputs, delta, grad, offset, centered):
+        """:meth:`observe` of a step of several rows when every metric has a compiled form
+        and the kernels take the arrays (:func:`._kernels.accepts`): the values
+        :meth:`_step_values` gives, from one kernel call, without a LayerStep."""
+        if self._kept[layer] is not None:
+            self._flush(layer)
+        rows = NO_ROWS
+        if self._counts_rows:
+            rows = VARYING_ROWS if centered else SIGN_ROWS
+        counts, signs = _kernels.step_stats(
+            grad, self._prev_signs[layer] if self._chained else None, inputs, offset, delta,
+            rows)
+        counts = (*counts, inputs.shape[0] * inputs.shape[1])
+        self._prev_signs[layer] = signs
+        sums, n = self._sums[layer], self._counts[layer]
+        for name, from_counts in self._counted:
+            v = from_counts(counts)
+            if v == v:
+                sums[name] += v
+                n[name] += 1
 
     def _step_values(self, step):
         """One step's value of every recorded metric, in order; keeps the step's signs.
@@ -430,6 +462,10 @@ class GradientSignRecorder:
         state["_kept"] = [None] * self.n_weight_matrices
         state["_row_stats"] = None  # only meaningful inside a fit call
         return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._set_paths()  # a recorder pickled before a path was added has it too
 
     def end_iteration(self):
         """Append the NaN-ignoring mean of the pending steps as one record.

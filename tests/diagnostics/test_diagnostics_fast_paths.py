@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from centered_nn._network.network import BackwardStep
 from centered_nn.diagnostics import (
     GradientSignRecorder,
     InputSignStats,
@@ -359,6 +360,26 @@ def test_recorder_pickles_mid_iteration_and_keeps_comparing_signs():
         r.observe(0, X, -np.ones((1, 1)), -X.T)  # both signs flip
         r.end_iteration()
     assert restored.history["sign_flip_fraction"][0, 0] == rec.history["sign_flip_fraction"][0, 0] == 1.0
+
+
+def test_recorder_pickled_without_a_later_path_gets_it_back():
+    """A recorder's state saved before on_step's compiled path existed (no ``_counted``)
+    unpickles with the path set from its metrics, and records the steps as before."""
+    rec = GradientSignRecorder(1)
+    state = rec.__getstate__()
+    del state["_counted"]
+    restored = object.__new__(GradientSignRecorder)
+    restored.__setstate__(state)
+    assert restored._counted == rec._counted and len(rec._counted) == len(rec.metrics)
+    step = BackwardStep([np.array([[1.0, -2.0], [3.0, 4.0]])], [None], None, False)
+    step.deltas, step.weight_gradients = [np.array([[1.0], [-1.0]])], [np.array([[-2.0], [-6.0]])]
+    for r in (rec, restored):
+        r.on_step(step)
+        r.end_iteration()
+    for name, values in rec.history.items():
+        np.testing.assert_array_equal(restored.history[name], values, err_msg=name)
+    assert rec.history["same_sign_fraction"][0, 0] == 1.0  # both entries negative
+    assert rec.history["sample_same_sign_fraction"][0, 0] == 0.5  # row 0 has both signs
 
 
 def test_offset_gradient_rounding_does_not_fake_a_counted_delta():

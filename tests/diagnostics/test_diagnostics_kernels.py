@@ -204,6 +204,10 @@ def test_accepts_only_dense_float_steps_of_matching_shapes():
     assert not _kernels.accepts(A, D[:, 0], G, None)  # a 1-D delta: the numpy path reshapes
     swapped = A.astype(A.dtype.newbyteorder())
     assert not _kernels.accepts(swapped, D, G, None)  # numba reads native byte order only
+    assert not _kernels.accepts(A, D, G, np.zeros(2).astype(swapped.dtype))
+    assert not _kernels.accepts(A, D, G.astype(np.float16), None)
+    assert not _kernels.accepts(A, D, G, np.zeros((2, 1)))
+    assert _kernels.accepts(A.astype(np.float32), D, G, np.zeros(2, np.float32))
     rec, ref = GradientSignRecorder(1), ReferenceRecorder(1)
     rec.observe(0, swapped, D, G)
     ref.observe(0, swapped, D, G)
