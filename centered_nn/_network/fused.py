@@ -227,6 +227,19 @@ def _takes_dtype(value, dtype):
     return kind == dtype or (kind is not None and np.promote_types(kind, dtype) == dtype)
 
 
+def shift(grad, offset, sums):
+    """``grad += np.outer(offset, sums)`` in one compiled pass: returns whether it did.
+
+    The offset's term of a weight gradient kept as its data term (for the
+    observers of a step), where :func:`penalize` cannot add it with the penalty;
+    without numpy's temporary outer product. Otherwise `grad` is untouched.
+    """
+    if not available() or grad.ndim != 2 or not _fits(grad, offset, sums):
+        return False
+    _kernels().shift(grad, offset, sums)
+    return True
+
+
 def penalize(grad, coef, offset, sums, alpha, scale):
     """``grad += np.outer(offset, sums)`` (unless `offset` is None),
     ``grad += alpha * coef``, ``grad /= scale``, in one pass (see :func:`penalty_fits`)."""

@@ -277,7 +277,7 @@ def backward(delta, sample_weight, inputs, pre, net, options, out=None, step=Non
             delta_sum = np.add.reduce(delta, axis=0, out=intercept_out[layer])
         # the offset's term, the penalty and the scale in one compiled pass where allowed
         fold = not (centralize or data_terms) and fused.penalty_fits(grad, coef, alpha, sw_sum)
-        if offset is not None and not fold:
+        if offset is not None and not fold and not fused.shift(grad, offset, delta_sum):
             grad += np.outer(offset, delta_sum)
         if centralize:
             grad -= grad.mean(axis=0)

@@ -14,26 +14,34 @@ _jit = jit(nogil=True)  # no fastmath: the float64 sum in its written order
 @_jit
 def grad_kernel(G, prev, compare, signs):
     """Signs of G into ``signs``; (columns signed, columns single-signed, entries nonzero in
-    G and ``prev``, of those with a differing sign), ``prev`` read only with ``compare``."""
+    G and ``prev``, of those with a differing sign), ``prev`` read only with ``compare``.
+
+    ``signs`` and ``prev`` are C-contiguous: the flips are counted over them as flat
+    runs. Every loop is branch-free, so the compiler vectorises it (the column flags
+    are bytes or-ed row after row).
+    """
     n, m = G.shape
-    col_pos = np.zeros(m, dtype=np.bool_)
-    col_neg = np.zeros(m, dtype=np.bool_)
-    both = differ = 0
-    for i in range(n):  # branch-free rows, which the compiler vectorises
+    col_pos = np.zeros(m, dtype=np.uint8)
+    col_neg = np.zeros(m, dtype=np.uint8)
+    for i in range(n):
         for j in range(m):
             g = G[i, j]
-            signs[i, j] = np.int8(g > 0) - np.int8(g < 0)
-            col_pos[j] |= g > 0
-            col_neg[j] |= g < 0
-        if compare:
-            for j in range(m):
-                product = signs[i, j] * prev[i, j]
-                both += product != 0
-                differ += product < 0
+            positive = np.uint8(g > 0)
+            negative = np.uint8(g < 0)
+            signs[i, j] = np.int8(positive) - np.int8(negative)
+            col_pos[j] |= positive
+            col_neg[j] |= negative
+    both = differ = 0
+    if compare:
+        flat, previous = signs.reshape(n * m), prev.reshape(n * m)
+        for k in range(n * m):
+            product = flat[k] * previous[k]
+            both += product != 0
+            differ += product < 0
     signed = single = 0
     for j in range(m):
-        signed += col_pos[j] or col_neg[j]
-        single += col_pos[j] != col_neg[j]
+        signed += col_pos[j] | col_neg[j]
+        single += col_pos[j] ^ col_neg[j]
     return signed, single, both, differ
 
 

@@ -98,6 +98,8 @@ def step_stats(G, previous, A, offset, D, rows):
     kernels = _kernels()
     signs = np.empty(G.shape, dtype=np.int8)
     compare = previous is not None and previous.shape == G.shape
+    if compare and not previous.flags.c_contiguous:  # the kernel reads it as one run
+        previous = np.ascontiguousarray(previous)
     has_offset = offset is not None
     counts = kernels.step_kernel(G, previous if compare else signs, compare, signs, A,
                                  offset if has_offset else _NO_OFFSET[A.dtype], has_offset, D,

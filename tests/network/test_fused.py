@@ -144,6 +144,30 @@ def test_penalty_and_scale_equal_numpy(dtype, with_offset, scale):
     _assert_same(grad, expected)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 1), (12, 7), (64, 100), (100, 10)])
+def test_offset_term_equals_numpys_outer_product(dtype, shape):
+    grad, offset, sums = (_values(shape, dtype, 18), _values(shape[0], dtype, 19),
+                          _values(shape[1], dtype, 20))
+    offset[-1], sums[-1] = np.inf, np.nan  # an inf row, a NaN column, a 0 * inf
+    expected = grad.copy()
+    expected += np.outer(offset, sums)
+    assert fused.shift(grad, offset, sums)
+    _assert_same(grad, expected)
+
+
+def test_offset_term_steps_aside_for_arrays_it_does_not_take(compiled_switch):
+    grad, offset, sums = _values((6, 4), np.float64, 21), _values(6, np.float64, 22), \
+        _values(4, np.float64, 23)
+    before = grad.copy()
+    assert not fused.shift(grad, offset.astype(np.float32), sums)  # numpy would promote
+    assert not fused.shift(grad, offset, sums.astype(">f8"))  # byte-swapped
+    assert not fused.shift(np.asfortranarray(grad), offset, sums)  # not C-contiguous
+    compiled_switch.ENABLED = False
+    assert not fused.shift(grad, offset, sums)
+    _assert_same(grad, before)
+
+
 @pytest.mark.parametrize("n", [1, 7, 8, 127, 128, 129, 300, 1797, 5000, 100003])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_single_column_sums_are_numpys_pairwise_sums(n, dtype):
