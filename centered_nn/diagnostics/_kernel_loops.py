@@ -46,6 +46,40 @@ def grad_kernel(G, prev, compare, signs):
 
 
 @_jit
+def penalty_grad_kernel(G, prev, compare, signs, W, offset, sums, shifted, alpha, scale):
+    """:func:`grad_kernel` of the data term ``g`` (G, plus ``offset[i] * sums[j]`` if
+    `shifted`), which then becomes the weight gradient in place, ``(g + alpha * W) /
+    scale``: the expressions of the network's compiled penalty (``fused_loops.penalize``),
+    so the gradient is the one the training loop would have written."""
+    n, m = G.shape
+    col_pos = np.zeros(m, dtype=np.uint8)
+    col_neg = np.zeros(m, dtype=np.uint8)
+    for i in range(n):
+        for j in range(m):
+            g = G[i, j]
+            if shifted:
+                g = g + offset[i] * sums[j]
+            positive = np.uint8(g > 0)
+            negative = np.uint8(g < 0)
+            signs[i, j] = np.int8(positive) - np.int8(negative)
+            col_pos[j] |= positive
+            col_neg[j] |= negative
+            G[i, j] = (g + alpha * W[i, j]) / scale
+    both = differ = 0
+    if compare:
+        flat, previous = signs.reshape(n * m), prev.reshape(n * m)
+        for k in range(n * m):
+            product = flat[k] * previous[k]
+            both += product != 0
+            differ += product < 0
+    signed = single = 0
+    for j in range(m):
+        signed += col_pos[j] | col_neg[j]
+        single += col_pos[j] ^ col_neg[j]
+    return signed, single, both, differ
+
+
+@_jit
 def count_and_sum(A, b, has_offset, row_pos, row_neg):
     """Positive entries of E and its float64 sum; flags rows with a positive (negative)
     entry. The sum runs down the columns, one running sum each (the columns'
@@ -156,5 +190,15 @@ def input_kernel(A, b, has_offset, D, rows):
 def step_kernel(G, prev, compare, signs, A, b, has_offset, D, rows):
     """:func:`grad_kernel` and :func:`input_kernel` in one call: their counts, in order."""
     n_signed, n_single, n_both, n_differ = grad_kernel(G, prev, compare, signs)
+    n_positive, total, num, den = input_kernel(A, b, has_offset, D, rows)
+    return n_signed, n_single, n_both, n_differ, n_positive, total, num, den
+
+
+@_jit
+def penalty_step_kernel(G, prev, compare, signs, A, b, has_offset, D, rows, W, offset, sums,
+                        shifted, alpha, scale):
+    """:func:`penalty_grad_kernel` and :func:`input_kernel` in one call: their counts."""
+    n_signed, n_single, n_both, n_differ = penalty_grad_kernel(
+        G, prev, compare, signs, W, offset, sums, shifted, alpha, scale)
     n_positive, total, num, den = input_kernel(A, b, has_offset, D, rows)
     return n_signed, n_single, n_both, n_differ, n_positive, total, num, den

@@ -51,21 +51,24 @@ def accepts(inputs, delta, grad, offset):
     """Whether one step's arrays suit the kernels: dense 2-D floats of matching shapes.
 
     Floats are float32 or float64 in native byte order (see
-    :func:`..._compiled.native_floats`), each array's own.
+    :func:`..._compiled.native_floats`), each array's own. ``grad`` None: whether
+    the other arrays do (a gradient of ``(fan_in, n_outputs)`` floats then would).
     """
     # checked at every step: plain comparisons, in the order that fails soonest
     if type(inputs) is not np.ndarray or type(delta) is not np.ndarray \
-            or type(grad) is not np.ndarray or inputs.ndim != 2 or delta.ndim != 2 \
-            or grad.ndim != 2 or inputs.dtype not in _NO_OFFSET \
-            or delta.dtype not in _NO_OFFSET or grad.dtype not in _NO_OFFSET \
-            or delta.shape[0] != inputs.shape[0] or grad.shape[0] != inputs.shape[1]:
+            or inputs.ndim != 2 or delta.ndim != 2 or inputs.dtype not in _NO_OFFSET \
+            or delta.dtype not in _NO_OFFSET or delta.shape[0] != inputs.shape[0]:
+        return False
+    if grad is not None and (type(grad) is not np.ndarray or grad.ndim != 2
+                             or grad.dtype not in _NO_OFFSET
+                             or grad.shape[0] != inputs.shape[1]):
         return False
     return offset is None or (type(offset) is np.ndarray and offset.ndim == 1
                               and offset.shape[0] == inputs.shape[1]
                               and offset.dtype in _NO_OFFSET)
 
 
-def step_stats(G, previous, A, offset, D, rows):
+def step_stats(G, previous, A, offset, D, rows, penalty=None):
     """The sign statistics of one step's gradient G and input A in one compiled call.
 
     Parameters
@@ -83,6 +86,11 @@ def step_stats(G, previous, A, offset, D, rows):
         Count no rows; rows of E with an entry > 0 or < 0 (the per-sample
         fraction's numerator from the single-signed ones); or rows that are not
         constant and hold no NaN (gradient centralization: numerator 0).
+    penalty : tuple, optional
+        ``(coef, shift_offset, sums, alpha, scale)``, the rest of what
+        ``BackwardStep.take_penalty`` hands over: G (plus ``np.outer(shift_offset,
+        sums)`` unless `shift_offset` is None) is the data term the counts describe,
+        and G is then made the weight gradient in place in the same pass.
 
     Returns
     -------
@@ -101,9 +109,18 @@ def step_stats(G, previous, A, offset, D, rows):
     if compare and not previous.flags.c_contiguous:  # the kernel reads it as one run
         previous = np.ascontiguousarray(previous)
     has_offset = offset is not None
-    counts = kernels.step_kernel(G, previous if compare else signs, compare, signs, A,
-                                 offset if has_offset else _NO_OFFSET[A.dtype], has_offset, D,
-                                 rows)
+    b = offset if has_offset else _NO_OFFSET[A.dtype]
+    if penalty is None:
+        counts = kernels.step_kernel(G, previous if compare else signs, compare, signs, A, b,
+                                     has_offset, D, rows)
+        return counts, signs
+    coef, shift_offset, sums, alpha, scale = penalty
+    shifted = shift_offset is not None
+    if not shifted:  # unread: any row of G stands in (as the network's penalty passes it)
+        shift_offset = sums = G[0]
+    counts = kernels.penalty_step_kernel(G, previous if compare else signs, compare, signs, A,
+                                         b, has_offset, D, rows, coef, shift_offset, sums,
+                                         shifted, alpha, scale)
     return counts, signs
 
 

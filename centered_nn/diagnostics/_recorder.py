@@ -135,12 +135,16 @@ class GradientSignRecorder:
         counted = self._counted is not None and _kernels.available()
         stats = None
         for layer in range(self.n_weight_matrices - 1, -1, -1):
-            offset, inputs = step.offsets[layer], step.inputs[layer]
-            delta, grad = step.deltas[layer], step.weight_gradients[layer]
-            if counted and _kernels.accepts(inputs, delta, grad, offset) \
-                    and inputs.shape[0] > 1:
-                self._observe_counted(layer, inputs, delta, grad, offset, centered)
-                continue
+            offset, inputs, delta = step.offsets[layer], step.inputs[layer], step.deltas[layer]
+            if counted and inputs.shape[0] > 1 and _kernels.accepts(inputs, delta, None, offset):
+                # the penalty joins the kernel's pass where the step hands it over
+                penalty = step.take_penalty(layer)
+                grad = step.weight_gradients[layer] if penalty is None else penalty[0]
+                if penalty is not None or _kernels.accepts(inputs, delta, grad, offset):
+                    self._observe_counted(layer, inputs, delta, grad, offset, centered,
+                                          penalty and penalty[1:])
+                    continue
+            grad = step.weight_gradients[layer]
             if layer == 0 and self._row_stats is not None:
                 stats = self._row_stats
                 if step.rows is not None:
@@ -323,10 +327,15 @@ class GradientSignRecorder:
         self._counted = None if any(m.from_counts is None for m in metrics) else tuple(
             (m.name, m.from_counts) for m in metrics)
 
-    def _observe_counted(self, layer, inputs, delta, grad, offset, centered):
+    def _observe_counted(self, layer, inputs, delta, grad, offset, centered, penalty=None):
         """:meth:`observe` of a step of several rows when every metric has a compiled form
         and the kernels take the arrays (:func:`._kernels.accepts`): the values
-        :meth:`_step_values` gives, from one kernel call, without a LayerStep."""
+        :meth:`_step_values` gives, from one kernel call, without a LayerStep.
+
+        ``penalty``: the rest of what ``BackwardStep.take_penalty`` handed over
+        (``grad`` is then its first item): the kernel also makes grad the weight
+        gradient (see :func:`._kernels.step_stats`).
+        """
         if self._kept[layer] is not None:
             self._flush(layer)
         rows = NO_ROWS
@@ -334,7 +343,7 @@ class GradientSignRecorder:
             rows = VARYING_ROWS if centered else SIGN_ROWS
         counts, signs = _kernels.step_stats(
             grad, self._prev_signs[layer] if self._chained else None, inputs, offset, delta,
-            rows)
+            rows, penalty)
         counts = (*counts, inputs.shape[0] * inputs.shape[1])
         self._prev_signs[layer] = signs
         sums, n = self._sums[layer], self._counts[layer]

@@ -247,11 +247,15 @@ def test_fit_history_equals_loop_definitions_on_the_same_steps(monkeypatch, solv
 
     counted = GradientSignRecorder._observe_counted
 
-    def spy_counted(self, layer, inputs, delta, grad, offset, centered):
-        # on_step's path for a step every metric takes from the compiled counts
-        ref(self).observe(layer, inputs.copy(), delta.copy(), grad.copy(),
+    def spy_counted(self, layer, inputs, delta, grad, offset, centered, penalty=None):
+        # on_step's path for a step every metric takes from the compiled counts; a
+        # penalty handed over may carry the data term's pending offset term
+        data = grad.copy()
+        if penalty is not None and penalty[1] is not None:
+            data += np.outer(penalty[1], penalty[2])
+        ref(self).observe(layer, inputs.copy(), delta.copy(), data,
                           offset=None if offset is None else offset.copy())
-        return counted(self, layer, inputs, delta, grad, offset, centered)
+        return counted(self, layer, inputs, delta, grad, offset, centered, penalty)
 
     def spy_end(self):
         ref(self).end_iteration()
