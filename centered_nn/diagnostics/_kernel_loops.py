@@ -202,3 +202,38 @@ def penalty_step_kernel(G, prev, compare, signs, A, b, has_offset, D, rows, W, o
         G, prev, compare, signs, W, offset, sums, shifted, alpha, scale)
     n_positive, total, num, den = input_kernel(A, b, has_offset, D, rows)
     return n_signed, n_single, n_both, n_differ, n_positive, total, num, den
+
+
+@_jit
+def accumulate(counts, size, ratios, run):
+    """Add each metric's value of one step to the running sums ``run`` (see
+    :func:`record_kernel`): ``counts[a] / counts[b]`` for ``ratios[k] = (a, b)``, the
+    eight counts then the input's `size` (index 8), none where the denominator is 0
+    or the value NaN; ``run[0, k]`` sums the values, ``run[1, k]`` counts them."""
+    values = np.empty(9, dtype=np.float64)
+    (values[0], values[1], values[2], values[3], values[4], values[5], values[6],
+     values[7]) = counts
+    values[8] = size
+    for k in range(ratios.shape[0]):
+        den = values[ratios[k, 1]]
+        if den != 0:
+            value = values[ratios[k, 0]] / den
+            if value == value:
+                run[0, k] += value
+                run[1, k] += 1.0
+
+
+@_jit
+def record_kernel(G, prev, compare, signs, A, b, has_offset, D, rows, ratios, run):
+    """:func:`step_kernel`, its values added to ``run`` (:func:`accumulate`)."""
+    counts = step_kernel(G, prev, compare, signs, A, b, has_offset, D, rows)
+    accumulate(counts, A.shape[0] * A.shape[1], ratios, run)
+
+
+@_jit
+def record_penalty_kernel(G, prev, compare, signs, A, b, has_offset, D, rows, ratios, run, W,
+                          offset, sums, shifted, alpha, scale):
+    """:func:`penalty_step_kernel`, its values added to ``run`` (:func:`accumulate`)."""
+    counts = penalty_step_kernel(G, prev, compare, signs, A, b, has_offset, D, rows, W, offset,
+                                 sums, shifted, alpha, scale)
+    accumulate(counts, A.shape[0] * A.shape[1], ratios, run)

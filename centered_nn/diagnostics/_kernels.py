@@ -124,6 +124,46 @@ def step_stats(G, previous, A, offset, D, rows, penalty=None):
     return counts, signs
 
 
+def record_step(G, previous, A, offset, D, rows, ratios, run, penalty=None):
+    """:func:`step_stats` of one step, its metrics' values added to running sums.
+
+    Parameters
+    ----------
+    G, previous, A, offset, D, rows, penalty
+        As for :func:`step_stats`.
+    ratios : ndarray of int64, shape (n_metrics, 2)
+        Row k is metric k's ``counts_ratio`` ``(a, b)``: its value is ``counts[a] /
+        counts[b]``, with ``counts[8]`` the number of entries of A.
+    run : ndarray of float64, shape (2, n_metrics)
+        ``run[0, k]`` gets metric k's value added (in float64, as a Python float
+        adds it) unless its denominator is 0 or the value NaN, ``run[1, k]`` then 1.
+
+    Returns
+    -------
+    signs : ndarray of int8
+        ``sign(G)`` (a new array; of the data term with a penalty).
+    """
+    kernels = _kernels()
+    signs = np.empty(G.shape, dtype=np.int8)
+    compare = previous is not None and previous.shape == G.shape
+    if compare and not previous.flags.c_contiguous:  # the kernel reads it as one run
+        previous = np.ascontiguousarray(previous)
+    has_offset = offset is not None
+    b = offset if has_offset else _NO_OFFSET[A.dtype]
+    if penalty is None:
+        kernels.record_kernel(G, previous if compare else signs, compare, signs, A, b,
+                              has_offset, D, rows, ratios, run)
+        return signs
+    coef, shift_offset, sums, alpha, scale = penalty
+    shifted = shift_offset is not None
+    if not shifted:  # unread: any row of G stands in (as the network's penalty passes it)
+        shift_offset = sums = G[0]
+    kernels.record_penalty_kernel(G, previous if compare else signs, compare, signs, A, b,
+                                  has_offset, D, rows, ratios, run, coef, shift_offset, sums,
+                                  shifted, alpha, scale)
+    return signs
+
+
 def _kernels():
     global _loops
     if _loops is None:

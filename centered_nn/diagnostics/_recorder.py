@@ -15,7 +15,7 @@ from ._functions import InputSignStats
 from ._kept_steps import KeptSteps
 from . import _kernels
 from ._kernels import NO_ROWS, SIGN_ROWS, VARYING_ROWS
-from ._metrics import DEFAULT_METRICS, document_metrics, resolve_metrics
+from ._metrics import DEFAULT_METRICS, document_metrics, ratio_from_counts, resolve_metrics
 from ._step import LayerStep
 
 
@@ -323,9 +323,11 @@ class GradientSignRecorder:
         self._compiled = any(m.from_counts is not None for m in metrics)
         self._counts_rows = any(m.counts_rows for m in metrics)
         self._chained = any(m.reads_previous_signs for m in metrics)
-        # every metric from the compiled counts: on_step's steps skip the LayerStep
-        self._counted = None if any(m.from_counts is None for m in metrics) else tuple(
-            (m.name, m.from_counts) for m in metrics)
+        # every metric a ratio of the compiled counts: on_step's steps skip the LayerStep,
+        # the kernels add the values (the metrics' counts_ratio, one row each)
+        ratios = all(type(m).from_counts is ratio_from_counts for m in metrics)
+        self._counted = np.array([m.counts_ratio for m in metrics], dtype=np.int64).reshape(
+            -1, 2) if ratios else None
 
     def _observe_counted(self, layer, inputs, delta, grad, offset, centered, penalty=None):
         """:meth:`observe` of a step of several rows when every metric has a compiled form
@@ -338,20 +340,29 @@ class GradientSignRecorder:
         """
         if self._kept[layer] is not None:
             self._flush(layer)
+        run = self._runs[layer]
+        if run is None:  # from the running sums, which wait for _settle
+            sums, counts = self._sums[layer], self._counts[layer]
+            run = self._runs[layer] = np.array([[sums[name] for name in self.metrics],
+                                                [counts[name] for name in self.metrics]],
+                                               dtype=np.float64)
         rows = NO_ROWS
         if self._counts_rows:
             rows = VARYING_ROWS if centered else SIGN_ROWS
-        counts, signs = _kernels.step_stats(
+        self._prev_signs[layer] = _kernels.record_step(
             grad, self._prev_signs[layer] if self._chained else None, inputs, offset, delta,
-            rows, penalty)
-        counts = (*counts, inputs.shape[0] * inputs.shape[1])
-        self._prev_signs[layer] = signs
-        sums, n = self._sums[layer], self._counts[layer]
-        for name, from_counts in self._counted:
-            v = from_counts(counts)
-            if v == v:
-                sums[name] += v
-                n[name] += 1
+            rows, self._counted, run, penalty)
+
+    def _settle(self, layer):
+        """Move the sums the kernels ran for ``layer`` (:meth:`_observe_counted`) back into
+        the running sums, before anything else adds to or reads them: the values
+        are then added in step order whatever path recorded each step."""
+        run = self._runs[layer]
+        if run is not None:
+            self._runs[layer] = None
+            sums, counts = self._sums[layer], self._counts[layer]
+            for name, total, n in zip(self.metrics, run[0].tolist(), run[1].tolist()):
+                sums[name], counts[name] = total, int(n)
 
     def _step_values(self, step):
         """One step's value of every recorded metric, in order; keeps the step's signs.
@@ -373,6 +384,7 @@ class GradientSignRecorder:
 
     def _add_values(self, layer, values):
         """Add one step's values (in metric order) to the running sums, NaN skipped."""
+        self._settle(layer)
         sums, counts = self._sums[layer], self._counts[layer]
         for name, v in zip(self.metrics, values):
             if v == v:
@@ -453,6 +465,7 @@ class GradientSignRecorder:
         In step order, as :meth:`_add_values` adds: accumulate is sequential, and
         a skipped NaN adds +0.0, which leaves any sum as it is (a sum is never -0.0).
         """
+        self._settle(layer)
         sums, counts = self._sums[layer], self._counts[layer]
         skip = np.isnan(values)
         values[skip] = 0.0
@@ -467,6 +480,7 @@ class GradientSignRecorder:
     def __getstate__(self):
         for layer in range(self.n_weight_matrices):
             self._flush(layer)
+            self._settle(layer)
         state = self.__dict__.copy()
         state["_kept"] = [None] * self.n_weight_matrices
         state["_row_stats"] = None  # only meaningful inside a fit call
@@ -475,6 +489,7 @@ class GradientSignRecorder:
     def __setstate__(self, state):
         self.__dict__.update(state)
         self._set_paths()  # a recorder pickled before a path was added has it too
+        self._runs = [None] * self.n_weight_matrices  # settled when pickled
 
     def end_iteration(self):
         """Append the NaN-ignoring mean of the pending steps as one record.
@@ -485,6 +500,7 @@ class GradientSignRecorder:
         """
         for layer in range(self.n_weight_matrices):
             self._flush(layer)
+            self._settle(layer)
         for name in self.metrics:
             row = np.full(self.n_weight_matrices, np.nan)
             for layer, (sums, counts) in enumerate(zip(self._sums, self._counts)):
@@ -508,6 +524,7 @@ class GradientSignRecorder:
                 kept.clear()
         self._sums = [dict.fromkeys(self.metrics, 0.0) for _ in range(self.n_weight_matrices)]
         self._counts = [dict.fromkeys(self.metrics, 0) for _ in range(self.n_weight_matrices)]
+        self._runs = [None] * self.n_weight_matrices  # see _observe_counted and _settle
 
     @property
     def history(self):
