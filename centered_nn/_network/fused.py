@@ -224,6 +224,19 @@ def penalty_fits(grad, coef, alpha, scale, any_size=False):
             and _takes_dtype(scale, grad.dtype))
 
 
+def penalty_scalars(grad, coef, alpha, scale):
+    """``(alpha, scale)`` in grad's dtype where :func:`penalty_fits` (at any size) holds,
+    else None: what a pass adding the penalty itself passes the compiled loop."""
+    dtype = grad.dtype
+    if type(grad) is not np.ndarray or type(coef) is not np.ndarray or dtype not in _NONE \
+            or coef.dtype != dtype or grad.ndim != 2 or not grad.flags.c_contiguous \
+            or not coef.flags.c_contiguous or not available() \
+            or not _takes_dtype(alpha, dtype) or not _takes_dtype(scale, dtype):
+        return None
+    t = dtype.type
+    return t(alpha), t(scale)
+
+
 def _takes_dtype(value, dtype):
     """Whether numpy computes ``value * array`` in the array's `dtype`: a Python number
     (cast to it), or a NumPy scalar of that dtype (``np.result_type``, without its cost)."""

@@ -415,14 +415,14 @@ class BackwardStep:
             return None
         coefs, options, sw_sum = self._finish
         grad, coef = self._weight_gradients[layer], coefs[layer]
-        if options.centralize or not fused.penalty_fits(grad, coef, options.alpha, sw_sum,
-                                                        any_size=True):
+        scalars = None if options.centralize else fused.penalty_scalars(
+            grad, coef, options.alpha, sw_sum)
+        if scalars is None:
             return None
         self._taken[layer] = True
         pending, self._pending[layer] = self._pending[layer], None
         offset, sums = (None, None) if pending is None else pending
-        dtype = grad.dtype.type
-        return grad, coef, offset, sums, dtype(options.alpha), dtype(sw_sum)
+        return grad, coef, offset, sums, *scalars
 
     def finish(self):
         """Add the penalty to the weight gradients (once); returns the three gradient lists.

@@ -233,3 +233,21 @@ def test_the_penalty_is_compiled_exactly_when_numpy_keeps_the_dtype(value, dtype
     keeps = np.result_type(value, array) == array.dtype
     assert fused.penalty_fits(array, array, value, 5) == keeps
     assert fused.penalty_fits(array, array, 1e-4, value) == keeps
+    small = np.ones((3, 2), dtype)  # a pass made anyway: the size does not matter
+    assert fused.penalty_fits(small, small, value, 5, any_size=True) == keeps
+    scalars = fused.penalty_scalars(small, small, 1e-4, value)
+    assert (scalars is not None) == keeps
+    if keeps:  # in the arrays' dtype, as penalize passes them
+        assert scalars == (dtype(1e-4), dtype(value))
+        assert scalars[0].dtype == scalars[1].dtype == array.dtype
+
+
+def test_the_penalty_scalars_need_the_arrays_the_compiled_penalty_takes(compiled_switch):
+    grad = np.ones((4, 3))
+    assert fused.penalty_scalars(grad, grad, 1e-4, 5) == (1e-4, 5.0)
+    assert fused.penalty_scalars(grad, grad.astype(np.float32), 1e-4, 5) is None
+    assert fused.penalty_scalars(np.asfortranarray(grad), grad, 1e-4, 5) is None
+    assert fused.penalty_scalars(grad.astype(">f8"), grad.astype(">f8"), 1e-4, 5) is None
+    assert fused.penalty_scalars(grad[0], grad[0], 1e-4, 5) is None  # 1-D
+    compiled_switch.ENABLED = False
+    assert fused.penalty_scalars(grad, grad, 1e-4, 5) is None
