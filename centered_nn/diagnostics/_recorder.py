@@ -2,7 +2,8 @@
 
 The metrics are :class:`~._metrics.StepMetric` objects (:mod:`._metrics`); the
 recorder only routes each step to them, by the fastest path each one has: the
-compiled counts of the step (:mod:`._kernels`), one-row steps kept and
+compiled counts of the step (:mod:`._kernels`, which also add the values up when
+every metric is a ratio of them), one-row steps kept and
 summarised many at a time (:mod:`._kept_steps`, all metrics having a batched
 form), or the metric's numpy reference. It watches training through the loops'
 observer protocol (``on_fit_begin``, ``on_step``, ``on_row_steps``, ``on_discard``,
@@ -129,7 +130,9 @@ class GradientSignRecorder:
         ``step`` carries lists indexed by weight matrix (``inputs``, ``offsets``,
         ``deltas``, ``weight_gradients``: the data terms), the batch's
         ``sample_weight``, ``centered`` (gradient centralization) and ``rows``, the
-        batch's rows of the fit's X (None: all of them, in order).
+        batch's rows of the fit's X (None: all of them, in order). Where the step
+        hands a layer's penalty over (``step.take_penalty``, the recorder being its
+        only observer), the compiled counts' pass also makes that layer's gradient.
         """
         centered, sample_weight = step.centered, step.sample_weight
         counted = self._counted is not None and _kernels.available()
@@ -330,9 +333,10 @@ class GradientSignRecorder:
             -1, 2) if ratios else None
 
     def _observe_counted(self, layer, inputs, delta, grad, offset, centered, penalty=None):
-        """:meth:`observe` of a step of several rows when every metric has a compiled form
-        and the kernels take the arrays (:func:`._kernels.accepts`): the values
-        :meth:`_step_values` gives, from one kernel call, without a LayerStep.
+        """:meth:`observe` of a step of several rows when every metric is a ratio of the
+        compiled counts and the kernels take the arrays (:func:`._kernels.accepts`):
+        one kernel call adds the values :meth:`_step_values` gives to the layer's
+        running sums in ``_runs`` (moved back by :meth:`_settle`), without a LayerStep.
 
         ``penalty``: the rest of what ``BackwardStep.take_penalty`` handed over
         (``grad`` is then its first item): the kernel also makes grad the weight
