@@ -212,10 +212,29 @@ def multiply_by_derivative(activation, a, delta, sums=None):
     return sums
 
 
-def penalty_fits(grad, coef, alpha, scale):
-    """Whether :func:`penalize` applies: numpy would compute it all in `grad`'s dtype."""
-    return (grad.size >= _SMALL and available() and grad.ndim == 2 and _fits(grad, coef)
-            and _takes_dtype(alpha, coef.dtype) and _takes_dtype(scale, grad.dtype))
+def penalty_fits(grad, coef, alpha, scale, any_size=False):
+    """Whether :func:`penalize` applies: numpy would compute it all in `grad`'s dtype.
+
+    Below :data:`_SMALL` elements numpy's two calls are cheaper, unless ``any_size``:
+    the penalty then shares a pass made anyway (an observer's, see
+    :meth:`.network.BackwardStep.take_penalty`).
+    """
+    return ((any_size or grad.size >= _SMALL) and available() and grad.ndim == 2
+            and _fits(grad, coef) and _takes_dtype(alpha, coef.dtype)
+            and _takes_dtype(scale, grad.dtype))
+
+
+def penalty_scalars(grad, coef, alpha, scale):
+    """``(alpha, scale)`` in grad's dtype where :func:`penalty_fits` (at any size) holds,
+    else None: what a pass adding the penalty itself passes the compiled loop."""
+    dtype = grad.dtype
+    if type(grad) is not np.ndarray or type(coef) is not np.ndarray or dtype not in _NONE \
+            or coef.dtype != dtype or grad.ndim != 2 or not grad.flags.c_contiguous \
+            or not coef.flags.c_contiguous or not available() \
+            or not _takes_dtype(alpha, dtype) or not _takes_dtype(scale, dtype):
+        return None
+    t = dtype.type
+    return t(alpha), t(scale)
 
 
 def _takes_dtype(value, dtype):
@@ -225,6 +244,24 @@ def _takes_dtype(value, dtype):
         return True
     kind = getattr(value, "dtype", None)
     return kind == dtype or (kind is not None and np.promote_types(kind, dtype) == dtype)
+
+
+def shift_fits(grad, offset, sums):
+    """Whether :func:`shift` applies (and :func:`penalize` adds the offset term itself)."""
+    return available() and grad.ndim == 2 and _fits(grad, offset, sums)
+
+
+def shift(grad, offset, sums):
+    """``grad += np.outer(offset, sums)`` in one compiled pass: returns whether it did.
+
+    The offset's term of a weight gradient kept as its data term (for the
+    observers of a step), where :func:`penalize` cannot add it with the penalty;
+    without numpy's temporary outer product. Otherwise `grad` is untouched.
+    """
+    if not shift_fits(grad, offset, sums):
+        return False
+    _kernels().shift(grad, offset, sums)
+    return True
 
 
 def penalize(grad, coef, offset, sums, alpha, scale):

@@ -293,6 +293,16 @@ def identity_delta(D, sums, zero):
 # ---- the weight gradient's penalty and scale --------------------------------------------
 
 @_jit
+def shift(G, offset, sums):
+    """``G += np.outer(offset, sums)``: each product rounded, then added."""
+    n, k = G.shape
+    for i in range(n):
+        b = offset[i]
+        for j in range(k):
+            G[i, j] = G[i, j] + b * sums[j]
+
+
+@_jit
 def penalize(G, W, offset, sums, shifted, alpha, scale):
     """``G += np.outer(offset, sums)`` (if `shifted`); ``G += alpha * W; G /= scale``."""
     n, k = G.shape

@@ -262,6 +262,9 @@ def backward(delta, sample_weight, inputs, pre, net, options, out=None, step=Non
     coefs, offsets, activation = net.coefs, net.offsets, net.activation
     alpha, centralize = options.alpha, options.centralize
     data_terms = step is not None and step.data_terms  # the penalty waits for finish()
+    # a step an observer may finish leaves the offset terms pending where they can join
+    # the penalty's pass (see BackwardStep.take_penalty)
+    defer = data_terms and step.handover and not centralize
     n_layers = len(coefs)
     sw_sum = delta.shape[0] if sample_weight is None else sample_weight.sum()
     coef_grads = [None] * n_layers
@@ -277,7 +280,11 @@ def backward(delta, sample_weight, inputs, pre, net, options, out=None, step=Non
             delta_sum = np.add.reduce(delta, axis=0, out=intercept_out[layer])
         # the offset's term, the penalty and the scale in one compiled pass where allowed
         fold = not (centralize or data_terms) and fused.penalty_fits(grad, coef, alpha, sw_sum)
-        if offset is not None and not fold:
+        if defer and offset is not None and fused.penalty_fits(grad, coef, alpha, sw_sum, True) \
+                and fused.shift_fits(grad, offset, delta_sum):
+            # a copy: writing the intercept gradient below may overwrite delta_sum
+            step._pending[layer] = (offset, delta_sum.copy())
+        elif offset is not None and not fold and not fused.shift(grad, offset, delta_sum):
             grad += np.outer(offset, delta_sum)
         if centralize:
             grad -= grad.mean(axis=0)
@@ -329,6 +336,12 @@ class BackwardStep:
     (centred under gradient centralization), without the L2 term and not
     divided by the batch size; without, they are the gradients already.
 
+    With ``handover`` (the step's one observer may finish it), an observer may
+    take a layer's penalty pass with :meth:`take_penalty` and make its data term
+    the gradient in its own pass over it; the offset term ``b ⊗ Σδ`` of such a
+    layer waits for that pass too, and :attr:`weight_gradients` adds it (as
+    ``np.outer`` would, bit for bit) when first read.
+
     Attributes
     ----------
     inputs : list of ndarray or sparse matrix
@@ -349,26 +362,86 @@ class BackwardStep:
         (None: all of them, in order).
     data_terms : bool
         Whether the weight gradients wait for :meth:`finish` to become gradients.
+    handover : bool
+        Whether :meth:`take_penalty` may hand a layer's penalty to an observer.
     """
 
-    __slots__ = ("inputs", "offsets", "deltas", "weight_gradients", "intercept_gradients",
+    __slots__ = ("inputs", "offsets", "deltas", "_weight_gradients", "intercept_gradients",
                  "offset_gradients", "sample_weight", "centered", "rows", "data_terms",
-                 "_finish")
+                 "handover", "_finish", "_pending", "_taken")
 
-    def __init__(self, inputs, offsets, sample_weight, centered, data_terms=True):
-        self.data_terms = data_terms
+    def __init__(self, inputs, offsets, sample_weight, centered, data_terms=True,
+                 handover=False):
+        self.data_terms, self.handover = data_terms, handover and data_terms
         self.inputs, self.offsets = inputs, list(offsets)
-        self.deltas = [None] * len(self.offsets)
+        n_layers = len(self.offsets)
+        self.deltas = [None] * n_layers
         self.sample_weight, self.centered, self.rows = sample_weight, centered, None
-        self.weight_gradients = self.intercept_gradients = self.offset_gradients = None
+        self._weight_gradients = self.intercept_gradients = self.offset_gradients = None
         self._finish = None
+        # per layer: the offset term (offset, delta sums) not yet added; taken by an observer
+        self._pending, self._taken = [None] * n_layers, [False] * n_layers
+
+    @property
+    def weight_gradients(self):
+        grads = self._weight_gradients
+        for layer, pending in enumerate(self._pending):
+            if pending is not None:
+                self._pending[layer] = None
+                fused.shift(grads[layer], *pending)  # fused.shift_fits was checked
+        return grads
+
+    @weight_gradients.setter
+    def weight_gradients(self, grads):
+        self._weight_gradients = grads
+
+    def take_penalty(self, layer):
+        """Hand the penalty pass of weight matrix `layer` to the caller (an observer).
+
+        Returns ``(grad, coef, offset, sums, alpha, scale)`` and leaves the layer
+        to the caller, who must make ``grad`` the weight gradient in place,
+        bit for bit as :func:`.fused_loops.penalize` does with these arguments:
+        each entry ``g`` (plus ``offset[i] * sums[j]`` when `offset` is not None:
+        the offset term, still pending) becomes ``(g + alpha * coef[i, j]) / scale``
+        (`alpha` and `scale` in grad's dtype). :meth:`finish` then leaves the layer
+        as it is. Read ``grad`` from this tuple, not from :attr:`weight_gradients`.
+
+        Returns None where the penalty is not handed over: the step is not
+        ``handover`` (several observers, or none, watch it, or it holds no data
+        terms), gradient centralization, arrays or scalars the compiled penalty
+        does not take (see :func:`.fused.penalty_fits`), or taken already.
+        """
+        if not self.handover or self._finish is None or self._taken[layer]:
+            return None
+        coefs, options, sw_sum = self._finish
+        grad, coef = self._weight_gradients[layer], coefs[layer]
+        scalars = None if options.centralize else fused.penalty_scalars(
+            grad, coef, options.alpha, sw_sum)
+        if scalars is None:
+            return None
+        self._taken[layer] = True
+        pending, self._pending[layer] = self._pending[layer], None
+        offset, sums = (None, None) if pending is None else pending
+        return grad, coef, offset, sums, *scalars
 
     def finish(self):
-        """Add the penalty to the weight gradients (once); returns the three gradient lists."""
+        """Add the penalty to the weight gradients (once); returns the three gradient lists.
+
+        A layer whose penalty an observer took is left as that observer made it;
+        one whose offset term is pending gets it in the penalty's pass.
+        """
         if self._finish is not None:
             coefs, options, sw_sum = self._finish
-            for grad, coef in zip(self.weight_gradients, coefs):
-                add_penalty(grad, coef, options, sw_sum)
+            grads = self._weight_gradients
+            for layer, (grad, coef) in enumerate(zip(grads, coefs)):
+                pending = self._pending[layer]
+                if self._taken[layer]:
+                    continue
+                if pending is not None:  # penalty_fits(..., any_size=True) was checked
+                    self._pending[layer] = None
+                    fused.penalize(grad, coef, *pending, options.alpha, sw_sum)
+                else:
+                    add_penalty(grad, coef, options, sw_sum)
             self._finish = None
         return self.weight_gradients, self.intercept_gradients, self.offset_gradients
 
@@ -419,7 +492,7 @@ class Network:
         return self.forward(X)[0][-1]
 
     def gradient_step(self, X, Y, sample_weight, options, tracker=None, out=None,
-                      data_terms=True):
+                      data_terms=True, handover=False):
         """Reported loss (with the L2 penalty) and the backward pass on one batch.
 
         Parameters
@@ -436,6 +509,9 @@ class Network:
         data_terms : bool, default=True
             Keep the weight gradients' data terms until ``step.finish()`` (for
             observers of the step); False adds the penalty at once.
+        handover : bool, default=False
+            The step's one observer may take a layer's penalty pass
+            (:meth:`BackwardStep.take_penalty`); only with `data_terms`.
 
         Returns
         -------
@@ -467,7 +543,7 @@ class Network:
             loss, delta, delta_sum = fused_output
         loss += l2_penalty(self.coefs, options.alpha, sw_sum)
         step = BackwardStep(inputs, self.offsets, sample_weight, options.centralize,
-                            data_terms)
+                            data_terms, handover)
         (step.weight_gradients, step.intercept_gradients,
          step.offset_gradients) = backward(delta, sample_weight, inputs, pre, self, options,
                                            out, step, delta_sum)

@@ -36,7 +36,9 @@ class BatchGradients:
         The offset scheme's tracker for this call (see
         :func:`~centered_nn._network.network.forward`).
     observers : Observers
-        Told of every step (``on_step``) before its gradients are finished.
+        Told of every step (``on_step``) before its gradients are finished; the
+        one observer of steps may take a layer's penalty pass
+        (:meth:`~centered_nn._network.network.BackwardStep.take_penalty`).
     out : tuple of three lists, optional
         Where backward writes the gradients (see :func:`_step_buffers`).
     """
@@ -45,6 +47,7 @@ class BatchGradients:
         self.net, self.state, self.settings = net, state, settings
         self.tracker, self.out = tracker, out
         self.on_step = observers.on_step if observers.watches_steps else None
+        self.handover = observers.sole_step_observer
         # the scheme's trained and batch-centred layers are fixed when it is built
         self.options = BackwardOptions(settings.alpha, state.offsets.trainable,
                                        state.offsets.batch_centered,
@@ -57,7 +60,8 @@ class BatchGradients:
         for the observers.
         """
         loss, step = self.net.gradient_step(X, Y, sample_weight, self.options, self.tracker,
-                                            self.out, data_terms=self.on_step is not None)
+                                            self.out, data_terms=self.on_step is not None,
+                                            handover=self.handover)
         if self.on_step is not None:
             step.rows = rows
             self.on_step(step)

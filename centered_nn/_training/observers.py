@@ -11,7 +11,11 @@ observer defines the hooks it needs, each optional:
 - ``on_step(step)``: one update step's backward pass, every layer at once (a
   :class:`~centered_nn._network.network.BackwardStep`: inputs, offsets, deltas,
   the weight gradients' data terms, sample weights, rows), before the optimiser
-  uses it; the arrays are the loop's, to read during the call only;
+  uses it; the arrays are the loop's, to read during the call only. When it is
+  the only observer of steps (:attr:`Observers.sole_step_observer`), it may take
+  a layer's penalty pass (``step.take_penalty(layer)``): it then reads that
+  layer's data term from what ``take_penalty`` returns and turns it into the
+  gradient in its own pass over it, bit for bit as the loop would have;
 - ``on_row_steps(inputs, deltas)``: several one-row steps at once, for a loop that
   runs many without announcing each (``batch_size=1``, no offsets, no
   centralization): ``inputs[l]``/``deltas[l]`` hold one row per step of weight
@@ -55,8 +59,8 @@ class Observers:
     >>> counter = Count()
     >>> observers = Observers([counter, None])
     >>> observers.on_step(object()); observers.on_discard()
-    >>> counter.steps, observers.watches_steps
-    (1, True)
+    >>> counter.steps, observers.watches_steps, observers.sole_step_observer
+    (1, True, True)
     """
 
     def __init__(self, observers):
@@ -71,6 +75,9 @@ class Observers:
                        for hook in HOOKS}
         #: Whether any observer looks at the steps (else the loops need not announce them).
         self.watches_steps = bool(self._hooks["on_step"])
+        #: Whether exactly one observer looks at the steps: no other sees what it does
+        #: to them, so it may take their penalty passes (``BackwardStep.take_penalty``).
+        self.sole_step_observer = len(self._hooks["on_step"]) == 1
 
     def on_fit_begin(self, X, first_offset, rows_recur):
         for hook in self._hooks["on_fit_begin"]:

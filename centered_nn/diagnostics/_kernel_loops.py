@@ -14,26 +14,68 @@ _jit = jit(nogil=True)  # no fastmath: the float64 sum in its written order
 @_jit
 def grad_kernel(G, prev, compare, signs):
     """Signs of G into ``signs``; (columns signed, columns single-signed, entries nonzero in
-    G and ``prev``, of those with a differing sign), ``prev`` read only with ``compare``."""
+    G and ``prev``, of those with a differing sign), ``prev`` read only with ``compare``.
+
+    ``signs`` and ``prev`` are C-contiguous: the flips are counted over them as flat
+    runs. Every loop is branch-free, so the compiler vectorises it (the column flags
+    are bytes or-ed row after row).
+    """
     n, m = G.shape
-    col_pos = np.zeros(m, dtype=np.bool_)
-    col_neg = np.zeros(m, dtype=np.bool_)
-    both = differ = 0
-    for i in range(n):  # branch-free rows, which the compiler vectorises
+    col_pos = np.zeros(m, dtype=np.uint8)
+    col_neg = np.zeros(m, dtype=np.uint8)
+    for i in range(n):
         for j in range(m):
             g = G[i, j]
-            signs[i, j] = np.int8(g > 0) - np.int8(g < 0)
-            col_pos[j] |= g > 0
-            col_neg[j] |= g < 0
-        if compare:
-            for j in range(m):
-                product = signs[i, j] * prev[i, j]
-                both += product != 0
-                differ += product < 0
+            positive = np.uint8(g > 0)
+            negative = np.uint8(g < 0)
+            signs[i, j] = np.int8(positive) - np.int8(negative)
+            col_pos[j] |= positive
+            col_neg[j] |= negative
+    both = differ = 0
+    if compare:
+        flat, previous = signs.reshape(n * m), prev.reshape(n * m)
+        for k in range(n * m):
+            product = flat[k] * previous[k]
+            both += product != 0
+            differ += product < 0
     signed = single = 0
     for j in range(m):
-        signed += col_pos[j] or col_neg[j]
-        single += col_pos[j] != col_neg[j]
+        signed += col_pos[j] | col_neg[j]
+        single += col_pos[j] ^ col_neg[j]
+    return signed, single, both, differ
+
+
+@_jit
+def penalty_grad_kernel(G, prev, compare, signs, W, offset, sums, shifted, alpha, scale):
+    """:func:`grad_kernel` of the data term ``g`` (G, plus ``offset[i] * sums[j]`` if
+    `shifted`), which then becomes the weight gradient in place, ``(g + alpha * W) /
+    scale``: the expressions of the network's compiled penalty (``fused_loops.penalize``),
+    so the gradient is the one the training loop would have written."""
+    n, m = G.shape
+    col_pos = np.zeros(m, dtype=np.uint8)
+    col_neg = np.zeros(m, dtype=np.uint8)
+    for i in range(n):
+        for j in range(m):
+            g = G[i, j]
+            if shifted:
+                g = g + offset[i] * sums[j]
+            positive = np.uint8(g > 0)
+            negative = np.uint8(g < 0)
+            signs[i, j] = np.int8(positive) - np.int8(negative)
+            col_pos[j] |= positive
+            col_neg[j] |= negative
+            G[i, j] = (g + alpha * W[i, j]) / scale
+    both = differ = 0
+    if compare:
+        flat, previous = signs.reshape(n * m), prev.reshape(n * m)
+        for k in range(n * m):
+            product = flat[k] * previous[k]
+            both += product != 0
+            differ += product < 0
+    signed = single = 0
+    for j in range(m):
+        signed += col_pos[j] | col_neg[j]
+        single += col_pos[j] ^ col_neg[j]
     return signed, single, both, differ
 
 
@@ -150,6 +192,51 @@ def step_kernel(G, prev, compare, signs, A, b, has_offset, D, rows):
     n_signed, n_single, n_both, n_differ = grad_kernel(G, prev, compare, signs)
     n_positive, total, num, den = input_kernel(A, b, has_offset, D, rows)
     return n_signed, n_single, n_both, n_differ, n_positive, total, num, den
+
+
+@_jit
+def penalty_step_kernel(G, prev, compare, signs, A, b, has_offset, D, rows, W, offset, sums,
+                        shifted, alpha, scale):
+    """:func:`penalty_grad_kernel` and :func:`input_kernel` in one call: their counts."""
+    n_signed, n_single, n_both, n_differ = penalty_grad_kernel(
+        G, prev, compare, signs, W, offset, sums, shifted, alpha, scale)
+    n_positive, total, num, den = input_kernel(A, b, has_offset, D, rows)
+    return n_signed, n_single, n_both, n_differ, n_positive, total, num, den
+
+
+@_jit
+def accumulate(counts, size, ratios, run):
+    """Add each metric's value of one step to the running sums ``run`` (see
+    :func:`record_kernel`): ``counts[a] / counts[b]`` for ``ratios[k] = (a, b)``, the
+    eight counts then the input's `size` (index 8), none where the denominator is 0
+    or the value NaN; ``run[0, k]`` sums the values, ``run[1, k]`` counts them."""
+    values = np.empty(9, dtype=np.float64)
+    (values[0], values[1], values[2], values[3], values[4], values[5], values[6],
+     values[7]) = counts
+    values[8] = size
+    for k in range(ratios.shape[0]):
+        den = values[ratios[k, 1]]
+        if den != 0:
+            value = values[ratios[k, 0]] / den
+            if value == value:
+                run[0, k] += value
+                run[1, k] += 1.0
+
+
+@_jit
+def record_kernel(G, prev, compare, signs, A, b, has_offset, D, rows, ratios, run):
+    """:func:`step_kernel`, its values added to ``run`` (:func:`accumulate`)."""
+    counts = step_kernel(G, prev, compare, signs, A, b, has_offset, D, rows)
+    accumulate(counts, A.shape[0] * A.shape[1], ratios, run)
+
+
+@_jit
+def record_penalty_kernel(G, prev, compare, signs, A, b, has_offset, D, rows, ratios, run, W,
+                          offset, sums, shifted, alpha, scale):
+    """:func:`penalty_step_kernel`, its values added to ``run`` (:func:`accumulate`)."""
+    counts = penalty_step_kernel(G, prev, compare, signs, A, b, has_offset, D, rows, W, offset,
+                                 sums, shifted, alpha, scale)
+    accumulate(counts, A.shape[0] * A.shape[1], ratios, run)
 
 
 @_jit

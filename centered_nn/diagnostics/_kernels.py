@@ -47,7 +47,9 @@ KEPT_CODES = {
 }
 
 _loops = None  # the module of compiled loops, imported on first use
-_NO_OFFSET = {np.dtype(t): np.zeros(0, t) for t in (np.float32, np.float64)}  # never read
+#: An empty offset of each dtype the kernels take (never read), keyed by the native
+#: float32 and float64 dtypes (a byte-swapped dtype is not a key).
+_NO_OFFSET = {np.dtype(t): np.zeros(0, t) for t in (np.float32, np.float64)}
 
 
 def available():
@@ -56,17 +58,27 @@ def available():
 
 
 def accepts(inputs, delta, grad, offset):
-    """Whether one step's arrays suit the kernels: dense 2-D floats of matching shapes."""
-    return (type(inputs) is np.ndarray and type(delta) is np.ndarray
-            and type(grad) is np.ndarray and inputs.ndim == delta.ndim == grad.ndim == 2
-            and _compiled.native_floats(inputs, delta, grad)
-            and delta.shape[0] == inputs.shape[0] and grad.shape[0] == inputs.shape[1]
-            and (offset is None or (type(offset) is np.ndarray and offset.ndim == 1
-                                    and offset.shape[0] == inputs.shape[1]
-                                    and _compiled.native_floats(offset))))
+    """Whether one step's arrays suit the kernels: dense 2-D floats of matching shapes.
+
+    Floats are float32 or float64 in native byte order (see
+    :func:`..._compiled.native_floats`), each array's own. ``grad`` None: whether
+    the other arrays do (a gradient of ``(fan_in, n_outputs)`` floats then would).
+    """
+    # checked at every step: plain comparisons, in the order that fails soonest
+    if type(inputs) is not np.ndarray or type(delta) is not np.ndarray \
+            or inputs.ndim != 2 or delta.ndim != 2 or inputs.dtype not in _NO_OFFSET \
+            or delta.dtype not in _NO_OFFSET or delta.shape[0] != inputs.shape[0]:
+        return False
+    if grad is not None and (type(grad) is not np.ndarray or grad.ndim != 2
+                             or grad.dtype not in _NO_OFFSET
+                             or grad.shape[0] != inputs.shape[1]):
+        return False
+    return offset is None or (type(offset) is np.ndarray and offset.ndim == 1
+                              and offset.shape[0] == inputs.shape[1]
+                              and offset.dtype in _NO_OFFSET)
 
 
-def step_stats(G, previous, A, offset, D, rows):
+def step_stats(G, previous, A, offset, D, rows, penalty=None):
     """The sign statistics of one step's gradient G and input A in one compiled call.
 
     Parameters
@@ -84,6 +96,11 @@ def step_stats(G, previous, A, offset, D, rows):
         Count no rows; rows of E with an entry > 0 or < 0 (the per-sample
         fraction's numerator from the single-signed ones); or rows that are not
         constant and hold no NaN (gradient centralization: numerator 0).
+    penalty : tuple, optional
+        ``(coef, shift_offset, sums, alpha, scale)``, the rest of what
+        ``BackwardStep.take_penalty`` hands over: G (plus ``np.outer(shift_offset,
+        sums)`` unless `shift_offset` is None) is the data term the counts describe,
+        and G is then made the weight gradient in place in the same pass.
 
     Returns
     -------
@@ -99,11 +116,62 @@ def step_stats(G, previous, A, offset, D, rows):
     kernels = _kernels()
     signs = np.empty(G.shape, dtype=np.int8)
     compare = previous is not None and previous.shape == G.shape
+    if compare and not previous.flags.c_contiguous:  # the kernel reads it as one run
+        previous = np.ascontiguousarray(previous)
     has_offset = offset is not None
-    counts = kernels.step_kernel(G, previous if compare else signs, compare, signs, A,
-                                 offset if has_offset else _NO_OFFSET[A.dtype], has_offset, D,
-                                 rows)
+    b = offset if has_offset else _NO_OFFSET[A.dtype]
+    if penalty is None:
+        counts = kernels.step_kernel(G, previous if compare else signs, compare, signs, A, b,
+                                     has_offset, D, rows)
+        return counts, signs
+    coef, shift_offset, sums, alpha, scale = penalty
+    shifted = shift_offset is not None
+    if not shifted:  # unread: any row of G stands in (as the network's penalty passes it)
+        shift_offset = sums = G[0]
+    counts = kernels.penalty_step_kernel(G, previous if compare else signs, compare, signs, A,
+                                         b, has_offset, D, rows, coef, shift_offset, sums,
+                                         shifted, alpha, scale)
     return counts, signs
+
+
+def record_step(G, previous, A, offset, D, rows, ratios, run, penalty=None):
+    """:func:`step_stats` of one step, its metrics' values added to running sums.
+
+    Parameters
+    ----------
+    G, previous, A, offset, D, rows, penalty
+        As for :func:`step_stats`.
+    ratios : ndarray of int64, shape (n_metrics, 2)
+        Row k is metric k's ``counts_ratio`` ``(a, b)``: its value is ``counts[a] /
+        counts[b]``, with ``counts[8]`` the number of entries of A.
+    run : ndarray of float64, shape (2, n_metrics)
+        ``run[0, k]`` gets metric k's value added (in float64, as a Python float
+        adds it) unless its denominator is 0 or the value NaN, ``run[1, k]`` then 1.
+
+    Returns
+    -------
+    signs : ndarray of int8
+        ``sign(G)`` (a new array; of the data term with a penalty).
+    """
+    kernels = _kernels()
+    signs = np.empty(G.shape, dtype=np.int8)
+    compare = previous is not None and previous.shape == G.shape
+    if compare and not previous.flags.c_contiguous:  # the kernel reads it as one run
+        previous = np.ascontiguousarray(previous)
+    has_offset = offset is not None
+    b = offset if has_offset else _NO_OFFSET[A.dtype]
+    if penalty is None:
+        kernels.record_kernel(G, previous if compare else signs, compare, signs, A, b,
+                              has_offset, D, rows, ratios, run)
+        return signs
+    coef, shift_offset, sums, alpha, scale = penalty
+    shifted = shift_offset is not None
+    if not shifted:  # unread: any row of G stands in (as the network's penalty passes it)
+        shift_offset = sums = G[0]
+    kernels.record_penalty_kernel(G, previous if compare else signs, compare, signs, A, b,
+                                  has_offset, D, rows, ratios, run, coef, shift_offset, sums,
+                                  shifted, alpha, scale)
+    return signs
 
 
 def _kernels():

@@ -20,6 +20,23 @@ from ._kernels import KEPT_CODES
 from ._sign_stats import _flip_fraction, _rows_vary, _sample_fraction
 
 
+def _ratio(counts, pair):
+    """``counts[a] / counts[b]`` for ``pair = (a, b)``, NaN where ``counts[b]`` is 0.
+
+    The compiled counts (see :func:`._kernels.step_stats`, with the input's size
+    appended) are integers below 2**53 and one float64 sum, so the quotient is the
+    one the recorder's kernels compute in float64.
+    """
+    den = counts[pair[1]]
+    return counts[pair[0]] / den if den else math.nan
+
+
+def ratio_from_counts(metric, counts):
+    """The ``from_counts`` of a metric with a ``counts_ratio`` (shared: the recorder's
+    kernels compute the values of exactly the metrics that have this one)."""
+    return _ratio(counts, metric.counts_ratio)
+
+
 class StepMetric:
     """Base class of the per-step metrics recorded in ``gradient_sign_history_``.
 
@@ -88,6 +105,10 @@ class StepMetric:
     #: Fast path from the compiled counts of a step, ``from_counts(counts) -> float``
     #: (built-ins; None: the reference :meth:`step_value` is used).
     from_counts = None
+    #: ``(a, b)`` of a metric whose ``from_counts`` is :func:`ratio_from_counts`,
+    #: ``counts[a] / counts[b]`` (NaN where ``counts[b]`` is 0): the recorder's kernels
+    #: then add the values themselves (built-ins).
+    counts_ratio = None
     #: Fast path over many kept one-row steps, ``kept_values(summary) -> ndarray``
     #: (built-ins; None: one-row steps are recorded one by one).
     kept_values = None
@@ -140,9 +161,9 @@ class SameSignFraction(StepMetric):
     def step_value(self, step):
         return step._grad_statistics()[0]
 
-    def from_counts(self, counts):
-        n_signed, n_single = counts[0], counts[1]
-        return n_single / n_signed if n_signed else math.nan
+    counts_ratio = (1, 0)  # single-signed columns over signed columns
+
+    from_counts = ratio_from_counts
 
     def kept_values(self, summary):
         return summary.same_sign
@@ -161,9 +182,9 @@ class SampleSameSignFraction(StepMetric):
             return _sample_fraction(varies, varies, step.delta)
         return step._input_values(rows=True)[0]
 
-    def from_counts(self, counts):
-        num, den = counts[6], counts[7]
-        return num / den if den else math.nan
+    counts_ratio = (6, 7)  # nonzero deltas of single-signed rows over all counted rows
+
+    from_counts = ratio_from_counts
 
     def kept_values(self, summary):
         return summary.same_sign
@@ -179,9 +200,9 @@ class SignFlipFraction(StepMetric):
     def step_value(self, step):
         return _flip_fraction(step.gradient_signs, step.previous_gradient_signs)
 
-    def from_counts(self, counts):
-        n_both, n_differ = counts[2], counts[3]
-        return n_differ / n_both if n_both else math.nan
+    counts_ratio = (3, 2)  # entries of differing sign over entries nonzero in both steps
+
+    from_counts = ratio_from_counts
 
     def kept_values(self, summary):
         return summary.flips
@@ -196,9 +217,9 @@ class InputMean(StepMetric):
     def step_value(self, step):
         return step._input_values(rows=False)[1]
 
-    def from_counts(self, counts):
-        total, size = counts[5], counts[8]
-        return total / size if size and total == total else math.nan
+    counts_ratio = (5, 8)  # the sum over the entries (a NaN sum gives NaN)
+
+    from_counts = ratio_from_counts
 
     def kept_values(self, summary):
         return summary.input_sums / summary.fan_in
@@ -213,9 +234,9 @@ class PositiveInputFraction(StepMetric):
     def step_value(self, step):
         return step._input_values(rows=False)[2]
 
-    def from_counts(self, counts):
-        n_positive, size = counts[4], counts[8]
-        return n_positive / size if size else math.nan
+    counts_ratio = (4, 8)  # positive entries over the entries
+
+    from_counts = ratio_from_counts
 
     def kept_values(self, summary):
         return summary.n_positive / summary.fan_in

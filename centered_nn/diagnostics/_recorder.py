@@ -2,7 +2,8 @@
 
 The metrics are :class:`~._metrics.StepMetric` objects (:mod:`._metrics`); the
 recorder only routes each step to them, by the fastest path each one has: the
-compiled counts of the step (:mod:`._kernels`), one-row steps kept and
+compiled counts of the step (:mod:`._kernels`, which also add the values up when
+every metric is a ratio of them), one-row steps kept and
 summarised many at a time (:mod:`._kept_steps`, all metrics having a batched
 form), or the metric's numpy reference. It watches training through the loops'
 observer protocol (``on_fit_begin``, ``on_step``, ``on_row_steps``, ``on_discard``,
@@ -15,7 +16,7 @@ from ._functions import InputSignStats
 from ._kept_steps import KeptSteps, KeptSummary
 from . import _kernels
 from ._kernels import NO_ROWS, SIGN_ROWS, VARYING_ROWS
-from ._metrics import DEFAULT_METRICS, document_metrics, resolve_metrics
+from ._metrics import DEFAULT_METRICS, document_metrics, ratio_from_counts, resolve_metrics
 from ._step import LayerStep
 
 
@@ -129,16 +130,29 @@ class GradientSignRecorder:
         ``step`` carries lists indexed by weight matrix (``inputs``, ``offsets``,
         ``deltas``, ``weight_gradients``: the data terms), the batch's
         ``sample_weight``, ``centered`` (gradient centralization) and ``rows``, the
-        batch's rows of the fit's X (None: all of them, in order).
+        batch's rows of the fit's X (None: all of them, in order). Where the step
+        hands a layer's penalty over (``step.take_penalty``, the recorder being its
+        only observer), the compiled counts' pass also makes that layer's gradient.
         """
-        stats = self._row_stats
-        if stats is not None and step.rows is not None:
-            stats = stats.take(step.rows)
         centered, sample_weight = step.centered, step.sample_weight
+        counted = self._counted is not None and _kernels.available()
+        stats = None
         for layer in range(self.n_weight_matrices - 1, -1, -1):
-            offset = step.offsets[layer]
-            self.observe(layer, step.inputs[layer], step.deltas[layer],
-                         step.weight_gradients[layer], offset=offset,
+            offset, inputs, delta = step.offsets[layer], step.inputs[layer], step.deltas[layer]
+            if counted and inputs.shape[0] > 1 and _kernels.accepts(inputs, delta, None, offset):
+                # the penalty joins the kernel's pass where the step hands it over
+                penalty = step.take_penalty(layer)
+                grad = step.weight_gradients[layer] if penalty is None else penalty[0]
+                if penalty is not None or _kernels.accepts(inputs, delta, grad, offset):
+                    self._observe_counted(layer, inputs, delta, grad, offset, centered,
+                                          penalty and penalty[1:])
+                    continue
+            grad = step.weight_gradients[layer]
+            if layer == 0 and self._row_stats is not None:
+                stats = self._row_stats
+                if step.rows is not None:
+                    stats = stats.take(step.rows)
+            self.observe(layer, inputs, delta, grad, offset=offset,
                          input_stats=stats if layer == 0 else None, centered_rows=centered,
                          product=offset is None and not centered,
                          sample_weight=sample_weight)
@@ -172,6 +186,7 @@ class GradientSignRecorder:
         n, metrics = len(summaries), self.metrics
         for layer in range(self.n_weight_matrices):
             self._flush(layer)
+            self._settle(layer)  # the steps before these, in step order
         if self._kept_codes is not None and _kernels.available():
             # every layer in one compiled pass from the running sums, no per-step arrays
             totals = np.array([[sums[name] for name in metrics] for sums in self._sums])
@@ -356,6 +371,47 @@ class GradientSignRecorder:
         self._compiled = any(m.from_counts is not None for m in metrics)
         self._counts_rows = any(m.counts_rows for m in metrics)
         self._chained = any(m.reads_previous_signs for m in metrics)
+        # every metric a ratio of the compiled counts: on_step's steps skip the LayerStep,
+        # the kernels add the values (the metrics' counts_ratio, one row each)
+        ratios = all(type(m).from_counts is ratio_from_counts for m in metrics)
+        self._counted = np.array([m.counts_ratio for m in metrics], dtype=np.int64).reshape(
+            -1, 2) if ratios else None
+
+    def _observe_counted(self, layer, inputs, delta, grad, offset, centered, penalty=None):
+        """:meth:`observe` of a step of several rows when every metric is a ratio of the
+        compiled counts and the kernels take the arrays (:func:`._kernels.accepts`):
+        one kernel call adds the values :meth:`_step_values` gives to the layer's
+        running sums in ``_runs`` (moved back by :meth:`_settle`), without a LayerStep.
+
+        ``penalty``: the rest of what ``BackwardStep.take_penalty`` handed over
+        (``grad`` is then its first item): the kernel also makes grad the weight
+        gradient (see :func:`._kernels.step_stats`).
+        """
+        if self._kept[layer] is not None:
+            self._flush(layer)
+        run = self._runs[layer]
+        if run is None:  # from the running sums, which wait for _settle
+            sums, counts = self._sums[layer], self._counts[layer]
+            run = self._runs[layer] = np.array([[sums[name] for name in self.metrics],
+                                                [counts[name] for name in self.metrics]],
+                                               dtype=np.float64)
+        rows = NO_ROWS
+        if self._counts_rows:
+            rows = VARYING_ROWS if centered else SIGN_ROWS
+        self._prev_signs[layer] = _kernels.record_step(
+            grad, self._prev_signs[layer] if self._chained else None, inputs, offset, delta,
+            rows, self._counted, run, penalty)
+
+    def _settle(self, layer):
+        """Move the sums the kernels ran for ``layer`` (:meth:`_observe_counted`) back into
+        the running sums, before anything else adds to or reads them: the values
+        are then added in step order whatever path recorded each step."""
+        run = self._runs[layer]
+        if run is not None:
+            self._runs[layer] = None
+            sums, counts = self._sums[layer], self._counts[layer]
+            for name, total, n in zip(self.metrics, run[0].tolist(), run[1].tolist()):
+                sums[name], counts[name] = total, int(n)
 
     def _step_values(self, step):
         """One step's value of every recorded metric, in order; keeps the step's signs.
@@ -377,6 +433,7 @@ class GradientSignRecorder:
 
     def _add_values(self, layer, values):
         """Add one step's values (in metric order) to the running sums, NaN skipped."""
+        self._settle(layer)
         sums, counts = self._sums[layer], self._counts[layer]
         for name, v in zip(self.metrics, values):
             if v == v:
@@ -457,6 +514,7 @@ class GradientSignRecorder:
         In step order, as :meth:`_add_values` adds: accumulate is sequential, and
         a skipped NaN adds +0.0, which leaves any sum as it is (a sum is never -0.0).
         """
+        self._settle(layer)
         sums, counts = self._sums[layer], self._counts[layer]
         skip = np.isnan(values)
         values[skip] = 0.0
@@ -471,10 +529,16 @@ class GradientSignRecorder:
     def __getstate__(self):
         for layer in range(self.n_weight_matrices):
             self._flush(layer)
+            self._settle(layer)
         state = self.__dict__.copy()
         state["_kept"] = [None] * self.n_weight_matrices
         state["_row_stats"] = None  # only meaningful inside a fit call
         return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._set_paths()  # a recorder pickled before a path was added has it too
+        self._runs = [None] * self.n_weight_matrices  # settled when pickled
 
     def end_iteration(self):
         """Append the NaN-ignoring mean of the pending steps as one record.
@@ -485,6 +549,7 @@ class GradientSignRecorder:
         """
         for layer in range(self.n_weight_matrices):
             self._flush(layer)
+            self._settle(layer)
         for name in self.metrics:
             row = np.full(self.n_weight_matrices, np.nan)
             for layer, (sums, counts) in enumerate(zip(self._sums, self._counts)):
@@ -508,6 +573,7 @@ class GradientSignRecorder:
                 kept.clear()
         self._sums = [dict.fromkeys(self.metrics, 0.0) for _ in range(self.n_weight_matrices)]
         self._counts = [dict.fromkeys(self.metrics, 0) for _ in range(self.n_weight_matrices)]
+        self._runs = [None] * self.n_weight_matrices  # see _observe_counted and _settle
 
     @property
     def history(self):

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from centered_nn._network.network import BackwardStep
 from centered_nn.diagnostics import (
     GradientSignRecorder,
     InputSignStats,
@@ -361,6 +362,27 @@ def test_recorder_pickles_mid_iteration_and_keeps_comparing_signs():
     assert restored.history["sign_flip_fraction"][0, 0] == rec.history["sign_flip_fraction"][0, 0] == 1.0
 
 
+def test_recorder_pickled_without_a_later_path_gets_it_back():
+    """A recorder's state saved before on_step's compiled path existed (no ``_counted``)
+    unpickles with the path set from its metrics, and records the steps as before."""
+    rec = GradientSignRecorder(1)
+    state = rec.__getstate__()
+    del state["_counted"]
+    restored = object.__new__(GradientSignRecorder)
+    restored.__setstate__(state)
+    np.testing.assert_array_equal(restored._counted, rec._counted)
+    assert rec._counted.shape == (len(rec.metrics), 2)
+    step = BackwardStep([np.array([[1.0, -2.0], [3.0, 4.0]])], [None], None, False)
+    step.deltas, step.weight_gradients = [np.array([[1.0], [-1.0]])], [np.array([[-2.0], [-6.0]])]
+    for r in (rec, restored):
+        r.on_step(step)
+        r.end_iteration()
+    for name, values in rec.history.items():
+        np.testing.assert_array_equal(restored.history[name], values, err_msg=name)
+    assert rec.history["same_sign_fraction"][0, 0] == 1.0  # both entries negative
+    assert rec.history["sample_same_sign_fraction"][0, 0] == 0.5  # row 0 has both signs
+
+
 def test_offset_gradient_rounding_does_not_fake_a_counted_delta():
     """Rows whose effective input is exactly zero carry all the nonzero deltas."""
     b = np.array([0.12573022, -0.13210486])
@@ -522,3 +544,32 @@ def test_same_sign_fraction_narrow_and_wide_gradients(fan_in, fan_out):
         G[0, fan_out // 2] = np.nan  # neither sign
     expected = ref_same(G)
     assert same_sign_fraction(G) == pytest.approx(expected, nan_ok=True, rel=0, abs=0)
+
+
+def test_counted_steps_and_kept_steps_add_up_in_step_order():
+    """Steps the kernels add up themselves (several rows) between one-row steps kept for
+    later: every value is added in step order, as the one-by-one reference adds them."""
+    rng = np.random.default_rng(11)
+    rec, ref = GradientSignRecorder(1), ReferenceRecorder(1)
+    for t, rows in enumerate([3, 1, 1, 4, 1, 5, 5, 1]):
+        A, D = rng.standard_normal((rows, 4)), rng.standard_normal((rows, 3))
+        G = A.T @ D
+        step = BackwardStep([A], [None], None, False)
+        step.deltas, step.weight_gradients = [D], [G]
+        if rows > 1:
+            rec.on_step(step)  # the compiled path, when numba is on
+        else:
+            rec.observe(0, A, D, G, product=True)  # kept, summarised later
+        ref.observe(0, A.copy(), D.copy(), G.copy())
+        if t == 4:
+            restored = pickle.loads(pickle.dumps(rec))  # pickling settles the sums
+            rec = restored
+    rec.end_iteration()
+    ref.end_iteration()
+    expected = ref.history()
+    for metric in METRICS:
+        got = rec.history[metric]
+        if metric == "input_mean":  # summed in another order by the kernels
+            np.testing.assert_allclose(got, expected[metric], rtol=1e-12)
+        else:
+            np.testing.assert_array_equal(got, expected[metric], err_msg=metric)

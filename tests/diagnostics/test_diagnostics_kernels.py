@@ -204,6 +204,10 @@ def test_accepts_only_dense_float_steps_of_matching_shapes():
     assert not _kernels.accepts(A, D[:, 0], G, None)  # a 1-D delta: the numpy path reshapes
     swapped = A.astype(A.dtype.newbyteorder())
     assert not _kernels.accepts(swapped, D, G, None)  # numba reads native byte order only
+    assert not _kernels.accepts(A, D, G, np.zeros(2).astype(swapped.dtype))
+    assert not _kernels.accepts(A, D, G.astype(np.float16), None)
+    assert not _kernels.accepts(A, D, G, np.zeros((2, 1)))
+    assert _kernels.accepts(A.astype(np.float32), D, G, np.zeros(2, np.float32))
     rec, ref = GradientSignRecorder(1), ReferenceRecorder(1)
     rec.observe(0, swapped, D, G)
     ref.observe(0, swapped, D, G)
@@ -211,3 +215,35 @@ def test_accepts_only_dense_float_steps_of_matching_shapes():
     ref.end_iteration()
     for metric in METRICS:
         np.testing.assert_array_equal(rec.history[metric], ref.history()[metric])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shifted", [False, True])
+@pytest.mark.parametrize("shape", [(6, 5, 4), (40, 12, 9), (200, 64, 100)])
+def test_a_penalty_in_the_kernels_pass_counts_the_data_term_and_writes_the_gradient(
+        dtype, shifted, shape):
+    """With a penalty handed over, the counts are those of the data term (plus the
+    pending offset term) and G becomes what the network's compiled penalty writes."""
+    from centered_nn._network import fused
+
+    rng = np.random.default_rng(7)
+    n, fan_in, fan_out = shape
+    A = rng.standard_normal((n, fan_in)).astype(dtype)
+    D = rng.standard_normal((n, fan_out)).astype(dtype)
+    W = rng.standard_normal((fan_in, fan_out)).astype(dtype)
+    b, sums = rng.standard_normal(fan_in).astype(dtype), D.sum(axis=0)
+    G = A.T @ D
+    G[0, 0] = 0.0  # a zero entry, whose sign the shift may change
+    previous = np.sign(rng.standard_normal(G.shape)).astype(np.int8)
+    data, expected = G.copy(), G.copy()
+    if shifted:
+        data += np.outer(b, sums)
+    counts, signs = _kernels.step_stats(data, previous, A, b, D, _kernels.SIGN_ROWS)
+    fused._kernels().penalize(expected, W, b, sums, shifted, dtype(1e-3), dtype(n))
+    alpha, scale = dtype(1e-3), dtype(n)
+    got_counts, got_signs = _kernels.step_stats(
+        G, previous, A, b, D, _kernels.SIGN_ROWS,
+        (W, b if shifted else None, sums if shifted else None, alpha, scale))
+    assert got_counts == counts
+    np.testing.assert_array_equal(got_signs, signs)
+    np.testing.assert_array_equal(G, expected)

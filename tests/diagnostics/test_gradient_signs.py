@@ -223,7 +223,8 @@ def test_record_gradient_signs_list_records_only_those_metrics(cls):
     ("sgd", 7, "learned"), ("lbfgs", "auto", "none"), ("lbfgs", "auto", "mean")])
 def test_fit_history_equals_loop_definitions_on_the_same_steps(monkeypatch, solver, batch_size,
                                                                input_bias):
-    """Every step a fit shows the recorder is also given to the loop-based reference
+    """Every step a fit shows the recorder (``observe``, or on_step's compiled path
+    ``_observe_counted``) is also given to the loop-based reference
     recorder of test_diagnostics_fast_paths (copies: the fit reuses its arrays); the
     fit's history, with all its shortcuts (deferred one-row steps, per-fit row
     statistics, in-place buffers, compiled kernels), must equal the reference's exactly
@@ -245,6 +246,18 @@ def test_fit_history_equals_loop_definitions_on_the_same_steps(monkeypatch, solv
                           offset=None if offset is None else offset.copy())
         return observe(self, layer, inputs, delta, grad, offset=offset, **kwargs)
 
+    counted = GradientSignRecorder._observe_counted
+
+    def spy_counted(self, layer, inputs, delta, grad, offset, centered, penalty=None):
+        # on_step's path for a step every metric takes from the compiled counts; a
+        # penalty handed over may carry the data term's pending offset term
+        data = grad.copy()
+        if penalty is not None and penalty[1] is not None:
+            data += np.outer(penalty[1], penalty[2])
+        ref(self).observe(layer, inputs.copy(), delta.copy(), data,
+                          offset=None if offset is None else offset.copy())
+        return counted(self, layer, inputs, delta, grad, offset, centered, penalty)
+
     def spy_end(self):
         ref(self).end_iteration()
         return end(self)
@@ -255,6 +268,7 @@ def test_fit_history_equals_loop_definitions_on_the_same_steps(monkeypatch, solv
         return discard(self)
 
     monkeypatch.setattr(GradientSignRecorder, "observe", spy_observe)
+    monkeypatch.setattr(GradientSignRecorder, "_observe_counted", spy_counted)
     monkeypatch.setattr(GradientSignRecorder, "end_iteration", spy_end)
     monkeypatch.setattr(GradientSignRecorder, "discard_steps", spy_discard)
     # the steps one by one: the compiled batch_size=1 epoch hands the recorder summaries of

@@ -144,6 +144,31 @@ def test_penalty_and_scale_equal_numpy(dtype, with_offset, scale):
     _assert_same(grad, expected)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 1), (12, 7), (64, 100), (100, 10)])
+def test_offset_term_equals_numpys_outer_product(dtype, shape):
+    grad, offset, sums = (_values(shape, dtype, 18), _values(shape[0], dtype, 19),
+                          _values(shape[1], dtype, 20))
+    offset[-1], sums[-1] = np.inf, np.nan  # an inf row, a NaN column, a 0 * inf
+    expected = grad.copy()
+    with np.errstate(invalid="ignore"):  # 0 * inf
+        expected += np.outer(offset, sums)
+    assert fused.shift(grad, offset, sums)
+    _assert_same(grad, expected)
+
+
+def test_offset_term_steps_aside_for_arrays_it_does_not_take(compiled_switch):
+    grad, offset, sums = _values((6, 4), np.float64, 21), _values(6, np.float64, 22), \
+        _values(4, np.float64, 23)
+    before = grad.copy()
+    assert not fused.shift(grad, offset.astype(np.float32), sums)  # numpy would promote
+    assert not fused.shift(grad, offset, sums.astype(">f8"))  # byte-swapped
+    assert not fused.shift(np.asfortranarray(grad), offset, sums)  # not C-contiguous
+    compiled_switch.ENABLED = False
+    assert not fused.shift(grad, offset, sums)
+    _assert_same(grad, before)
+
+
 @pytest.mark.parametrize("n", [1, 7, 8, 127, 128, 129, 300, 1797, 5000, 100003])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_single_column_sums_are_numpys_pairwise_sums(n, dtype):
@@ -208,3 +233,21 @@ def test_the_penalty_is_compiled_exactly_when_numpy_keeps_the_dtype(value, dtype
     keeps = np.result_type(value, array) == array.dtype
     assert fused.penalty_fits(array, array, value, 5) == keeps
     assert fused.penalty_fits(array, array, 1e-4, value) == keeps
+    small = np.ones((3, 2), dtype)  # a pass made anyway: the size does not matter
+    assert fused.penalty_fits(small, small, value, 5, any_size=True) == keeps
+    scalars = fused.penalty_scalars(small, small, 1e-4, value)
+    assert (scalars is not None) == keeps
+    if keeps:  # in the arrays' dtype, as penalize passes them
+        assert scalars == (dtype(1e-4), dtype(value))
+        assert scalars[0].dtype == scalars[1].dtype == array.dtype
+
+
+def test_the_penalty_scalars_need_the_arrays_the_compiled_penalty_takes(compiled_switch):
+    grad = np.ones((4, 3))
+    assert fused.penalty_scalars(grad, grad, 1e-4, 5) == (1e-4, 5.0)
+    assert fused.penalty_scalars(grad, grad.astype(np.float32), 1e-4, 5) is None
+    assert fused.penalty_scalars(np.asfortranarray(grad), grad, 1e-4, 5) is None
+    assert fused.penalty_scalars(grad.astype(">f8"), grad.astype(">f8"), 1e-4, 5) is None
+    assert fused.penalty_scalars(grad[0], grad[0], 1e-4, 5) is None  # 1-D
+    compiled_switch.ENABLED = False
+    assert fused.penalty_scalars(grad, grad, 1e-4, 5) is None

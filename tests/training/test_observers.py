@@ -134,6 +134,77 @@ def test_gradient_step_then_finish_is_backward_bit_for_bit(centralize, weighted,
     np.testing.assert_array_equal(step.finish()[0][1], reference[0][1])  # added once only
 
 
+def _two_offset_net(rng, dtype):
+    from centered_nn.activations import get_activation
+    from centered_nn._network.output import OUTPUT_LAYERS
+
+    coefs = [rng.standard_normal((5, 4)).astype(dtype), rng.standard_normal((4, 3)).astype(dtype)]
+    intercepts = [rng.standard_normal(4).astype(dtype), rng.standard_normal(3).astype(dtype)]
+    offsets = [rng.standard_normal(5).astype(dtype), rng.standard_normal(4).astype(dtype)]
+    return Network(coefs, intercepts, offsets, get_activation("relu"), OUTPUT_LAYERS["softmax"]())
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_a_penalty_handed_over_gives_backwards_bits(compiled_switch, dtype, weighted):
+    """take_penalty hands the one observer what the compiled penalty needs: the data term
+    it hands over plus its pending offset term is the one an observer sees otherwise,
+    and the gradient written from it (here by the network's own loop) is backward's bit
+    for bit, as is finish's for a layer not taken (its offset term still pending)."""
+    pytest.importorskip("numba")
+    compiled_switch.ENABLED = True
+    from centered_nn._network import fused
+
+    rng = np.random.default_rng(2)
+    X = rng.uniform(-1, 1, (9, 5)).astype(dtype)
+    Y = np.eye(3, dtype=dtype)[np.arange(9) % 3]
+    sw = rng.uniform(0.5, 2.0, 9).astype(dtype) if weighted else None
+    net = _two_offset_net(rng, dtype)
+    options = BackwardOptions(0.3, learn_offsets=True)
+    _, seen = net.gradient_step(X, Y, sw, options, data_terms=True)
+    _, step = net.gradient_step(X, Y, sw, options, data_terms=True, handover=True)
+    assert seen.take_penalty(0) is None  # not handed over: several observers may read it
+    grad, coef, offset, sums, alpha, scale = step.take_penalty(0)
+    assert step.take_penalty(0) is None  # once
+    assert coef is net.coefs[0] and alpha.dtype == scale.dtype == grad.dtype
+    data = grad.copy()
+    data += np.outer(offset, sums)
+    np.testing.assert_array_equal(data, seen.weight_gradients[0])
+    fused._kernels().penalize(grad, coef, offset, sums, True, alpha, scale)
+    finished = step.finish()
+    assert step.take_penalty(1) is None  # finished
+    reference = network_gradients(X, Y, sw, net, options)
+    for got, want in zip(finished, reference):
+        for g, w in zip(got, want):
+            assert g.dtype == w.dtype
+            np.testing.assert_array_equal(g, w)
+
+
+def test_no_penalty_is_handed_over_under_centralization_or_without_numba(compiled_switch):
+    rng = np.random.default_rng(3)
+    X, Y = rng.uniform(-1, 1, (6, 5)), np.eye(3)[np.arange(6) % 3]
+    net = _two_offset_net(rng, np.float64)
+    _, step = net.gradient_step(X, Y, None, BackwardOptions(0.3, centralize=True),
+                                data_terms=True, handover=True)
+    assert step.take_penalty(0) is None and step.take_penalty(1) is None
+    compiled_switch.ENABLED = False
+    _, step = net.gradient_step(X, Y, None, BackwardOptions(0.3), data_terms=True,
+                                handover=True)
+    assert step.take_penalty(0) is None
+    expected = (X + net.offsets[0]).T @ step.deltas[0]  # the offset term was added at once
+    np.testing.assert_allclose(step.weight_gradients[0], expected, rtol=1e-12, atol=1e-12)
+
+
+def test_only_a_sole_observer_of_steps_may_take_their_penalty():
+    class Watch:
+        def on_step(self, step):
+            pass
+
+    assert Observers([Watch(), None]).sole_step_observer
+    assert not Observers([Watch(), Watch()]).sole_step_observer
+    assert not Observers([None]).sole_step_observer
+
+
 def test_observers_skip_absent_hooks_and_or_the_stop_requests():
     class Stopper:
         def on_iteration_end(self, net, state):
