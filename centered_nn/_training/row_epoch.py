@@ -46,7 +46,7 @@ from .ufunc_address import float64_loop
 #: Steps between two calls to the observers when they take the steps' rows.
 KEPT_ROWS = 128
 #: Steps between two calls to the observers when they take the steps' summaries.
-SUMMARISED_ROWS = 256
+SUMMARISED_ROWS = 512
 #: Steps per compiled call when no observer watches them, at most: Ctrl-C is heard
 #: between calls, so a call also takes at most about :data:`WORK_PER_CALL` parameter
 #: updates (a few milliseconds).
@@ -211,7 +211,10 @@ class RowEpochs:
         width = int((fans_in + fans_out).sum()) if self.record == SUMMARIES else 0
         self.signs = np.zeros(width, np.int8)
         self.current = np.zeros(width, np.int8)
-        self.known = np.zeros(n_layers, np.bool_)  # the first step is seen whole
+        # the loop takes the first step's flips against no step before (zero signs): the
+        # observers, told so (RowSummaries.first), take them against theirs
+        self.known = np.ones(n_layers, np.bool_)
+        self.first = self.record == SUMMARIES
         self.exact = np.zeros(n_layers, np.bool_)
         self.counts = np.zeros((n_layers, 2, summarised, 2), np.int32)
         self.last_signs = [(self.signs[first:first + fan_in],
@@ -242,8 +245,9 @@ class RowEpochs:
 
     def _summaries(self, done):
         """The :class:`RowSummaries` of the first `done` steps of the last call."""
+        first, self.first = self.first, False
         return RowSummaries(self.counts[:, :, :done], self.sums[:, :done],
-                            self.flips[:, :done], self.last_signs, self.fans_in)
+                            self.flips[:, :done], self.last_signs, self.fans_in, first)
 
     def _announce(self, done, whole, row):
         """Tell the observers of the last call's `done` steps (the last one whole if `whole`)."""
@@ -283,7 +287,8 @@ class RowEpochs:
         accumulated, start = 0.0, 0
         try:
             while start < n:
-                stop = min(start + self.rows_per_call, n)
+                # the call's first step alone, so that its signs are the summary's last
+                stop = start + 1 if self.first else min(start + self.rows_per_call, n)
                 done, accumulated, whole = loops.run_rows(
                     data, start, stop, self.network, optimizer, self.observed, accumulated)
                 self._announce(done, whole, order[start + done - 1] if done else None)
@@ -415,13 +420,17 @@ class RowSummaries:
         Per weight matrix, the signs of the last step's input and delta rows.
     fans_in : ndarray of int
         Per weight matrix, its fan_in.
+    first : bool
+        The one step summarised is the loop's first: its flip fractions were taken
+        against no step before (NaN), the observer's own previous step unknown to
+        the loop.
     """
 
-    __slots__ = ("counts", "input_sums", "flips", "last_signs", "fans_in")
+    __slots__ = ("counts", "input_sums", "flips", "last_signs", "fans_in", "first")
 
-    def __init__(self, counts, input_sums, flips, last_signs, fans_in):
+    def __init__(self, counts, input_sums, flips, last_signs, fans_in, first=False):
         self.counts, self.input_sums, self.flips = counts, input_sums, flips
-        self.last_signs, self.fans_in = last_signs, fans_in
+        self.last_signs, self.fans_in, self.first = last_signs, fans_in, first
 
     def __len__(self):
         return self.counts.shape[2]

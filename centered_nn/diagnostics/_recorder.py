@@ -17,6 +17,7 @@ from ._kept_steps import KeptSteps, KeptSummary
 from . import _kernels
 from ._kernels import NO_ROWS, SIGN_ROWS, VARYING_ROWS
 from ._metrics import DEFAULT_METRICS, document_metrics, ratio_from_counts, resolve_metrics
+from ._sign_stats import _flip_fraction
 from ._step import LayerStep
 
 
@@ -180,19 +181,27 @@ class GradientSignRecorder:
         holds, per weight matrix and exact step, the sign counts of the input
         and delta rows, the input row's sum and the flip fraction against the
         step before, and the signs of the last step's rows: what the metrics'
-        batched forms (``kept_values``) read. The values are those of announcing
-        the steps one by one.
+        batched forms (``kept_values``) read. The loop's first step comes alone
+        (``summaries.first``), its flips taken against no step before: they are
+        taken here against this recorder's previous step (a warm start's, a
+        partial_fit's). The values are those of announcing the steps one by one.
         """
         n, metrics = len(summaries), self.metrics
+        flips = summaries.flips
         for layer in range(self.n_weight_matrices):
             self._flush(layer)
             self._settle(layer)  # the steps before these, in step order
+        if summaries.first and self._chained and any(p is not None for p in self._prev_signs):
+            flips = flips.copy()  # the first step's flips against this recorder's step before
+            for layer, (signs, previous) in enumerate(zip(summaries.last_signs,
+                                                          self._prev_signs)):
+                flips[layer, 0] = _flip_fraction(np.multiply.outer(*signs), previous)
         if self._kept_codes is not None and _kernels.available():
             # every layer in one compiled pass from the running sums, no per-step arrays
             totals = np.array([[sums[name] for name in metrics] for sums in self._sums])
             added = np.zeros(totals.shape, np.int64)
             _kernels.add_kept_summaries(self._kept_codes, summaries.counts,
-                                        summaries.input_sums, summaries.flips,
+                                        summaries.input_sums, flips,
                                         summaries.fans_in, totals, added)
             for sums, counts, layer_totals, layer_added in zip(
                     self._sums, self._counts, totals.tolist(), added.tolist()):
@@ -203,7 +212,7 @@ class GradientSignRecorder:
             for layer in range(self.n_weight_matrices):
                 summary = KeptSummary(None, summaries.counts[layer],
                                       int(summaries.fans_in[layer]),
-                                      summaries.input_sums[layer], summaries.flips[layer])
+                                      summaries.input_sums[layer], flips[layer])
                 values = np.full((n + 1, len(metrics)), np.nan)
                 for column, metric in enumerate(self.step_metrics):
                     values[1:, column] = metric.kept_values(summary)

@@ -289,7 +289,7 @@ def test_ctrl_c_between_blocks_keeps_the_epochs_before(compiled_on, epochs_run, 
 
     def interrupted(self, summaries):
         calls.append(len(summaries))
-        if len(calls) == 3:  # epoch 1: its first step whole, then 256 and 43 steps; epoch 2
+        if len(calls) == 3:  # epoch 1: its first step alone, then the 299 others; epoch 2
             raise KeyboardInterrupt
         return original(self, summaries)
 
@@ -302,3 +302,61 @@ def test_ctrl_c_between_blocks_keeps_the_epochs_before(compiled_on, epochs_run, 
     assert est.n_iter_ == 1 and len(est.loss_curve_) == 1 and est.t_ == 300
     assert est.gradient_sign_history_["same_sign_fraction"].shape == (1, 2)
     assert all(count == 0 for row in est._state.recorder._counts for count in row.values())
+
+
+@pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
+def test_later_calls_take_their_first_flips_against_the_last_step(compiled_on, epochs_run,
+                                                                  numpy_path, how):
+    """A call's first one-row step is summarised against no step before; the recorder takes
+    its flips against the previous call's last step, as the numpy path does."""
+    X, y = _digits(200)
+    params = dict(hidden_layer_sizes=(7,), batch_size=1, max_iter=2, random_state=0,
+                  warm_start=how == "warm_start")
+
+    def three_calls():
+        est = MLPClassifier(**params)
+        for _ in range(3):
+            if how == "partial_fit":
+                est.partial_fit(X, y, classes=np.arange(10))
+            else:
+                _fit(est, X, y)
+        return est
+
+    compiled = three_calls()
+    assert epochs_run
+    numpy_path()
+    reference = three_calls()
+    _assert_same_fit(compiled, reference)
+    _history_equal(compiled.gradient_sign_history_, reference.gradient_sign_history_)
+    flips = compiled.gradient_sign_history_["sign_flip_fraction"]
+    assert not np.isnan(flips).any()
+
+
+@pytest.mark.parametrize("record", [True, False, ["input_max"]])
+def test_steps_run_in_few_calls(compiled_on, monkeypatch, record):
+    """Only the summarising loop takes its first step alone: then whole blocks of steps."""
+    from centered_nn._training import row_epoch_loops
+    from centered_nn.diagnostics import StepMetric
+
+    class InputMax(StepMetric):
+        name = "input_max"
+
+        def step_value(self, step):
+            return float(np.max(step.effective_input))
+
+    calls = []
+    original = row_epoch_loops.run_rows
+
+    def counted(data, start, stop, *args):
+        if data[0].shape[0] == 600:  # the fit's, not the self-check's
+            calls.append(stop - start)
+        return original(data, start, stop, *args)
+
+    monkeypatch.setattr(row_epoch_loops, "run_rows", counted)
+    X, y = _digits(600)
+    metrics = [InputMax()] if isinstance(record, list) else record
+    _fit(MLPClassifier(hidden_layer_sizes=(5,), batch_size=1, max_iter=2, random_state=0,
+                       record_gradient_signs=metrics), X, y)
+    expected = {True: [1, 512, 87, 512, 88], False: [600, 600],
+                "rows": [128] * 4 + [88] + [128] * 4 + [88]}
+    assert calls == expected["rows" if isinstance(record, list) else record]
