@@ -93,24 +93,12 @@ def _row_times_transposed(d, W, out):
 
 @_jit
 def _activate(kind, z, c, exp_loop, tanh_loop, pointers, sizes):
-    """A hidden layer's ``z += c`` and activation, in place, as the numpy path does them."""
+    """A layer's ``z += c`` and its activation (hidden) or ``apply`` (output), in place,
+    as the numpy path does them."""
     k = z.shape[0]
     if kind == RELU:
         fl.bias_relu(z.reshape(1, k), c, 0.0)
         return
-    for j in range(k):
-        z[j] = z[j] + c[j]
-    if kind == LOGISTIC:
-        for j in range(k):
-            z[j] = 1.0 / (1.0 + math.exp(-z[j]))
-    elif kind == TANH:
-        call_ufunc_loop(tanh_loop, z, pointers, sizes)
-
-
-@_jit
-def _output(kind, z, c, exp_loop, pointers, sizes):
-    """The output layer's ``apply(z + c)`` in place."""
-    k = z.shape[0]
     if kind == SOFTMAX:
         Z = z.reshape(1, k)
         fl.softmax_shift(Z, c)
@@ -119,9 +107,11 @@ def _output(kind, z, c, exp_loop, pointers, sizes):
         return
     for j in range(k):
         z[j] = z[j] + c[j]
-    if kind == LOGISTIC:
+    if kind == LOGISTIC:  # scipy's expit
         for j in range(k):
             z[j] = 1.0 / (1.0 + math.exp(-z[j]))
+    elif kind == TANH:
+        call_ufunc_loop(tanh_loop, z, pointers, sizes)
 
 
 @_jit
@@ -329,11 +319,8 @@ def run_rows(data, start, stop, network, optimizer, observed, accumulated):
             at, fan_in, fan_out, bias, out = table[layer]
             z = units[out:out + fan_out]
             _row_times(a, params[at:at + fan_in * fan_out], fan_out, z)
-            if layer < n_layers - 1:
-                _activate(hidden, z, params[bias:bias + fan_out], exp_loop, tanh_loop,
-                          pointers, sizes)
-            else:
-                _output(output, z, params[bias:bias + fan_out], exp_loop, pointers, sizes)
+            _activate(hidden if layer < n_layers - 1 else output, z,
+                      params[bias:bias + fan_out], exp_loop, tanh_loop, pointers, sizes)
             a = z
         # the loss and the output's delta, then the penalty (BLAS's dot per matrix, as numpy's)
         bias, out = table[n_layers - 1, 3], table[n_layers - 1, 4]

@@ -12,6 +12,25 @@ _jit = jit(nogil=True)  # no fastmath: the float64 sum in its written order
 
 
 @_jit
+def _column_and_flip_counts(signs, prev, compare, col_pos, col_neg):
+    """(columns signed, columns single-signed, entries nonzero in ``signs`` and ``prev``,
+    of those with a differing sign), from the columns' sign flags and the signs."""
+    n, m = signs.shape
+    both = differ = 0
+    if compare:
+        flat, previous = signs.reshape(n * m), prev.reshape(n * m)
+        for k in range(n * m):
+            product = flat[k] * previous[k]
+            both += product != 0
+            differ += product < 0
+    signed = single = 0
+    for j in range(m):
+        signed += col_pos[j] | col_neg[j]
+        single += col_pos[j] ^ col_neg[j]
+    return signed, single, both, differ
+
+
+@_jit
 def grad_kernel(G, prev, compare, signs):
     """Signs of G into ``signs``; (columns signed, columns single-signed, entries nonzero in
     G and ``prev``, of those with a differing sign), ``prev`` read only with ``compare``.
@@ -31,18 +50,7 @@ def grad_kernel(G, prev, compare, signs):
             signs[i, j] = np.int8(positive) - np.int8(negative)
             col_pos[j] |= positive
             col_neg[j] |= negative
-    both = differ = 0
-    if compare:
-        flat, previous = signs.reshape(n * m), prev.reshape(n * m)
-        for k in range(n * m):
-            product = flat[k] * previous[k]
-            both += product != 0
-            differ += product < 0
-    signed = single = 0
-    for j in range(m):
-        signed += col_pos[j] | col_neg[j]
-        single += col_pos[j] ^ col_neg[j]
-    return signed, single, both, differ
+    return _column_and_flip_counts(signs, prev, compare, col_pos, col_neg)
 
 
 @_jit
@@ -65,18 +73,7 @@ def penalty_grad_kernel(G, prev, compare, signs, W, offset, sums, shifted, alpha
             col_pos[j] |= positive
             col_neg[j] |= negative
             G[i, j] = (g + alpha * W[i, j]) / scale
-    both = differ = 0
-    if compare:
-        flat, previous = signs.reshape(n * m), prev.reshape(n * m)
-        for k in range(n * m):
-            product = flat[k] * previous[k]
-            both += product != 0
-            differ += product < 0
-    signed = single = 0
-    for j in range(m):
-        signed += col_pos[j] | col_neg[j]
-        single += col_pos[j] ^ col_neg[j]
-    return signed, single, both, differ
+    return _column_and_flip_counts(signs, prev, compare, col_pos, col_neg)
 
 
 @_jit

@@ -113,25 +113,28 @@ def step_stats(G, previous, A, offset, D, rows, penalty=None):
     signs : ndarray of int8
         ``sign(G)`` (a new array).
     """
-    kernels = _kernels()
+    signs, common, penalty = _arguments(G, previous, A, offset, D, rows, penalty)
+    if penalty is None:
+        return _kernels().step_kernel(*common), signs
+    return _kernels().penalty_step_kernel(*common, *penalty), signs
+
+
+def _arguments(G, previous, A, offset, D, rows, penalty):
+    """``(signs, the kernels' common arguments, the penalty's or None)`` of one step."""
     signs = np.empty(G.shape, dtype=np.int8)
     compare = previous is not None and previous.shape == G.shape
     if compare and not previous.flags.c_contiguous:  # the kernel reads it as one run
         previous = np.ascontiguousarray(previous)
     has_offset = offset is not None
     b = offset if has_offset else _NO_OFFSET[A.dtype]
-    if penalty is None:
-        counts = kernels.step_kernel(G, previous if compare else signs, compare, signs, A, b,
-                                     has_offset, D, rows)
-        return counts, signs
-    coef, shift_offset, sums, alpha, scale = penalty
-    shifted = shift_offset is not None
-    if not shifted:  # unread: any row of G stands in (as the network's penalty passes it)
-        shift_offset = sums = G[0]
-    counts = kernels.penalty_step_kernel(G, previous if compare else signs, compare, signs, A,
-                                         b, has_offset, D, rows, coef, shift_offset, sums,
-                                         shifted, alpha, scale)
-    return counts, signs
+    common = (G, previous if compare else signs, compare, signs, A, b, has_offset, D, rows)
+    if penalty is not None:
+        coef, shift_offset, sums, alpha, scale = penalty
+        shifted = shift_offset is not None
+        if not shifted:  # unread: any row of G stands in (as the network's penalty passes it)
+            shift_offset = sums = G[0]
+        penalty = (coef, shift_offset, sums, shifted, alpha, scale)
+    return signs, common, penalty
 
 
 def record_step(G, previous, A, offset, D, rows, ratios, run, penalty=None):
@@ -153,24 +156,11 @@ def record_step(G, previous, A, offset, D, rows, ratios, run, penalty=None):
     signs : ndarray of int8
         ``sign(G)`` (a new array; of the data term with a penalty).
     """
-    kernels = _kernels()
-    signs = np.empty(G.shape, dtype=np.int8)
-    compare = previous is not None and previous.shape == G.shape
-    if compare and not previous.flags.c_contiguous:  # the kernel reads it as one run
-        previous = np.ascontiguousarray(previous)
-    has_offset = offset is not None
-    b = offset if has_offset else _NO_OFFSET[A.dtype]
+    signs, common, penalty = _arguments(G, previous, A, offset, D, rows, penalty)
     if penalty is None:
-        kernels.record_kernel(G, previous if compare else signs, compare, signs, A, b,
-                              has_offset, D, rows, ratios, run)
-        return signs
-    coef, shift_offset, sums, alpha, scale = penalty
-    shifted = shift_offset is not None
-    if not shifted:  # unread: any row of G stands in (as the network's penalty passes it)
-        shift_offset = sums = G[0]
-    kernels.record_penalty_kernel(G, previous if compare else signs, compare, signs, A, b,
-                                  has_offset, D, rows, ratios, run, coef, shift_offset, sums,
-                                  shifted, alpha, scale)
+        _kernels().record_kernel(*common, ratios, run)
+    else:
+        _kernels().record_penalty_kernel(*common, ratios, run, *penalty)
     return signs
 
 
