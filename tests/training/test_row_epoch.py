@@ -360,3 +360,17 @@ def test_steps_run_in_few_calls(compiled_on, monkeypatch, record):
     expected = {True: [1, 512, 87, 512, 88], False: [600, 600],
                 "rows": [128] * 4 + [88] + [128] * 4 + [88]}
     assert calls == expected["rows" if isinstance(record, list) else record]
+
+
+def test_inputs_in_any_memory_layout_equal_scikit_learn(compiled_on, epochs_run):
+    """Rows are copied out of X and Y in the loop: Fortran order and strided views train
+    as C-contiguous arrays do."""
+    X, y = _digits(120)
+    X_f = np.asfortranarray(X)
+    Y2 = np.stack([y / 9.0, X[:, 20], X[:, 30]], axis=1)[:, ::2]  # a strided view
+    params = dict(hidden_layer_sizes=(5,), batch_size=1, max_iter=2, random_state=0)
+    _assert_same_fit(_fit(MLPClassifier(**params), X_f, y),
+                     _fit(sk_nn.MLPClassifier(**params), X_f, y))
+    _assert_same_fit(_fit(MLPRegressor(**params), X_f, Y2),
+                     _fit(sk_nn.MLPRegressor(**params), X_f, Y2))
+    assert len(epochs_run) == 4
