@@ -17,7 +17,10 @@ and :mod:`.solvers`) in the same order and dtypes:
   :mod:`centered_nn._network.fused_loops`, which copy numpy's order.
 
 Module-level functions, so that numba's on-disk cache serves later processes; no
-fastmath; the numpy error model.
+fastmath; the numpy error model. numba's cache checks only this file's time stamp:
+after editing what these loops call or read (:mod:`.row_summary_loops`,
+:mod:`.fused_loops`, :mod:`.row_epoch`'s constants) in a checkout, delete this
+folder's ``__pycache__/row_epoch_loops*.nb*`` (an installed package never changes).
 """
 
 import math
