@@ -237,3 +237,52 @@ def penalize(grad, coef, offset, sums, alpha, scale):
     # unread when not shifted: any row of grad stands in for the offset and the sums
     _kernels().penalize(grad, coef, offset if shifted else grad[0],
                         sums if shifted else grad[0], shifted, t(alpha), t(scale))
+
+
+def centralize(grad):
+    """``grad -= grad.mean(axis=0)`` in one compiled call (gradient centralization):
+    returns whether it did (else `grad` is untouched).
+
+    At any size (numpy's mean alone is several calls); the column means are
+    numpy's (rows added in order, then divided by the row count in float64).
+    """
+    if not available() or grad.ndim != 2 or not _fits(grad):
+        return False
+    _kernels().centralize(grad, np.empty(grad.shape[1], grad.dtype), float(grad.shape[0]),
+                          grad.dtype.type(0))
+    return True
+
+
+def centered_penalty(grad, coef, alpha, scale):
+    """``grad += alpha * coef``, ``grad -= alpha * coef.mean(axis=0)``, ``grad /= scale``
+    in one compiled call where numpy would compute it all in `grad`'s dtype (as
+    :func:`penalty_fits`, but at any size: it replaces five numpy calls): returns
+    whether it did."""
+    if not (available() and grad.ndim == 2 and _fits(grad, coef)
+            and _takes_dtype(alpha, coef.dtype) and _takes_dtype(scale, grad.dtype)):
+        return False
+    t = grad.dtype.type
+    _kernels().centered_penalize(grad, coef, np.empty(coef.shape[1], coef.dtype), t(alpha),
+                                 t(scale), float(coef.shape[0]), t(0))
+    return True
+
+
+def center_columns(delta, sample_weight, sw_sum):
+    """The backward path through a batch mean in one compiled call: returns whether it did.
+
+    Unweighted, ``delta -= np.full(1, 1.0 / n) * delta.sum(axis=0)``; weighted,
+    ``delta -= np.outer(sample_weight / sw_sum, delta.sum(axis=0))`` where the
+    weights have delta's dtype (else numpy's calls run). Otherwise `delta` is untouched.
+    """
+    if not available() or delta.ndim != 2 or not _fits(delta):
+        return False
+    weighted = sample_weight is not None
+    if weighted and not _fits(delta, sample_weight):
+        return False
+    n, k = delta.shape
+    shares = sample_weight / sw_sum if weighted else _NONE[delta.dtype]
+    if weighted and shares.dtype != delta.dtype:  # a weight sum of another type
+        return False
+    _kernels().center_columns(delta, np.empty(k, delta.dtype), np.empty(k), shares, weighted,
+                              1.0 / n, delta.dtype.type(0))
+    return True

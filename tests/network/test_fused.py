@@ -208,3 +208,67 @@ def test_the_penalty_is_compiled_exactly_when_numpy_keeps_the_dtype(value, dtype
     keeps = np.result_type(value, array) == array.dtype
     assert fused.penalty_fits(array, array, value, 5) == keeps
     assert fused.penalty_fits(array, array, 1e-4, value) == keeps
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(64, 100), (5000, 1), (4096, 2), (300, 17), (1, 5), (3, 2)])
+def test_centralization_equals_numpy(dtype, shape):
+    grad = _values(shape, dtype, 18)
+    grad[:, -1] = -0.0  # a column of negative zeros: numpy's sums start from +0.0
+    expected = grad.copy()
+    expected -= expected.mean(axis=0)
+    assert fused.centralize(grad)
+    _assert_same(grad, expected)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(64, 100), (5000, 1), (300, 17), (12, 5)])
+@pytest.mark.parametrize("scale", [200, 37.25])
+def test_centred_penalty_and_scale_equal_numpy(dtype, shape, scale):
+    grad, coef = _values(shape, dtype, 19), _values(shape, dtype, 20)
+    scale = dtype(scale) if isinstance(scale, float) else scale
+    expected = grad.copy()
+    expected += 1e-4 * coef
+    expected -= 1e-4 * coef.mean(axis=0)
+    expected /= scale
+    assert fused.centered_penalty(grad, coef, 1e-4, scale)
+    _assert_same(grad, expected)
+
+
+def test_centralization_steps_aside_where_numpy_must_run(compiled_switch):
+    big = _values((80, 60), np.float64, 21)
+    for grad in (np.asfortranarray(big), big.astype(">f8"), big.astype(np.float16)):
+        before = grad.copy()
+        assert not fused.centralize(grad)
+        np.testing.assert_array_equal(grad, before)
+    assert not fused.centered_penalty(big, big.astype(np.float32), 1e-4, 5)
+    assert not fused.centered_penalty(big.astype(np.float32), big.astype(np.float32),
+                                      np.float64(1e-4), 5)  # numpy would give float64
+    compiled_switch.ENABLED = False
+    assert not fused.centralize(big)
+    assert not fused.centered_penalty(big, big, 1e-4, 5)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(200, 100), (300, 1), (13, 5), (1, 4)])
+@pytest.mark.parametrize("weights", [None, "same", "float64"])
+def test_batch_mean_path_equals_numpy(dtype, shape, weights):
+    """``delta`` minus the outer product of the shares with its column sums: float64 shares
+    1/n unweighted (one float64 rounding), the weights' own dtype when weighted."""
+    delta = _values(shape, dtype, 23)
+    sw = None if weights is None else np.random.default_rng(24).uniform(
+        0.1, 3.0, shape[0]).astype(dtype if weights == "same" else np.float64)
+    sw_sum = shape[0] if sw is None else sw.sum()
+    expected = delta.copy()
+    if sw is None:
+        expected -= np.full(1, 1.0 / shape[0]) * expected.sum(axis=0)
+    else:
+        expected -= np.outer(sw / sw_sum, expected.sum(axis=0))
+    before = delta.copy()
+    done = fused.center_columns(delta, sw, sw_sum)
+    if weights == "float64" and dtype == np.float32:  # the products would be float64
+        assert not done
+        np.testing.assert_array_equal(delta, before)
+        return
+    assert done
+    _assert_same(delta, expected)

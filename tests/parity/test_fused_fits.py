@@ -136,3 +136,42 @@ def test_centring_setups_equal_the_numpy_path(compiled_switch, monkeypatch, setu
                    "positive_input_fraction"):
         np.testing.assert_array_equal(got.gradient_sign_history_[metric],
                                       expected.gradient_sign_history_[metric])
+
+
+class _NamedCounter(_Counter):
+    """A :class:`_Counter` that also tells which loops were called."""
+
+    def __init__(self, loops):
+        super().__init__(loops)
+        self.names = set()
+
+    def __getattr__(self, name):
+        self.names.add(name)
+        return super().__getattr__(name)
+
+
+@pytest.mark.parametrize("setup", [dict(), dict(input_bias="learned"),
+                                   dict(input_bias="batch", activation="tanh")],
+                         ids=["plain", "learned", "batch"])
+@pytest.mark.parametrize("record", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_compiled_gradient_centralization_equals_the_numpy_path(compiled_switch, monkeypatch,
+                                                                 setup, record, dtype):
+    """Weight gradients large enough for the compiled centring and centred penalty (64x80),
+    with the penalty added at once (no diagnostics) or after the observers (diagnostics)."""
+    params = dict(hidden_layer_sizes=(80, 60), solver="adam", batch_size=50, max_iter=3,
+                  random_state=0, gradient_centralization=True, alpha=1e-3,
+                  record_gradient_signs=record, **setup)
+    Xd = X.astype(dtype)
+    compiled_switch.ENABLED = False
+    expected = _fit(MLPClassifier, Xd, _DIGITS, **params)
+    compiled_switch.ENABLED = True
+    counter = _NamedCounter(fused._kernels())
+    monkeypatch.setattr(fused, "_loops", counter)
+    got = _fit(MLPClassifier, Xd, _DIGITS, **params)
+    assert {"centralize", "centered_penalize"} <= counter.names
+    for name in ("coefs_", "intercepts_"):
+        for a, b in zip(getattr(got, name), getattr(expected, name)):
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(got.loss_curve_, expected.loss_curve_)
