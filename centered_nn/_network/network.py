@@ -87,8 +87,14 @@ class OffsetTracker:
     def __call__(self, layer, a, sample_weight, coef, intercept, offset, rate=None):
         """Update the offset of ``layer`` (if tracked) from its input ``a``."""
         if layer in self.layers:
-            mean = weighted_mean(a, sample_weight, dtype=a.dtype)
-            self.set_mean(layer, mean, coef, intercept, offset, rate)
+            self.set_mean(layer, batch_mean(a, sample_weight), coef, intercept, offset, rate)
+
+
+def batch_mean(a, sample_weight):
+    """``weighted_mean(a, sample_weight, dtype=a.dtype)``: a batch's (weighted) input mean,
+    an unweighted one's column sums compiled where allowed (:func:`.fused.column_means`)."""
+    mean = fused.column_means(a) if sample_weight is None else None
+    return weighted_mean(a, sample_weight, dtype=a.dtype) if mean is None else mean
 
 
 def forward(X, net, tracker=None, sample_weight=None, keep_pre=False):

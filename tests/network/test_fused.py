@@ -272,3 +272,23 @@ def test_batch_mean_path_equals_numpy(dtype, shape, weights):
         return
     assert done
     _assert_same(delta, expected)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(200, 100), (300, 1), (4100, 1), (13, 5), (1, 4)])
+def test_batch_input_means_are_weighted_means(dtype, shape):
+    from centered_nn._stats import weighted_mean
+
+    a = _values(shape, dtype, 25)
+    a[:, -1] = -0.0
+    _assert_same(fused.column_means(a), weighted_mean(a, dtype=a.dtype))
+
+
+def test_batch_input_means_leave_overflow_and_other_inputs_to_weighted_mean():
+    big = np.full((4, 3), np.finfo(np.float64).max / 2)
+    assert fused.column_means(big) is None  # the sums overflow: weighted_mean rescales
+    assert fused.column_means(np.asfortranarray(_values((5, 3), np.float64, 26))) is None
+    assert fused.column_means(np.zeros((0, 3))) is None
+    with_nan = _values((5, 3), np.float64, 27)
+    with_nan[2, 1] = np.nan
+    assert fused.column_means(with_nan) is None  # weighted_mean's own NaN
