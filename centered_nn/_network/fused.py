@@ -193,10 +193,13 @@ def multiply_by_derivative(activation, a, delta, sums=None):
     """
     kind = _builtin(activation, _DERIVATIVE_KINDS)
     if kind is None or not available() or type(a) is not np.ndarray or a.ndim != 2 \
-            or not _fits(a, delta) or (sums is not None and not _fits(a, sums)):
+            or not _fits(a) or not _fits(delta) or not _widens(a.dtype, delta.dtype) \
+            or (sums is not None and not _fits(delta, sums)):
         return None
+    # the derivative in a's dtype, as numpy's in-place calls compute it, times delta in
+    # delta's (float64 deltas of float32 activations: float32 weights, float64 targets)
     loops, t = _kernels(), a.dtype.type
-    sums = np.empty(a.shape[1], a.dtype) if sums is None else sums
+    sums = np.empty(a.shape[1], delta.dtype) if sums is None else sums
     if kind == "ReLU":
         loops.relu_delta(a, delta, sums, t(0), t(1))
     elif kind == "Logistic":
@@ -210,6 +213,12 @@ def multiply_by_derivative(activation, a, delta, sums=None):
         top = 1 if kind == "Tanh" else 0.25
         loops.square_delta(a, delta, sums, t(0), t(top), t(1), t(1), False)
     return sums
+
+
+def _widens(narrow, wide):
+    """Whether arrays of dtype `narrow` meet `wide` in `wide`'s arithmetic: the same
+    dtype, or float32 meeting float64."""
+    return narrow == wide or (narrow == np.float32 and wide == np.float64)
 
 
 def penalty_fits(grad, coef, alpha, scale):
@@ -255,15 +264,33 @@ def centralize(grad):
 
 def centered_penalty(grad, coef, alpha, scale):
     """``grad += alpha * coef``, ``grad -= alpha * coef.mean(axis=0)``, ``grad /= scale``
-    in one compiled call where numpy would compute it all in `grad`'s dtype (as
-    :func:`penalty_fits`, but at any size: it replaces five numpy calls): returns
-    whether it did."""
-    if not (available() and grad.ndim == 2 and _fits(grad, coef)
-            and _takes_dtype(alpha, coef.dtype) and _takes_dtype(scale, grad.dtype)):
+    in one compiled call at any size (it replaces five numpy calls): returns whether it
+    did. See :func:`wider_penalty` for the dtypes it takes."""
+    if not _penalty_takes(grad, coef, alpha, scale):
         return False
-    t = grad.dtype.type
-    _kernels().centered_penalize(grad, coef, np.empty(coef.shape[1], coef.dtype), t(alpha),
-                                 t(scale), float(coef.shape[0]), t(0))
+    _kernels().centered_penalize(grad, coef, np.empty(coef.shape[1], coef.dtype),
+                                 coef.dtype.type(alpha), grad.dtype.type(scale),
+                                 float(coef.shape[0]), coef.dtype.type(0))
+    return True
+
+
+def _penalty_takes(grad, coef, alpha, scale):
+    """The weights' terms in their dtype and the rest in the gradient's, as numpy takes
+    ``grad += alpha * coef`` and ``grad /= scale``: float32 weights with float32 or
+    float64 gradients, float64 with float64, scalars that keep those dtypes."""
+    return (available() and grad.ndim == 2 and _fits(grad) and _fits(coef)
+            and grad.shape == coef.shape and _widens(coef.dtype, grad.dtype)
+            and _takes_dtype(alpha, coef.dtype) and _takes_dtype(scale, grad.dtype))
+
+
+def wider_penalty(grad, coef, alpha, scale):
+    """``grad += alpha * coef``, ``grad /= scale`` in one compiled call for float64
+    gradients of float32 weights (float32 X, float64 targets), ``alpha * coef`` in
+    float32 as numpy computes it: returns whether it did. Same dtypes: see :func:`penalize`."""
+    if grad.dtype == coef.dtype or not _penalty_takes(grad, coef, alpha, scale):
+        return False
+    _kernels().penalize(grad, coef, grad[0], grad[0], False, coef.dtype.type(alpha),
+                        grad.dtype.type(scale))
     return True
 
 

@@ -317,8 +317,9 @@ def add_penalty(grad, coef, options, sw_sum):
     if not options.centralize and fused.penalty_fits(grad, coef, options.alpha, sw_sum):
         fused.penalize(grad, coef, None, None, options.alpha, sw_sum)  # one compiled pass
         return grad
-    if options.centralize and fused.centered_penalty(grad, coef, options.alpha, sw_sum):
-        return grad  # the same, centred, in one compiled call
+    if fused.centered_penalty(grad, coef, options.alpha, sw_sum) if options.centralize \
+            else fused.wider_penalty(grad, coef, options.alpha, sw_sum):
+        return grad  # the same in one compiled call (centred; or float32 weights)
     grad += options.alpha * coef
     if options.centralize:
         grad -= options.alpha * coef.mean(axis=0)

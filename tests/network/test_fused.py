@@ -241,7 +241,8 @@ def test_centralization_steps_aside_where_numpy_must_run(compiled_switch):
         before = grad.copy()
         assert not fused.centralize(grad)
         np.testing.assert_array_equal(grad, before)
-    assert not fused.centered_penalty(big, big.astype(np.float32), 1e-4, 5)
+    # float32 gradients of float64 weights: numpy would compute in float64 and round back
+    assert not fused.centered_penalty(big.astype(np.float32), big, 1e-4, 5)
     assert not fused.centered_penalty(big.astype(np.float32), big.astype(np.float32),
                                       np.float64(1e-4), 5)  # numpy would give float64
     compiled_switch.ENABLED = False
@@ -292,3 +293,47 @@ def test_batch_input_means_leave_overflow_and_other_inputs_to_weighted_mean():
     with_nan = _values((5, 3), np.float64, 27)
     with_nan[2, 1] = np.nan
     assert fused.column_means(with_nan) is None  # weighted_mean's own NaN
+
+
+@pytest.mark.parametrize("name", DERIVATIVE_KINDS)
+@pytest.mark.parametrize("shape", [(200, 100), (300, 1), (13, 5)])
+def test_float64_deltas_of_float32_activations_equal_numpy(name, shape):
+    """float32 X with float64 targets: the derivative in float32, the product in float64."""
+    activation = activations.get_activation(name)
+    z = _values(shape, np.float32, 28)
+    a = write_value(activation, z, z.copy())
+    delta = _values(shape, np.float64, 29)
+    expected = multiply_by_derivative(activation, z.copy(), a, delta.copy())
+    assert expected.dtype == np.float64
+    sums = fused.multiply_by_derivative(activation, a, delta)
+    _assert_same(delta, expected)
+    _assert_same(sums, np.add.reduce(expected, axis=0))
+    assert fused.multiply_by_derivative(activation, a.astype(np.float64),
+                                        delta.astype(np.float32)) is None  # not numpy's
+
+
+@pytest.mark.parametrize("centralize", [False, True])
+@pytest.mark.parametrize("shape", [(64, 100), (300, 1), (12, 5)])
+@pytest.mark.parametrize("scale", [200, np.float64(37.25)])
+def test_penalty_of_float32_weights_with_float64_gradients_equals_numpy(centralize, shape,
+                                                                          scale):
+    grad, coef = _values(shape, np.float64, 30), _values(shape, np.float32, 31)
+    expected = grad.copy()
+    expected += 1e-4 * coef  # the product in float32, the sum in float64
+    if centralize:
+        expected -= 1e-4 * coef.mean(axis=0)
+    expected /= scale
+    if centralize:
+        assert fused.centered_penalty(grad, coef, 1e-4, scale)
+    else:
+        assert not fused.penalty_fits(grad, coef, 1e-4, scale)  # the same-dtype pass
+        assert fused.wider_penalty(grad, coef, 1e-4, scale)
+    _assert_same(grad, expected)
+
+
+def test_wider_penalty_steps_aside_where_numpy_keeps_other_dtypes():
+    g64, c32 = _values((64, 100), np.float64, 32), _values((64, 100), np.float32, 33)
+    assert not fused.wider_penalty(g64, g64.copy(), 1e-4, 5)  # same dtypes: penalize's
+    assert not fused.wider_penalty(c32, g64, 1e-4, 5)  # float64 weights, float32 gradients
+    assert not fused.wider_penalty(g64, c32, np.float64(1e-4), 5)  # alpha * coef in float64
+    assert not fused.centered_penalty(c32, g64, 1e-4, 5)
