@@ -18,13 +18,18 @@ keeps the loops exact, and what they leave to numpy:
 - numpy's own vectorised ``exp`` and ``tanh`` differ from the C library's in
   the last bit of some values, so they stay numpy calls: the softmax's exp
   (between two loops), the tanh activations' values;
-- no fastmath; every constant is passed in the arrays' dtype.
+- no fastmath; every constant is passed in the dtype numpy computes it in.
 
 Only what pays is compiled: the ReLU with its bias (the logistic's and tanh's
 time is their exp or tanh, numpy's as fast), the softmax output (the logistic
 and identity outputs are one call), the loss with its delta, the derivatives,
 and the penalty and the identity output's delta from :data:`_SMALL` elements on
-(below, numba's dispatch costs more than numpy's two calls).
+(below, numba's dispatch costs more than numpy's two calls); at any size, what
+replaces more numpy calls or numpy's slow axis-0 sums: gradient centralization
+and its centred penalty, the backward path through a batch mean
+(``input_bias='batch'``) and the batch input means the centring options take.
+float32 weights with float64 gradients and deltas (float32 X, float64 targets)
+are taken by the derivatives and the penalties in numpy's mixed arithmetic.
 
 Each function returns False or None when it does not apply, and the caller
 takes its numpy path: numba missing or switched off (:func:`.._compiled.enabled`),
