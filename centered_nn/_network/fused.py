@@ -18,13 +18,18 @@ keeps the loops exact, and what they leave to numpy:
 - numpy's own vectorised ``exp`` and ``tanh`` differ from the C library's in
   the last bit of some values, so they stay numpy calls: the softmax's exp
   (between two loops), the tanh activations' values;
-- no fastmath; every constant is passed in the arrays' dtype.
+- no fastmath; every constant is passed in the dtype numpy computes it in.
 
 Only what pays is compiled: the ReLU with its bias (the logistic's and tanh's
 time is their exp or tanh, numpy's as fast), the softmax output (the logistic
 and identity outputs are one call), the loss with its delta, the derivatives,
 and the penalty and the identity output's delta from :data:`_SMALL` elements on
-(below, numba's dispatch costs more than numpy's two calls).
+(below, numba's dispatch costs more than numpy's two calls); at any size, what
+replaces more numpy calls or numpy's slow axis-0 sums: gradient centralization
+and its centred penalty, the backward path through a batch mean
+(``input_bias='batch'``) and the batch input means the centring options take.
+float32 weights with float64 gradients and deltas (float32 X, float64 targets)
+are taken by the derivatives and the penalties in numpy's mixed arithmetic.
 
 Each function returns False or None when it does not apply, and the caller
 takes its numpy path: numba missing or switched off (:func:`.._compiled.enabled`),
@@ -193,10 +198,13 @@ def multiply_by_derivative(activation, a, delta, sums=None):
     """
     kind = _builtin(activation, _DERIVATIVE_KINDS)
     if kind is None or not available() or type(a) is not np.ndarray or a.ndim != 2 \
-            or not _fits(a, delta) or (sums is not None and not _fits(a, sums)):
+            or not _fits(a) or not _fits(delta) or not _widens(a.dtype, delta.dtype) \
+            or (sums is not None and not _fits(delta, sums)):
         return None
+    # the derivative in a's dtype, as numpy's in-place calls compute it, times delta in
+    # delta's (float64 deltas of float32 activations: float32 weights, float64 targets)
     loops, t = _kernels(), a.dtype.type
-    sums = np.empty(a.shape[1], a.dtype) if sums is None else sums
+    sums = np.empty(a.shape[1], delta.dtype) if sums is None else sums
     if kind == "ReLU":
         loops.relu_delta(a, delta, sums, t(0), t(1))
     elif kind == "Logistic":
@@ -210,6 +218,12 @@ def multiply_by_derivative(activation, a, delta, sums=None):
         top = 1 if kind == "Tanh" else 0.25
         loops.square_delta(a, delta, sums, t(0), t(top), t(1), t(1), False)
     return sums
+
+
+def _widens(narrow, wide):
+    """Whether arrays of dtype `narrow` meet `wide` in `wide`'s arithmetic: the same
+    dtype, or float32 meeting float64."""
+    return narrow == wide or (narrow == np.float32 and wide == np.float64)
 
 
 def penalty_fits(grad, coef, alpha, scale, any_size=False):
@@ -274,3 +288,85 @@ def penalize(grad, coef, offset, sums, alpha, scale):
     # unread when not shifted: any row of grad stands in for the offset and the sums
     _kernels().penalize(grad, coef, offset if shifted else grad[0],
                         sums if shifted else grad[0], shifted, t(alpha), t(scale))
+
+
+def centralize(grad):
+    """``grad -= grad.mean(axis=0)`` in one compiled call (gradient centralization):
+    returns whether it did (else `grad` is untouched).
+
+    At any size (numpy's mean alone is several calls); the column means are
+    numpy's (rows added in order, then divided by the row count in float64).
+    """
+    if not available() or grad.ndim != 2 or not _fits(grad):
+        return False
+    _kernels().centralize(grad, np.empty(grad.shape[1], grad.dtype), float(grad.shape[0]),
+                          grad.dtype.type(0))
+    return True
+
+
+def centered_penalty(grad, coef, alpha, scale):
+    """``grad += alpha * coef``, ``grad -= alpha * coef.mean(axis=0)``, ``grad /= scale``
+    in one compiled call at any size (it replaces five numpy calls): returns whether it
+    did. See :func:`wider_penalty` for the dtypes it takes."""
+    if not _penalty_takes(grad, coef, alpha, scale):
+        return False
+    _kernels().centered_penalize(grad, coef, np.empty(coef.shape[1], coef.dtype),
+                                 coef.dtype.type(alpha), grad.dtype.type(scale),
+                                 float(coef.shape[0]), coef.dtype.type(0))
+    return True
+
+
+def _penalty_takes(grad, coef, alpha, scale):
+    """The weights' terms in their dtype and the rest in the gradient's, as numpy takes
+    ``grad += alpha * coef`` and ``grad /= scale``: float32 weights with float32 or
+    float64 gradients, float64 with float64, scalars that keep those dtypes."""
+    return (available() and grad.ndim == 2 and _fits(grad) and _fits(coef)
+            and grad.shape == coef.shape and _widens(coef.dtype, grad.dtype)
+            and _takes_dtype(alpha, coef.dtype) and _takes_dtype(scale, grad.dtype))
+
+
+def wider_penalty(grad, coef, alpha, scale):
+    """``grad += alpha * coef``, ``grad /= scale`` in one compiled call for float64
+    gradients of float32 weights (float32 X, float64 targets), ``alpha * coef`` in
+    float32 as numpy computes it: returns whether it did. Same dtypes: see :func:`penalize`."""
+    if grad.dtype == coef.dtype or not _penalty_takes(grad, coef, alpha, scale):
+        return False
+    _kernels().penalize(grad, coef, grad[0], grad[0], False, coef.dtype.type(alpha),
+                        grad.dtype.type(scale))
+    return True
+
+
+def center_columns(delta, sample_weight, sw_sum):
+    """The backward path through a batch mean in one compiled call: returns whether it did.
+
+    Unweighted, ``delta -= np.full(1, 1.0 / n) * delta.sum(axis=0)``; weighted,
+    ``delta -= np.outer(sample_weight / sw_sum, delta.sum(axis=0))`` where the
+    weights have delta's dtype (else numpy's calls run). Otherwise `delta` is untouched.
+    """
+    if not available() or delta.ndim != 2 or not _fits(delta):
+        return False
+    weighted = sample_weight is not None
+    if weighted and not _fits(delta, sample_weight):
+        return False
+    n, k = delta.shape
+    shares = sample_weight / sw_sum if weighted else _NONE[delta.dtype]
+    if weighted and shares.dtype != delta.dtype:  # a weight sum of another type
+        return False
+    _kernels().center_columns(delta, np.empty(k, delta.dtype), np.empty(k), shares, weighted,
+                              1.0 / n, delta.dtype.type(0))
+    return True
+
+
+def column_means(a):
+    """``weighted_mean(a, dtype=a.dtype)`` of an unweighted batch, its column sums compiled
+    (numpy's order; numba's loop is about three times numpy's axis-0 sum on a 200-row
+    batch): the means, or None where the caller's :func:`~.._stats.weighted_mean` must
+    run (not a 2-D C-contiguous native float array, no rows, or a sum out of range,
+    which that function rescues)."""
+    if not available() or type(a) is not np.ndarray or a.ndim != 2 or not a.shape[0] \
+            or not _fits(a):
+        return None
+    sums = np.empty(a.shape[1], a.dtype)
+    _kernels().column_sums(a, sums, a.dtype.type(0))
+    means = sums / a.shape[0]  # numpy's division by the count, in a's dtype
+    return means if np.isfinite(means).all() else None

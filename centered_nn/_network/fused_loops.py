@@ -313,3 +313,56 @@ def penalize(G, W, offset, sums, shifted, alpha, scale):
                 g = g + offset[i] * sums[j]
             G[i, j] = (g + alpha * W[i, j]) / scale
 
+
+@_jit
+def center_columns(D, sums, products, shares, weighted, share, zero):
+    """The backward path through a batch mean: ``D -= np.outer(shares, D.sum(axis=0))``
+    (`weighted`: `shares` of D's dtype, each product rounded to it), else
+    ``D -= np.full(1, share) * D.sum(axis=0)`` (`share` a float64, as are `products`:
+    the subtraction is float64 arithmetic rounded once to D's dtype)."""
+    column_sums(D, sums, zero)
+    n, k = D.shape
+    if weighted:
+        for i in range(n):
+            s = shares[i]
+            for j in range(k):
+                D[i, j] = D[i, j] - s * sums[j]
+        return
+    for j in range(k):
+        products[j] = share * sums[j]
+    for i in range(n):
+        for j in range(k):
+            D[i, j] = D[i, j] - products[j]
+
+
+# ---- gradient centralization --------------------------------------------------------------
+
+@_jit
+def _column_means(A, means, count, zero):
+    """``A.mean(axis=0)`` into `means`: numpy's column sums, each divided by the row
+    count in float64 (``true_divide`` by an intp) and rounded to `means`' dtype."""
+    column_sums(A, means, zero)
+    for j in range(means.shape[0]):
+        means[j] = means[j] / count
+
+
+@_jit
+def centralize(G, means, count, zero):
+    """``G -= G.mean(axis=0)`` (`means`: scratch of one row, `count`: G's rows as a float64)."""
+    _column_means(G, means, count, zero)
+    n, k = G.shape
+    for i in range(n):
+        for j in range(k):
+            G[i, j] = G[i, j] - means[j]
+
+
+@_jit
+def centered_penalize(G, W, means, alpha, scale, count, zero):
+    """``G += alpha * W; G -= alpha * W.mean(axis=0); G /= scale`` (`means`: scratch)."""
+    _column_means(W, means, count, zero)
+    n, k = G.shape
+    for j in range(k):
+        means[j] = alpha * means[j]
+    for i in range(n):
+        for j in range(k):
+            G[i, j] = ((G[i, j] + alpha * W[i, j]) - means[j]) / scale

@@ -87,8 +87,14 @@ class OffsetTracker:
     def __call__(self, layer, a, sample_weight, coef, intercept, offset, rate=None):
         """Update the offset of ``layer`` (if tracked) from its input ``a``."""
         if layer in self.layers:
-            mean = weighted_mean(a, sample_weight, dtype=a.dtype)
-            self.set_mean(layer, mean, coef, intercept, offset, rate)
+            self.set_mean(layer, batch_mean(a, sample_weight), coef, intercept, offset, rate)
+
+
+def batch_mean(a, sample_weight):
+    """``weighted_mean(a, sample_weight, dtype=a.dtype)``: a batch's (weighted) input mean,
+    an unweighted one's column sums compiled where allowed (:func:`.fused.column_means`)."""
+    mean = fused.column_means(a) if sample_weight is None else None
+    return weighted_mean(a, sample_weight, dtype=a.dtype) if mean is None else mean
 
 
 def forward(X, net, tracker=None, sample_weight=None, keep_pre=False):
@@ -287,7 +293,7 @@ def backward(delta, sample_weight, inputs, pre, net, options, out=None, step=Non
         elif offset is not None and not fold and not fused.shift(grad, offset, delta_sum):
             grad += np.outer(offset, delta_sum)
         if centralize:
-            grad -= grad.mean(axis=0)
+            _centralize(grad)
         if step is not None:
             step.deltas[layer] = delta
         if fold:
@@ -302,10 +308,7 @@ def backward(delta, sample_weight, inputs, pre, net, options, out=None, step=Non
         if layer > 0:
             delta = delta @ coef.T
             if layer in options.batch_centered:  # the path through the batch mean
-                if sample_weight is None:  # every share 1/n: one row of products, broadcast
-                    delta -= np.full(1, 1.0 / delta.shape[0]) * delta.sum(axis=0)
-                else:
-                    delta -= np.outer(sample_weight / sw_sum, delta.sum(axis=0))
+                _center_columns(delta, sample_weight, sw_sum)
             # with its column sums in one compiled pass where allowed; else numpy's,
             # in place, pre[layer - 1] as scratch unless it is the activation itself
             delta_sum = fused.multiply_by_derivative(activation, inputs[layer], delta,
@@ -321,6 +324,9 @@ def add_penalty(grad, coef, options, sw_sum):
     if not options.centralize and fused.penalty_fits(grad, coef, options.alpha, sw_sum):
         fused.penalize(grad, coef, None, None, options.alpha, sw_sum)  # one compiled pass
         return grad
+    if fused.centered_penalty(grad, coef, options.alpha, sw_sum) if options.centralize \
+            else fused.wider_penalty(grad, coef, options.alpha, sw_sum):
+        return grad  # the same in one compiled call (centred; or float32 weights)
     grad += options.alpha * coef
     if options.centralize:
         grad -= options.alpha * coef.mean(axis=0)
@@ -444,6 +450,23 @@ class BackwardStep:
                     add_penalty(grad, coef, options, sw_sum)
             self._finish = None
         return self.weight_gradients, self.intercept_gradients, self.offset_gradients
+
+
+def _center_columns(delta, sample_weight, sw_sum):
+    """The backward path through a batch mean: ``delta`` minus the outer product of the
+    normalised sample weights with its column sums, in place."""
+    if fused.center_columns(delta, sample_weight, sw_sum):  # one compiled call
+        return
+    if sample_weight is None:  # every share 1/n: one row of products, broadcast
+        delta -= np.full(1, 1.0 / delta.shape[0]) * delta.sum(axis=0)
+    else:
+        delta -= np.outer(sample_weight / sw_sum, delta.sum(axis=0))
+
+
+def _centralize(grad):
+    """Gradient centralization of a weight gradient in place: ``grad -= grad.mean(axis=0)``."""
+    if not fused.centralize(grad):  # else numpy's two calls
+        grad -= grad.mean(axis=0)
 
 
 def _add(z, c):

@@ -24,8 +24,8 @@ from functools import partial
 
 import numpy as np
 
-from .network import OffsetTracker, center_layer_inputs, move_offset
-from .._stats import RunningMean, weighted_mean
+from .network import OffsetTracker, batch_mean, center_layer_inputs, move_offset
+from .._stats import RunningMean
 
 __all__ = ["OFFSET_SCHEMES", "BatchOffsets", "LearnedOffsets", "MeanOffsets", "NoOffsets",
            "OffsetScheme"]
@@ -230,7 +230,7 @@ class BatchOffsets(OffsetScheme):
             return
         if not self._warned and layer == min(self.layers):
             self._warn_if_one_sample(a.shape[0], sample_weight)
-        mean = weighted_mean(a, sample_weight, dtype=a.dtype)
+        mean = batch_mean(a, sample_weight)
         offset[...] = -mean
         running = self._running.get(layer)
         if running is None or rate == 1.0:

@@ -95,11 +95,25 @@ class Minibatches:
         """``(X, Y, sample_weight, rows)`` of each batch, in order; ``rows`` index X."""
         X, Y, sample_weight = self.train
         order, n_samples = self.order, X.shape[0]
+        if not self.shuffle:  # contiguous slices: views
+            for start in range(0, n_samples, self.batch_size):
+                rows = slice(start, min(start + self.batch_size, n_samples))
+                sw = None if sample_weight is None else sample_weight[rows]
+                yield X[rows], Y[rows], sw, order[rows]
+            return
+        take_X, take_Y = _takes_rows(X), _takes_rows(Y)
         for start in range(0, n_samples, self.batch_size):
-            stop = min(start + self.batch_size, n_samples)
-            rows = order[start:stop] if self.shuffle else slice(start, stop)
-            sw = None if sample_weight is None else sample_weight[rows]
-            yield X[rows], Y[rows], sw, order[start:stop]
+            rows = order[start:start + self.batch_size]
+            sw = None if sample_weight is None else np.take(sample_weight, rows)
+            yield (np.take(X, rows, axis=0) if take_X else X[rows],
+                   np.take(Y, rows, axis=0) if take_Y else Y[rows], sw, rows)
+
+
+def _takes_rows(A):
+    """Whether ``np.take(A, rows, axis=0)`` may stand in for ``A[rows]``: the same
+    C-contiguous copy of a C-contiguous ndarray, at a third to a half of the
+    indexing's cost on a 200-row batch (a sparse matrix is indexed)."""
+    return type(A) is np.ndarray and A.flags.c_contiguous
 
 
 def _batch_size(settings, n_samples):

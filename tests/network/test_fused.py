@@ -251,3 +251,132 @@ def test_the_penalty_scalars_need_the_arrays_the_compiled_penalty_takes(compiled
     assert fused.penalty_scalars(grad[0], grad[0], 1e-4, 5) is None  # 1-D
     compiled_switch.ENABLED = False
     assert fused.penalty_scalars(grad, grad, 1e-4, 5) is None
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(64, 100), (5000, 1), (4096, 2), (300, 17), (1, 5), (3, 2)])
+def test_centralization_equals_numpy(dtype, shape):
+    grad = _values(shape, dtype, 18)
+    grad[:, -1] = -0.0  # a column of negative zeros: numpy's sums start from +0.0
+    expected = grad.copy()
+    expected -= expected.mean(axis=0)
+    assert fused.centralize(grad)
+    _assert_same(grad, expected)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(64, 100), (5000, 1), (300, 17), (12, 5)])
+@pytest.mark.parametrize("scale", [200, 37.25])
+def test_centred_penalty_and_scale_equal_numpy(dtype, shape, scale):
+    grad, coef = _values(shape, dtype, 19), _values(shape, dtype, 20)
+    scale = dtype(scale) if isinstance(scale, float) else scale
+    expected = grad.copy()
+    expected += 1e-4 * coef
+    expected -= 1e-4 * coef.mean(axis=0)
+    expected /= scale
+    assert fused.centered_penalty(grad, coef, 1e-4, scale)
+    _assert_same(grad, expected)
+
+
+def test_centralization_steps_aside_where_numpy_must_run(compiled_switch):
+    big = _values((80, 60), np.float64, 21)
+    for grad in (np.asfortranarray(big), big.astype(">f8"), big.astype(np.float16)):
+        before = grad.copy()
+        assert not fused.centralize(grad)
+        np.testing.assert_array_equal(grad, before)
+    # float32 gradients of float64 weights: numpy would compute in float64 and round back
+    assert not fused.centered_penalty(big.astype(np.float32), big, 1e-4, 5)
+    assert not fused.centered_penalty(big.astype(np.float32), big.astype(np.float32),
+                                      np.float64(1e-4), 5)  # numpy would give float64
+    compiled_switch.ENABLED = False
+    assert not fused.centralize(big)
+    assert not fused.centered_penalty(big, big, 1e-4, 5)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(200, 100), (300, 1), (13, 5), (1, 4)])
+@pytest.mark.parametrize("weights", [None, "same", "float64"])
+def test_batch_mean_path_equals_numpy(dtype, shape, weights):
+    """``delta`` minus the outer product of the shares with its column sums: float64 shares
+    1/n unweighted (one float64 rounding), the weights' own dtype when weighted."""
+    delta = _values(shape, dtype, 23)
+    sw = None if weights is None else np.random.default_rng(24).uniform(
+        0.1, 3.0, shape[0]).astype(dtype if weights == "same" else np.float64)
+    sw_sum = shape[0] if sw is None else sw.sum()
+    expected = delta.copy()
+    if sw is None:
+        expected -= np.full(1, 1.0 / shape[0]) * expected.sum(axis=0)
+    else:
+        expected -= np.outer(sw / sw_sum, expected.sum(axis=0))
+    before = delta.copy()
+    done = fused.center_columns(delta, sw, sw_sum)
+    if weights == "float64" and dtype == np.float32:  # the products would be float64
+        assert not done
+        np.testing.assert_array_equal(delta, before)
+        return
+    assert done
+    _assert_same(delta, expected)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(200, 100), (300, 1), (4100, 1), (13, 5), (1, 4)])
+def test_batch_input_means_are_weighted_means(dtype, shape):
+    from centered_nn._stats import weighted_mean
+
+    a = _values(shape, dtype, 25)
+    a[:, -1] = -0.0
+    _assert_same(fused.column_means(a), weighted_mean(a, dtype=a.dtype))
+
+
+def test_batch_input_means_leave_overflow_and_other_inputs_to_weighted_mean():
+    big = np.full((4, 3), np.finfo(np.float64).max / 2)
+    assert fused.column_means(big) is None  # the sums overflow: weighted_mean rescales
+    assert fused.column_means(np.asfortranarray(_values((5, 3), np.float64, 26))) is None
+    assert fused.column_means(np.zeros((0, 3))) is None
+    with_nan = _values((5, 3), np.float64, 27)
+    with_nan[2, 1] = np.nan
+    assert fused.column_means(with_nan) is None  # weighted_mean's own NaN
+
+
+@pytest.mark.parametrize("name", DERIVATIVE_KINDS)
+@pytest.mark.parametrize("shape", [(200, 100), (300, 1), (13, 5)])
+def test_float64_deltas_of_float32_activations_equal_numpy(name, shape):
+    """float32 X with float64 targets: the derivative in float32, the product in float64."""
+    activation = activations.get_activation(name)
+    z = _values(shape, np.float32, 28)
+    a = write_value(activation, z, z.copy())
+    delta = _values(shape, np.float64, 29)
+    expected = multiply_by_derivative(activation, z.copy(), a, delta.copy())
+    assert expected.dtype == np.float64
+    sums = fused.multiply_by_derivative(activation, a, delta)
+    _assert_same(delta, expected)
+    _assert_same(sums, np.add.reduce(expected, axis=0))
+    assert fused.multiply_by_derivative(activation, a.astype(np.float64),
+                                        delta.astype(np.float32)) is None  # not numpy's
+
+
+@pytest.mark.parametrize("centralize", [False, True])
+@pytest.mark.parametrize("shape", [(64, 100), (300, 1), (12, 5)])
+@pytest.mark.parametrize("scale", [200, np.float64(37.25)])
+def test_penalty_of_float32_weights_with_float64_gradients_equals_numpy(centralize, shape,
+                                                                          scale):
+    grad, coef = _values(shape, np.float64, 30), _values(shape, np.float32, 31)
+    expected = grad.copy()
+    expected += 1e-4 * coef  # the product in float32, the sum in float64
+    if centralize:
+        expected -= 1e-4 * coef.mean(axis=0)
+    expected /= scale
+    if centralize:
+        assert fused.centered_penalty(grad, coef, 1e-4, scale)
+    else:
+        assert not fused.penalty_fits(grad, coef, 1e-4, scale)  # the same-dtype pass
+        assert fused.wider_penalty(grad, coef, 1e-4, scale)
+    _assert_same(grad, expected)
+
+
+def test_wider_penalty_steps_aside_where_numpy_keeps_other_dtypes():
+    g64, c32 = _values((64, 100), np.float64, 32), _values((64, 100), np.float32, 33)
+    assert not fused.wider_penalty(g64, g64.copy(), 1e-4, 5)  # same dtypes: penalize's
+    assert not fused.wider_penalty(c32, g64, 1e-4, 5)  # float64 weights, float32 gradients
+    assert not fused.wider_penalty(g64, c32, np.float64(1e-4), 5)  # alpha * coef in float64
+    assert not fused.centered_penalty(c32, g64, 1e-4, 5)

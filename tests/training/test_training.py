@@ -323,3 +323,34 @@ def test_a_non_finite_failure_crosses_process_boundaries():
                         max_iter=60, n_iter_no_change=60, random_state=0)
     with pytest.raises(ValueError, match=r"non-finite .*learning_rate_init=10\.0"):
         cross_validate(est, X, y, cv=2, n_jobs=2, error_score="raise")
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+@pytest.mark.parametrize("kind", ["C", "F", "sparse", "float32"])
+def test_minibatches_are_the_rows_indexed_in_order(shuffle, kind):
+    """Shuffled, each batch is ``A[order[start:stop]]`` of X, Y and the weights (taken
+    with np.take where that is the same copy, C-contiguous as indexing gives it);
+    unshuffled, the slices ``A[start:stop]``."""
+    import scipy.sparse as sp
+
+    from centered_nn._training.loops import Minibatches
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((53, 7))
+    X = {"C": X, "F": np.asfortranarray(X), "sparse": sp.csr_matrix(X * (X > 0.5)),
+         "float32": X.astype(np.float32)}[kind]
+    Y = np.eye(4, dtype=bool)[rng.integers(0, 4, 53)]
+    sw = rng.uniform(0.5, 2.0, 53)
+    order = rng.permutation(53) if shuffle else np.arange(53)
+    batches = list(Minibatches((X, Y, sw), order, 10, shuffle))
+    assert [len(b[3]) for b in batches] == [10, 10, 10, 10, 10, 3]
+    for start, (Xb, Yb, swb, rows) in zip(range(0, 53, 10), batches):
+        np.testing.assert_array_equal(rows, order[start:start + 10])
+        expected = X[order[start:start + 10]] if shuffle else X[start:start + 10]  # a view
+        if sp.issparse(X):
+            assert sp.issparse(Xb) and (Xb != expected).nnz == 0
+        else:
+            assert Xb.dtype == X.dtype and Xb.flags.c_contiguous == expected.flags.c_contiguous
+            np.testing.assert_array_equal(Xb, expected)
+        np.testing.assert_array_equal(Yb, Y[order[start:start + 10]])
+        np.testing.assert_array_equal(swb, sw[order[start:start + 10]])
