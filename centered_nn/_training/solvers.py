@@ -146,6 +146,21 @@ class _Optimizer:
 
     _state = ()
 
+    def _widen(self, grads):
+        """Give each state array its update's dtype, as scikit-learn's state takes it.
+
+        scikit-learn rebuilds its state from ``momentum * velocity - lr * grad``: a
+        float32 state meeting float64 gradients (float32 X with float64 regression
+        targets) becomes float64 at the first step, from zeros, so the same values.
+        """
+        for name in self._state:
+            states = getattr(self, name)
+            for i, (state, grad) in enumerate(zip(states, grads)):
+                if state.dtype is not grad.dtype:
+                    wide = np.promote_types(state.dtype, grad.dtype)
+                    if wide != state.dtype:
+                        states[i] = state.astype(wide)
+
     def match(self, params):
         """Re-cut the state to the layout of `params`, the same elements in the same order.
 
@@ -192,6 +207,7 @@ class SGD(_Optimizer):
         ``param += v``, each product rounded as scikit-learn rounds it.
         """
         lr, mu = self.learning_rate, self.momentum
+        self._widen(grads)
         fused = kernels.available()
         for param, grad, velocity in zip(params, grads, self.velocities):
             views = kernels.flat(param, grad, velocity) if fused else None
@@ -256,6 +272,7 @@ class Adam(_Optimizer):
             self.learning_rate_init * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
         )
         neg_lr = -self.learning_rate
+        self._widen(grads)
         fused = kernels.available()
         for param, grad, m, v in zip(params, grads, self.ms, self.vs):
             views = kernels.flat(param, grad, m, v) if fused else None

@@ -183,9 +183,9 @@ def test_compiled_gradient_centralization_equals_the_numpy_path(compiled_switch,
 def test_compiled_float32_regression_fits_equal_the_numpy_path(compiled_switch, monkeypatch,
                                                                 solver, activation):
     """float32 X with float64 targets: float32 weights, float64 deltas and gradients; the
-    derivative and penalty kernels take the mixed dtypes as numpy's in-place calls do.
-    (Compared with the numpy path: scikit-learn's optimiser state turns float64 after
-    its first step here, ours stays float32, so neither path is scikit-learn's yet.)"""
+    derivative and penalty kernels take the mixed dtypes as numpy's in-place calls do,
+    and both paths are scikit-learn's (whose optimiser state turns float64 at its first
+    step, as ours does)."""
     params = dict(hidden_layer_sizes=(80,), solver=solver, activation=activation,
                   batch_size=50, max_iter=3, random_state=0)
     X32, y = X.astype(np.float32), np.stack([_DIGITS / 9.0, np.cos(_DIGITS)], axis=1)
@@ -199,3 +199,4 @@ def test_compiled_float32_regression_fits_equal_the_numpy_path(compiled_switch, 
     assert {"square_delta", "relu_delta", "logistic_delta"} & counter.names
     assert got.coefs_[0].dtype == np.float32
     _assert_bitwise(got, expected)
+    _assert_bitwise(got, _fit(SkRegressor, X32, y, **params))

@@ -240,3 +240,31 @@ def test_partial_fit_zero_one_weights_equal_the_weighted_rows_alone(input_bias):
                 assert a is None
             else:
                 np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("path", ["numpy", "numba"])
+@pytest.mark.parametrize("solver, extra", [("sgd", {}), ("sgd", {"nesterovs_momentum": False}),
+                                           ("adam", {})])
+@pytest.mark.parametrize("batch_size", [1, 50])
+def test_float32_inputs_with_float64_targets_follow_scikit_learn(compiled_switch, path, solver,
+                                                                 extra, batch_size):
+    """float32 X, float64 targets: the gradients are float64, and so becomes the optimiser's
+    state at its first step, as scikit-learn's (it rebuilds it from ``momentum * velocity -
+    lr * grad``); the weights stay float32."""
+    if path == "numba":
+        pytest.importorskip("numba")
+    compiled_switch.ENABLED = path == "numba"
+    from sklearn.datasets import load_digits
+    from sklearn.neural_network import MLPRegressor as SkRegressor
+
+    X, y = load_digits(return_X_y=True)
+    X, y = (X[:300] / 16).astype(np.float32), y[:300] / 9.0
+    params = dict(hidden_layer_sizes=(8,), solver=solver, batch_size=batch_size, max_iter=2,
+                  random_state=0, **extra)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours, theirs = MLPRegressor(**params).fit(X, y), SkRegressor(**params).fit(X, y)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        assert a.dtype == b.dtype == np.float32
+        np.testing.assert_array_equal(a, b)
+    assert ours.loss_curve_ == theirs.loss_curve_
