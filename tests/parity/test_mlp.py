@@ -368,3 +368,21 @@ def test_partial_fit_zero_one_weights_equal_the_weighted_rows_alone(input_bias):
                 assert a is None
             else:
                 np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_float32_inputs_with_float64_sample_weights_follow_scikit_learn(solver):
+    """float64 sample weights make the intercepts' gradients float64 on float32 X: their
+    optimiser state turns float64 at the first step, as scikit-learn's does."""
+    X, y = load_digits(return_X_y=True)
+    X, y = (X[:300] / 16).astype(np.float32), y[:300]
+    sample_weight = np.linspace(0.5, 1.5, 300)
+    params = dict(hidden_layer_sizes=(8,), solver=solver, batch_size=50, max_iter=2,
+                  random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = MLPClassifier(**params).fit(X, y, sample_weight=sample_weight)
+        theirs = SkMLP(**params).fit(X, y, sample_weight=sample_weight)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_array_equal(a, b)
+    assert ours.loss_curve_ == theirs.loss_curve_
