@@ -49,7 +49,7 @@ KEPT_ROWS = 128
 SUMMARISED_ROWS = 512
 #: Steps per compiled call when no observer watches them, at most: Ctrl-C is heard
 #: between calls, so a call also takes at most about :data:`WORK_PER_CALL` parameter
-#: updates (a few milliseconds).
+#: updates (some tens of milliseconds).
 ROWS_PER_CALL = 4096
 WORK_PER_CALL = 1 << 24
 
