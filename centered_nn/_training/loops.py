@@ -101,7 +101,7 @@ class Minibatches:
                 sw = None if sample_weight is None else sample_weight[rows]
                 yield X[rows], Y[rows], sw, order[rows]
             return
-        take_X, take_Y = _takes_rows(X), _takes_rows(Y)
+        take_X, take_Y = (self.batch_size >= 16 and _takes_rows(A) for A in (X, Y))
         for start in range(0, n_samples, self.batch_size):
             rows = order[start:start + self.batch_size]
             sw = None if sample_weight is None else np.take(sample_weight, rows)
@@ -112,7 +112,8 @@ class Minibatches:
 def _takes_rows(A):
     """Whether ``np.take(A, rows, axis=0)`` may stand in for ``A[rows]``: the same
     C-contiguous copy of a C-contiguous ndarray, at a third to a half of the
-    indexing's cost on a 200-row batch (a sparse matrix is indexed)."""
+    indexing's cost on a 200-row batch (a sparse matrix is indexed; batches under 16
+    rows are too, where indexing costs as little or less)."""
     return type(A) is np.ndarray and A.flags.c_contiguous
 
 

@@ -153,6 +153,8 @@ class _Optimizer:
         float32 state meeting float64 gradients (float32 X with float64 regression
         targets) becomes float64 at the first step, from zeros, so the same values.
         """
+        if grads is getattr(self, "_widened_for", None):
+            return  # the training loop's gradient buffer, checked at an earlier step
         for name in self._state:
             states = getattr(self, name)
             for i, (state, grad) in enumerate(zip(states, grads)):
@@ -160,6 +162,7 @@ class _Optimizer:
                     wide = np.promote_types(state.dtype, grad.dtype)
                     if wide != state.dtype:
                         states[i] = state.astype(wide)
+        self._widened_for = grads
 
     def match(self, params):
         """Re-cut the state to the layout of `params`, the same elements in the same order.
