@@ -164,6 +164,11 @@ class _Optimizer:
                         states[i] = state.astype(wide)
         self._widened_for = grads
 
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_widened_for", None)  # the loop's gradient buffer: not the optimiser's
+        return state
+
     def match(self, params):
         """Re-cut the state to the layout of `params`, the same elements in the same order.
 
