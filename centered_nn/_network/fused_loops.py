@@ -163,7 +163,8 @@ def _zero_unless_nan(y):
 
 
 @_jit
-def log_loss(P, Y, T, low, high, one, binary, sw, weighted, D, sums, zero):
+def log_loss(P, Y, T, low, high, one, binary, sw, weighted, D, sums, zero, at=None,
+             means=None):
     """scikit-learn's log-loss terms for boolean targets Y into float64 `T`, and the delta.
 
     P is clipped to [low, high] in its dtype (``np.clip``); then ``xlogy(Y, P)``,
@@ -172,7 +173,9 @@ def log_loss(P, Y, T, low, high, one, binary, sw, weighted, D, sums, zero):
     here, so T is float64 whatever P's dtype. `D` receives ``P - Y`` (times the
     sample weights `sw` if `weighted`) and `sums` its column sums, as
     :func:`output_delta`. Returns ``-np.add.reduce(T.mean(axis=0))``, the
-    unweighted loss (the weighted one is numpy's average over T).
+    unweighted loss (the weighted one is numpy's average over T). `at` (int64, at
+    least ``P.size``) and `means` (float64, ``n_outputs``) are work arrays, made here
+    when not given (a loop of many calls passes its own).
 
     The log is taken only where xlogy takes it: LLVM would otherwise compute it
     for every entry and select (it may speculate a log), ten times the work
@@ -181,7 +184,14 @@ def log_loss(P, Y, T, low, high, one, binary, sw, weighted, D, sums, zero):
     """
     n, k = P.shape
     flat = T.reshape(n * k)
-    at = np.empty(n * k, np.int64)
+    if at is None:
+        logged = np.empty(n * k, np.int64)
+    else:
+        logged = at
+    if means is None:
+        column_means = np.empty(k)
+    else:
+        column_means = means
     m = 0
     sums[:] = zero
     for i in range(n):
@@ -200,19 +210,18 @@ def log_loss(P, Y, T, low, high, one, binary, sw, weighted, D, sums, zero):
                 T[i, j] = math.log(q) + _zero_unless_nan(other)
             elif y:
                 T[i, j] = 0.0 + p
-                at[m] = i * k + j
+                logged[m] = i * k + j
                 m += 1
             else:
                 T[i, j] = _zero_unless_nan(0.0 + p)
     if k == 1:  # numpy sums a single column pairwise
         column_sums(D, sums, zero)
     for r in range(m):
-        flat[at[r]] = math.log(flat[at[r]])
-    means = np.empty(k)
-    column_sums(T, means, 0.0)
+        flat[logged[r]] = math.log(flat[logged[r]])
+    column_sums(T, column_means, 0.0)
     for j in range(k):
-        means[j] = means[j] / n  # numpy's mean: the sum over the count
-    return -pairwise(means, 0, k, 1, 0.0)
+        column_means[j] = column_means[j] / n  # numpy's mean: the sum over the count
+    return -pairwise(column_means, 0, k, 1, 0.0)
 
 
 @_jit

@@ -134,8 +134,9 @@ def _step_buffers(net, offsets, X, Y, sample_weight):
     gradients get another, of their own dtype: the optimiser steps the chunks
     ``arrays`` with the matching chunks ``grads``, and ``out`` holds the
     gradient buffer's per-array views for
-    :func:`~centered_nn._network.network.backward`. The gradients' dtype is that of the output delta ``P - Y`` (e.g. float64 for
-    float32 X with float64 regression targets, as scikit-learn computes them).
+    :func:`~centered_nn._network.network.backward`. The gradients' dtype is that of
+    the output delta ``P - Y`` (e.g. float64 for float32 X with float64 regression
+    targets, as scikit-learn computes them).
     Sample weights of a wider dtype than the delta (float32 X with float64
     weights) would make the intercept gradients wider than the weight
     gradients: then the arrays stay separate, ``grads`` is None (use what

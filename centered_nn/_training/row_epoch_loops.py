@@ -118,8 +118,9 @@ def _activate(kind, z, c, exp_loop, tanh_loop, pointers, sizes):
 
 
 @_jit
-def _loss_and_delta(kind, P, Y, D, sums, terms, eps, no_weights):
-    """The output's loss at one row, ``D = P - Y`` and the column sums, as the numpy path."""
+def _loss_and_delta(kind, P, Y, D, sums, terms, eps, no_weights, logged, means):
+    """The output's loss at one row, ``D = P - Y`` and the column sums, as the numpy path
+    (`terms`, `logged` and `means`: work arrays of the outputs' size)."""
     k = P.shape[0]
     if kind == IDENTITY:  # 0.5 * mean over outputs of (Y - P)² (its mean over one row)
         for j in range(k):
@@ -129,29 +130,9 @@ def _loss_and_delta(kind, P, Y, D, sums, terms, eps, no_weights):
         fl.output_delta(P.reshape(1, k), Y.reshape(1, k), no_weights, False,
                         D.reshape(1, k), sums, 0.0)
         return loss
-    # fused_loops.log_loss over one row, without its work arrays: the terms' mean over
-    # the one row is the term itself (plus 0.0, divided by 1), summed pairwise
-    low, high = eps, 1 - eps
-    for j in range(k):
-        p, y = P[j], Y[j]
-        d = p - (1.0 if y else 0.0)
-        D[j] = d
-        sums[j] = 0.0 + d
-        p = p if (p > low or p != p) else low
-        p = p if (p < high or p != p) else high
-        if kind == LOGISTIC:
-            q, other = (p, 1.0 - p) if y else (1.0 - p, p)
-            term = math.log(q) + _zero_unless_nan(other)
-        else:
-            term = math.log(p) if y else _zero_unless_nan(p)
-        terms[j] = (0.0 + term) / 1.0
-    return -fl.pairwise(terms, 0, k, 1, 0.0)
-
-
-@_inline
-def _zero_unless_nan(y):
-    """``xlogy(0, y)``: 0, or NaN for a NaN `y` (as :mod:`.fused_loops`' log-loss)."""
-    return 0.0 if y == y else y
+    return fl.log_loss(P.reshape(1, k), Y.reshape(1, k), terms.reshape(1, k), eps, 1 - eps,
+                       1.0, kind == LOGISTIC, no_weights, False, D.reshape(1, k), sums, 0.0,
+                       logged, means)
 
 
 @_jit
@@ -300,7 +281,8 @@ def run_rows(data, start, stop, network, optimizer, observed, accumulated):
     total = units.shape[0] // 2  # the layers' widths
     x = np.empty(n_features)
     y = np.empty(n_outputs, Y.dtype)
-    terms = np.empty(n_outputs)
+    terms, means = np.empty(n_outputs), np.empty(n_outputs)
+    logged = np.empty(n_outputs, np.int64)
     no_weights = np.zeros(0)
     pointers = np.empty(2, np.uint64)
     sizes = np.empty(3, np.int64)
@@ -329,7 +311,8 @@ def run_rows(data, start, stop, network, optimizer, observed, accumulated):
         bias, out = table[n_layers - 1, 3], table[n_layers - 1, 4]
         loss = _loss_and_delta(output, units[out:out + n_outputs], y,
                                units[total + out:total + out + n_outputs],
-                               grads[bias:bias + n_outputs], terms, eps, no_weights)
+                               grads[bias:bias + n_outputs], terms, eps, no_weights, logged,
+                               means)
         squares = 0.0
         for layer in range(n_layers):
             at, size = table[layer, 0], table[layer, 1] * table[layer, 2]

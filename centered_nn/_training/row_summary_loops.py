@@ -55,35 +55,6 @@ def signs_and_counts(x, signs, previous, first, counts, layer, t, h, small):
 
 
 @_inline
-def row_sum(x):
-    """numpy's pairwise sum of the contiguous vector `x` (:func:`.fused_loops.pairwise`),
-    its eight running sums unrolled here for the short rows of a layer."""
-    n = x.shape[0]
-    if n > 128:
-        return fl.pairwise(x, 0, n, 1, 0.0)
-    if n < 8:
-        res = 0.0
-        for i in range(n):
-            res += x[i]
-        return res
-    r0, r1, r2, r3, r4, r5, r6, r7 = x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]
-    whole = n - n % 8
-    for i in range(8, whole, 8):
-        r0 += x[i]
-        r1 += x[i + 1]
-        r2 += x[i + 2]
-        r3 += x[i + 3]
-        r4 += x[i + 4]
-        r5 += x[i + 5]
-        r6 += x[i + 6]
-        r7 += x[i + 7]
-    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    for i in range(whole, n):
-        res += x[i]
-    return res
-
-
-@_inline
 def summarise_step(a, d, signs, previous, first, known, counts, layer, t, sums, flips, tiny,
                    small):
     """One layer's one-row step: sign counts, input sum, flip fraction; whether exact.
@@ -106,7 +77,7 @@ def summarise_step(a, d, signs, previous, first, known, counts, layer, t, sums, 
                                                       t, 0, small)
     d_min, d_finite, net_d, both_d = signs_and_counts(d, signs, previous, first + np.uint64(m),
                                                       counts, layer, t, 1, small)
-    sums[layer, t] = row_sum(a)
+    sums[layer, t] = fl.pairwise(a, 0, m, 1, 0.0)
     exact = a_finite and d_finite and a_min * d_min >= tiny
     both = both_a * both_d
     flips[layer, t] = (both - net_a * net_d) / (2 * both) if known and exact and both > 0 \
