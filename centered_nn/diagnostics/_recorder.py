@@ -213,10 +213,7 @@ class GradientSignRecorder:
                 summary = KeptSummary(None, summaries.counts[layer],
                                       int(summaries.fans_in[layer]),
                                       summaries.input_sums[layer], flips[layer])
-                values = np.full((n + 1, len(metrics)), np.nan)
-                for column, metric in enumerate(self.step_metrics):
-                    values[1:, column] = metric.kept_values(summary)
-                self._add_kept_values(layer, values)
+                self._add_kept_values(layer, self._kept_value_rows(summary, n))
         if self._chained:  # the last step's gradient signs, for the next step's flips
             self._prev_signs = [np.multiply.outer(*signs) for signs in summaries.last_signs]
 
@@ -469,11 +466,17 @@ class GradientSignRecorder:
             return
         chained = self._chained
         summary, exact, signs, steps = kept.summarise(flips=chained)
-        values = np.full((len(exact) + 1, len(self.metrics)), np.nan)
-        for column, metric in enumerate(self.step_metrics):
-            values[1:, column] = metric.kept_values(summary)
+        values = self._kept_value_rows(summary, len(exact))
         self._step_by_step(layer, kept, values, exact, signs, steps, chained)
         self._add_kept_values(layer, values)
+
+    def _kept_value_rows(self, summary, n_steps):
+        """Every metric's batched values of `n_steps` kept steps: row t + 1 step t, row 0
+        for :meth:`_add_kept_values`."""
+        values = np.full((n_steps + 1, len(self.metrics)), np.nan)
+        for column, metric in enumerate(self.step_metrics):
+            values[1:, column] = metric.kept_values(summary)
+        return values
 
     def _step_by_step(self, layer, kept, values, exact, signs, steps, chained):
         """Complete the kept steps' ``values`` where the batched summary is not exact.
