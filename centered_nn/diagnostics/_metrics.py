@@ -37,6 +37,20 @@ def ratio_from_counts(metric, counts):
     return _ratio(counts, metric.counts_ratio)
 
 
+#: The numpy form of each of :data:`._kernels.KEPT_CODES` (the compiled one is
+#: ``_kernel_loops.add_kept_summaries``): a metric's values over many kept one-row
+#: steps, from their :class:`~._kept_steps.KeptSummary`.
+KEPT_FORMS = {
+    KEPT_CODES["SINGLE_SIGNED"]: lambda summary: summary.same_sign,
+    KEPT_CODES["FLIPS"]: lambda summary: summary.flips,
+    KEPT_CODES["INPUT_MEAN"]: lambda summary: summary.input_sums / summary.fan_in,
+    KEPT_CODES["POSITIVE_INPUTS"]: lambda summary: summary.n_positive / summary.fan_in,
+    # one row e: eeᵀ has the eigenvalues |e|², 0, ...: the ratio is fan_in (NaN for e = 0)
+    KEPT_CODES["NONZERO_FAN_IN"]: lambda summary: np.where(summary.n_nonzero > 0,
+                                                           float(summary.fan_in), np.nan),
+}
+
+
 class StepMetric:
     """Base class of the per-step metrics recorded in ``gradient_sign_history_``.
 
@@ -105,20 +119,30 @@ class StepMetric:
     #: Fast path from the compiled counts of a step, ``from_counts(counts) -> float``
     #: (built-ins; None: the reference :meth:`step_value` is used).
     from_counts = None
-    #: ``(a, b)`` of a metric whose ``from_counts`` is :func:`ratio_from_counts`,
-    #: ``counts[a] / counts[b]`` (NaN where ``counts[b]`` is 0): the recorder's kernels
-    #: then add the values themselves (built-ins).
+    #: ``(a, b)``: the value is ``counts[a] / counts[b]`` (NaN where ``counts[b]`` is
+    #: 0); the subclass then gets :func:`ratio_from_counts` as ``from_counts``, and the
+    #: recorder's kernels add the values themselves (built-ins).
     counts_ratio = None
     #: Fast path over many kept one-row steps, ``kept_values(summary) -> ndarray``
     #: (built-ins; None: one-row steps are recorded one by one).
     kept_values = None
-    #: The compiled form of :attr:`kept_values`, one of :data:`._kernels.KEPT_CODES`'
-    #: values (built-ins; None: :attr:`kept_values` is called).
+    #: One of :data:`._kernels.KEPT_CODES`' values (built-ins): the subclass then gets
+    #: that code's numpy form (:data:`KEPT_FORMS`) as :attr:`kept_values`, and the
+    #: recorder may take its compiled form; None: :attr:`kept_values` is called.
     kept_code = None
     #: The compiled counts must include the per-sample fraction's rows.
     counts_rows = False
     #: The value depends on ``previous_gradient_signs`` (the recorder then keeps them).
     reads_previous_signs = False
+
+    def __init_subclass__(cls, **kwargs):
+        """Derive the fast paths a subclass declares by ``counts_ratio`` and ``kept_code``."""
+        super().__init_subclass__(**kwargs)
+        own = vars(cls)
+        if own.get("counts_ratio") is not None and "from_counts" not in own:
+            cls.from_counts = ratio_from_counts
+        if own.get("kept_code") is not None and "kept_values" not in own:
+            cls.kept_values = staticmethod(KEPT_FORMS[own["kept_code"]])
 
     def step_value(self, step):
         """The metric's value for one weight matrix at one update step.
@@ -157,16 +181,10 @@ class SameSignFraction(StepMetric):
 
     name = "same_sign_fraction"
     kept_code = KEPT_CODES["SINGLE_SIGNED"]
+    counts_ratio = (1, 0)  # single-signed columns over signed columns
 
     def step_value(self, step):
         return step._grad_statistics()[0]
-
-    counts_ratio = (1, 0)  # single-signed columns over signed columns
-
-    from_counts = ratio_from_counts
-
-    def kept_values(self, summary):
-        return summary.same_sign
 
 
 class SampleSameSignFraction(StepMetric):
@@ -174,6 +192,7 @@ class SampleSameSignFraction(StepMetric):
 
     name = "sample_same_sign_fraction"
     kept_code = KEPT_CODES["SINGLE_SIGNED"]
+    counts_ratio = (6, 7)  # nonzero deltas of single-signed rows over all counted rows
     counts_rows = True
 
     def step_value(self, step):
@@ -182,30 +201,17 @@ class SampleSameSignFraction(StepMetric):
             return _sample_fraction(varies, varies, step.delta)
         return step._input_values(rows=True)[0]
 
-    counts_ratio = (6, 7)  # nonzero deltas of single-signed rows over all counted rows
-
-    from_counts = ratio_from_counts
-
-    def kept_values(self, summary):
-        return summary.same_sign
-
 
 class SignFlipFraction(StepMetric):
     """Fraction of weight-gradient entries whose sign differs from the previous step's."""
 
     name = "sign_flip_fraction"
     kept_code = KEPT_CODES["FLIPS"]
+    counts_ratio = (3, 2)  # entries of differing sign over entries nonzero in both steps
     reads_previous_signs = True
 
     def step_value(self, step):
         return _flip_fraction(step.gradient_signs, step.previous_gradient_signs)
-
-    counts_ratio = (3, 2)  # entries of differing sign over entries nonzero in both steps
-
-    from_counts = ratio_from_counts
-
-    def kept_values(self, summary):
-        return summary.flips
 
 
 class InputMean(StepMetric):
@@ -213,16 +219,10 @@ class InputMean(StepMetric):
 
     name = "input_mean"
     kept_code = KEPT_CODES["INPUT_MEAN"]
+    counts_ratio = (5, 8)  # the sum over the entries (a NaN sum gives NaN)
 
     def step_value(self, step):
         return step._input_values(rows=False)[1]
-
-    counts_ratio = (5, 8)  # the sum over the entries (a NaN sum gives NaN)
-
-    from_counts = ratio_from_counts
-
-    def kept_values(self, summary):
-        return summary.input_sums / summary.fan_in
 
 
 class PositiveInputFraction(StepMetric):
@@ -230,16 +230,10 @@ class PositiveInputFraction(StepMetric):
 
     name = "positive_input_fraction"
     kept_code = KEPT_CODES["POSITIVE_INPUTS"]
+    counts_ratio = (4, 8)  # positive entries over the entries
 
     def step_value(self, step):
         return step._input_values(rows=False)[2]
-
-    counts_ratio = (4, 8)  # positive entries over the entries
-
-    from_counts = ratio_from_counts
-
-    def kept_values(self, summary):
-        return summary.n_positive / summary.fan_in
 
 
 class InputEigenvalueRatio(StepMetric):
@@ -297,10 +291,6 @@ class InputEigenvalueRatio(StepMetric):
             return math.nan
         return top_eigenvalue_ratio(step.effective_input, step.sample_weight, step.memory,
                                     self.name)
-
-    def kept_values(self, summary):
-        # one row e: eeᵀ has the eigenvalues |e|², 0, ...: the ratio is fan_in (NaN for e = 0)
-        return np.where(summary.n_nonzero > 0, float(summary.fan_in), np.nan)
 
 
 #: The built-in metrics by name, in the history's order (the single list of names).
