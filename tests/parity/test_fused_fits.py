@@ -44,6 +44,18 @@ class _Counter:
         return getattr(self.loops, name)
 
 
+class _NamedCounter(_Counter):
+    """A :class:`_Counter` that also tells which loops were called."""
+
+    def __init__(self, loops):
+        super().__init__(loops)
+        self.names = set()
+
+    def __getattr__(self, name):
+        self.names.add(name)
+        return super().__getattr__(name)
+
+
 @pytest.fixture
 def counted(compiled_switch, monkeypatch):
     compiled_switch.ENABLED = True
@@ -56,6 +68,17 @@ def _fit(make, X, y, sample_weight=None, **params):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return make(**params).fit(X, y, sample_weight=sample_weight)
+
+
+def _numpy_then_compiled(compiled_switch, monkeypatch, make, X, y, sample_weight=None,
+                         **params):
+    """``(numpy path's fit, compiled fit, the counter of the compiled loops it called)``."""
+    compiled_switch.ENABLED = False
+    expected = _fit(make, X, y, sample_weight, **params)
+    compiled_switch.ENABLED = True
+    counter = _NamedCounter(fused._kernels())
+    monkeypatch.setattr(fused, "_loops", counter)
+    return expected, _fit(make, X, y, sample_weight, **params), counter
 
 
 def _assert_bitwise(ours, theirs):
@@ -116,12 +139,8 @@ def test_centring_setups_equal_the_numpy_path(compiled_switch, monkeypatch, setu
     params = dict(hidden_layer_sizes=(8, 5), solver=solver, batch_size=64, max_iter=3,
                   random_state=0, **setup)
     sw = SW if weighted else None
-    compiled_switch.ENABLED = False
-    expected = _fit(MLPClassifier, X, _DIGITS, sw, **params)
-    compiled_switch.ENABLED = True
-    counter = _Counter(fused._kernels())
-    monkeypatch.setattr(fused, "_loops", counter)
-    got = _fit(MLPClassifier, X, _DIGITS, sw, **params)
+    expected, got, counter = _numpy_then_compiled(compiled_switch, monkeypatch, MLPClassifier,
+                                                  X, _DIGITS, sw, **params)
     assert counter.calls > 0
     for name in ("coefs_", "intercepts_", "input_biases_"):
         for a, b in zip(getattr(got, name), getattr(expected, name)):
@@ -138,18 +157,6 @@ def test_centring_setups_equal_the_numpy_path(compiled_switch, monkeypatch, setu
                                       expected.gradient_sign_history_[metric])
 
 
-class _NamedCounter(_Counter):
-    """A :class:`_Counter` that also tells which loops were called."""
-
-    def __init__(self, loops):
-        super().__init__(loops)
-        self.names = set()
-
-    def __getattr__(self, name):
-        self.names.add(name)
-        return super().__getattr__(name)
-
-
 @pytest.mark.parametrize("setup", [dict(), dict(input_bias="learned"),
                                    dict(input_bias="batch", activation="tanh")],
                          ids=["plain", "learned", "batch"])
@@ -163,19 +170,10 @@ def test_compiled_gradient_centralization_equals_the_numpy_path(compiled_switch,
                   random_state=0, gradient_centralization=True, alpha=1e-3,
                   record_gradient_signs=record, **setup)
     Xd = X.astype(dtype)
-    compiled_switch.ENABLED = False
-    expected = _fit(MLPClassifier, Xd, _DIGITS, **params)
-    compiled_switch.ENABLED = True
-    counter = _NamedCounter(fused._kernels())
-    monkeypatch.setattr(fused, "_loops", counter)
-    got = _fit(MLPClassifier, Xd, _DIGITS, **params)
+    expected, got, counter = _numpy_then_compiled(compiled_switch, monkeypatch, MLPClassifier,
+                                                  Xd, _DIGITS, **params)
     assert {"centralize", "centered_penalize"} <= counter.names
-    for name in ("coefs_", "intercepts_"):
-        for a, b in zip(getattr(got, name), getattr(expected, name)):
-            assert a.dtype == b.dtype
-            np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(got.loss_curve_, expected.loss_curve_)
-
+    _assert_bitwise(got, expected)
 
 
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
@@ -189,12 +187,8 @@ def test_compiled_float32_regression_fits_equal_the_numpy_path(compiled_switch, 
     params = dict(hidden_layer_sizes=(80,), solver=solver, activation=activation,
                   batch_size=50, max_iter=3, random_state=0)
     X32, y = X.astype(np.float32), np.stack([_DIGITS / 9.0, np.cos(_DIGITS)], axis=1)
-    compiled_switch.ENABLED = False
-    expected = _fit(MLPRegressor, X32, y, **params)
-    compiled_switch.ENABLED = True
-    counter = _NamedCounter(fused._kernels())
-    monkeypatch.setattr(fused, "_loops", counter)
-    got = _fit(MLPRegressor, X32, y, **params)
+    expected, got, counter = _numpy_then_compiled(compiled_switch, monkeypatch, MLPRegressor,
+                                                  X32, y, **params)
     assert {"penalize"} <= counter.names
     assert {"square_delta", "relu_delta", "logistic_delta"} & counter.names
     assert got.coefs_[0].dtype == np.float32
